@@ -1,0 +1,9 @@
+"""All models, imported so that Base.metadata is complete (Alembic reads it)."""
+
+from renewals.db.models.audit import AuditEntry
+from renewals.db.models.base import Base
+from renewals.db.models.clients import Client, Contact
+from renewals.db.models.contracts import Contract, ContractLine
+from renewals.db.models.users import User
+
+__all__ = ["AuditEntry", "Base", "Client", "Contact", "Contract", "ContractLine", "User"]

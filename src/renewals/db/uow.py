@@ -1,0 +1,52 @@
+"""Unit of work: one owner of the commit, and work requested inside it sent only after it commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+Dispatcher = Callable[[str, dict[str, Any]], None]
+_dispatcher: Dispatcher | None = None
+_PENDING = "renewals.pending_jobs"
+
+
+def set_dispatcher(dispatcher: Dispatcher | None) -> None:
+    """Install the function that sends a job (the jobs layer does this at start-up)."""
+    global _dispatcher
+    _dispatcher = dispatcher
+
+
+def request_job(session: Session, actor: str, **kwargs: Any) -> None:
+    """Ask for a background job; it is sent when, and only if, the session's transaction commits."""
+    session.info.setdefault(_PENDING, []).append((actor, kwargs))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, [])
+    if pending and _dispatcher is not None:
+        for actor, kwargs in pending:
+            _dispatcher(actor, kwargs)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, _previous: Any) -> None:
+    session.info.pop(_PENDING, None)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error. The only place that commits."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

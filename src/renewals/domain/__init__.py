@@ -1,0 +1,1 @@
+"""Business rules. Never imports Litestar or Dramatiq."""

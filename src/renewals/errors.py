@@ -1,0 +1,53 @@
+"""One error family, each carrying its HTTP status; mapped to responses in api.errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class RenewalsError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str, extra: Any = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra if extra is not None else {}
+
+
+class ValidationFailed(RenewalsError):
+    """Bad input: names each invalid field in `extra`."""
+
+    status_code = 422
+
+    def __init__(self, field: str | dict[str, str], message: str = "") -> None:
+        fields = {field: message} if isinstance(field, str) else dict(field)
+        first = next(iter(fields))
+        super().__init__(f"Invalid {first}: {fields[first]}", extra=fields)
+        self.fields = fields
+
+
+class NotAuthenticated(RenewalsError):
+    status_code = 401
+
+
+class Forbidden(RenewalsError):
+    status_code = 403
+
+
+class NotFound(RenewalsError):
+    status_code = 404
+
+    def __init__(self, what: str, ident: object = None) -> None:
+        super().__init__(f"{what} not found" if ident is None else f"{what} {ident} not found")
+
+
+class Conflict(RenewalsError):
+    status_code = 409
+
+
+class StaleVersion(Conflict):
+    def __init__(self, what: str, current: int) -> None:
+        super().__init__(
+            f"{what} was changed by someone else; reload it and try again",
+            extra={"version": f"stale; current version is {current}", "current_version": current},
+        )

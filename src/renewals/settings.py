@@ -1,0 +1,106 @@
+"""Configuration from the environment (12-factor); every variable has a documented default."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TIER_THRESHOLDS = "USD=100000:25000,EUR=90000:22000,CNY=700000:175000,KRW=130000000:32000000,JPY=15000000:3700000"
+DEFAULT_AGING_BUCKETS = "0,30,60,90,180"
+
+
+def _parse_tiers(raw: str) -> dict[str, tuple[Decimal, Decimal]]:
+    """`USD=100000:25000,...` → {"USD": (A-minimum, B-minimum)} of annual contract value."""
+    out: dict[str, tuple[Decimal, Decimal]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        code, _, limits = part.partition("=")
+        a_min, _, b_min = limits.partition(":")
+        out[code.strip().upper()] = (Decimal(a_min), Decimal(b_min))
+    return out
+
+
+def _parse_buckets(raw: str) -> tuple[int, ...]:
+    """`0,30,60,90,180` → upper bounds of days past due for each bucket but the last."""
+    bounds = tuple(int(x) for x in raw.split(",") if x.strip())
+    if not bounds or bounds[0] != 0 or list(bounds) != sorted(set(bounds)):
+        raise ValueError("RENEWALS_AGING_BUCKETS must start at 0 and increase, e.g. 0,30,60,90,180")
+    return bounds
+
+
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() not in {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    host: str
+    port: int
+    secret_key: str
+    timezone: str
+    webhook_url: str | None
+    smtp_url: str | None
+    demo: bool
+    tier_thresholds: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    aging_buckets: tuple[int, ...] = (0, 30, 60, 90, 180)
+    renewal_horizon_days: int = 180
+    token_ttl_hours: int = 12
+    mail_from: str = "renewals@localhost"
+
+
+def _secret_key(data_dir: Path) -> str:
+    """RENEWALS_SECRET_KEY, else one generated on first use and kept in the data directory."""
+    explicit = os.environ.get("RENEWALS_SECRET_KEY")
+    if explicit:
+        return explicit
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load() -> Settings:
+    data_dir = Path(os.environ.get("RENEWALS_DATA_DIR", "./var")).resolve()
+    timezone = os.environ.get("RENEWALS_TIMEZONE", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"RENEWALS_TIMEZONE={timezone!r} is not a known time zone") from exc
+    return Settings(
+        data_dir=data_dir,
+        database_url=os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'renewals.db'}",
+        redis_url=os.environ.get("REDIS_URL") or None,
+        host=os.environ.get("RENEWALS_HOST", "127.0.0.1"),
+        port=int(os.environ.get("RENEWALS_PORT", "8000")),
+        secret_key=_secret_key(data_dir),
+        timezone=timezone,
+        webhook_url=os.environ.get("RENEWALS_WEBHOOK_URL") or None,
+        smtp_url=os.environ.get("RENEWALS_SMTP_URL") or None,
+        demo=_flag("RENEWALS_DEMO", True),
+        tier_thresholds=_parse_tiers(os.environ.get("RENEWALS_TIER_THRESHOLDS", DEFAULT_TIER_THRESHOLDS)),
+        aging_buckets=_parse_buckets(os.environ.get("RENEWALS_AGING_BUCKETS", DEFAULT_AGING_BUCKETS)),
+        renewal_horizon_days=int(os.environ.get("RENEWALS_RENEWAL_HORIZON_DAYS", "180")),
+        token_ttl_hours=int(os.environ.get("RENEWALS_TOKEN_TTL_HOURS", "12")),
+        mail_from=os.environ.get("RENEWALS_MAIL_FROM", "renewals@localhost"),
+    )
+
+
+@lru_cache(maxsize=1)
+def get() -> Settings:
+    """Settings of this process (read once). Tests build their own with `load()`."""
+    return load()
