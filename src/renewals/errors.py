@@ -15,14 +15,15 @@ class RenewalsError(Exception):
 
 
 class ValidationFailed(RenewalsError):
-    """Bad input: names each invalid field in `extra`."""
+    """Bad input. `extra` lists each invalid field as `{key, message, source}`, like Litestar's own."""
 
     status_code = 422
 
-    def __init__(self, field: str | dict[str, str], message: str = "") -> None:
+    def __init__(self, field: str | dict[str, str], message: str = "", source: str = "body") -> None:
         fields = {field: message} if isinstance(field, str) else dict(field)
         first = next(iter(fields))
-        super().__init__(f"Invalid {first}: {fields[first]}", extra=fields)
+        extra = [{"key": key, "message": msg, "source": source} for key, msg in fields.items()]
+        super().__init__(f"Invalid {first}: {fields[first]}", extra=extra)
         self.fields = fields
 
 
@@ -51,3 +52,15 @@ class StaleVersion(Conflict):
             f"{what} was changed by someone else; reload it and try again",
             extra={"version": f"stale; current version is {current}", "current_version": current},
         )
+
+
+class FontMissing(RenewalsError):
+    """No installed font covers a script the notice needs (Chinese or Korean glyphs)."""
+
+    status_code = 503
+
+
+class NoticeRenderFailed(RenewalsError):
+    """A notice could not be rendered: a context key is missing, or a resource was refused."""
+
+    status_code = 500

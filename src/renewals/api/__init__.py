@@ -1,0 +1,1 @@
+"""HTTP transport: Litestar app, controllers, error mapping. Logic lives in renewals.domain."""

@@ -1,0 +1,88 @@
+"""The Litestar application: business endpoints under /api/v1, probes and metrics outside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, Response, Router, get
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from sqlalchemy import Engine, text
+
+from renewals import __version__, settings as settings_mod
+from renewals.api.context import AppState, state_of
+from renewals.api.controllers.access import AuthController, UserController
+from renewals.api.controllers.audit import AuditController
+from renewals.api.controllers.clients import ClientController
+from renewals.api.controllers.contracts import ContractController
+from renewals.api.errors import HANDLERS
+from renewals.db.engine import make_engine, make_sessionmaker
+from renewals.settings import Settings
+
+API_CONTROLLERS: list[Any] = [
+    AuthController, UserController, ClientController, ContractController, AuditController,
+]
+
+
+@get("/health", tags=["probes"], security=[], media_type=MediaType.JSON)
+async def health() -> dict[str, str]:
+    """Liveness: the process answers."""
+    return {"status": "ok"}
+
+
+@get("/ready", tags=["probes"], security=[], sync_to_thread=True)
+def ready(request: Request[object, object, object]) -> Response[dict[str, object]]:
+    """Readiness: the database and (when configured) the broker are reachable."""
+    state = state_of(request)
+    checks: dict[str, str] = {}
+    try:
+        with state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 — any failure means "not ready", reported as such
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    if state.settings.redis_url:
+        import redis
+
+        try:
+            redis.Redis.from_url(state.settings.redis_url, socket_timeout=2).ping()
+            checks["broker"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
+    """Build the app. With no arguments, read settings from the environment (uvicorn --factory)."""
+    settings = settings or settings_mod.get()
+    engine = engine or make_engine(settings.database_url)
+    state = AppState(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+    prometheus = PrometheusConfig(app_name="renewals", group_path=True, exclude=["/metrics", "/health"])
+    api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}])
+    return Litestar(
+        route_handlers=[api, health, ready, PrometheusController],
+        middleware=[prometheus.middleware],
+        exception_handlers=HANDLERS,  # type: ignore[arg-type]
+        state=_state({"renewals": state}),
+        openapi_config=OpenAPIConfig(
+            title="renewals",
+            version=__version__,
+            description="Contract renewal and receivables tracking. Sign in with POST /api/v1/auth/token.",
+            path="/schema",
+            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            components=Components(
+                security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
+            ),
+        ),
+        on_shutdown=[engine.dispose],
+        debug=False,
+    )
+
+
+def _state(values: dict[str, Any]) -> Any:
+    from litestar.datastructures import State
+
+    return State(values)

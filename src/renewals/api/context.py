@@ -1,0 +1,57 @@
+"""Per-request unit of work and caller: the request's transaction commits on success only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+
+from litestar import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from renewals import clock
+from renewals.db.models import User
+from renewals.db.uow import unit_of_work
+from renewals.domain.access.users import user_from_token
+from renewals.errors import NotAuthenticated
+from renewals.settings import Settings
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    def today(self) -> date:
+        return clock.today(self.settings.timezone)
+
+
+def state_of(request: Request[object, object, object]) -> AppState:
+    return request.app.state["renewals"]  # type: ignore[no-any-return]
+
+
+def bearer(request: Request[object, object, object]) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("sign in: send `Authorization: Bearer <token>` from POST /api/v1/auth/token")
+    return token.strip()
+
+
+@contextmanager
+def unit(request: Request[object, object, object]) -> Iterator[tuple[Session, User]]:
+    """One transaction for the request, with the signed-in caller."""
+    state = state_of(request)
+    token = bearer(request)
+    with unit_of_work(state.sessions) as session:
+        user = user_from_token(session, token, state.settings.secret_key)
+        yield session, user
+
+
+@contextmanager
+def anonymous_unit(request: Request[object, object, object]) -> Iterator[Session]:
+    with unit_of_work(state_of(request).sessions) as session:
+        yield session

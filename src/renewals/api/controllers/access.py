@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from litestar import Controller, Request, get, post
+from sqlalchemy import select
+
+from renewals.api.context import anonymous_unit, state_of, unit
+from renewals.db.models import User
+from renewals.domain.access import users
+from renewals.domain.access.rules import ROLES, require_role
+from renewals.domain.access.schemas import TokenIn, TokenOut, UserOut
+from renewals.domain.pagination import Page, paginate
+from renewals.errors import ValidationFailed
+
+ADMIN = frozenset({"admin"})
+
+
+def user_out(user: User) -> UserOut:
+    return UserOut(id=user.id, email=user.email, name=user.name, role=user.role, active=user.active)
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["access"]
+
+    @post("/token", sync_to_thread=True, security=[])
+    def token(self, request: Request[object, object, object], data: TokenIn) -> TokenOut:
+        """Exchange e-mail and password for a bearer token."""
+        settings = state_of(request).settings
+        with anonymous_unit(request) as session:
+            user = users.authenticate(session, data.email, data.password)
+            return TokenOut(access_token=users.issue_token(user, settings.secret_key, settings.token_ttl_hours))
+
+
+class UserController(Controller):
+    path = "/users"
+    tags = ["access"]
+
+    @get("/", sync_to_thread=True)
+    def list_users(
+        self, request: Request[object, object, object], limit: int = 50, offset: int = 0, role: str | None = None
+    ) -> Page[UserOut]:
+        with unit(request) as (session, me):
+            require_role(me, ADMIN, "listing users")
+            stmt = select(User)
+            if role is not None:
+                if role not in ROLES:
+                    raise ValidationFailed("role", f"must be one of {', '.join(ROLES)}", source="query")
+                stmt = stmt.where(User.role == role)
+            rows, total = paginate(session, stmt.order_by(User.id), limit, offset)
+            return Page([user_out(u) for u in rows], total, limit, offset)
+
+    @post("/", sync_to_thread=True)
+    def create_user(self, request: Request[object, object, object], data: users.UserIn) -> UserOut:
+        with unit(request) as (session, me):
+            require_role(me, ADMIN, "creating users")
+            return user_out(users.create_user(session, data, actor=me))

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from litestar import Controller, Request, get
+
+from renewals.api.context import unit
+from renewals.domain.audit_query import AuditOut, audit_out, list_audit
+from renewals.domain.pagination import Page
+
+
+class AuditController(Controller):
+    path = "/audit"
+    tags = ["audit"]
+
+    @get("/", sync_to_thread=True)
+    def list_entries(
+        self, request: Request[object, object, object], limit: int = 50, offset: int = 0,
+        entity_type: str | None = None, entity_id: int | None = None, actor_id: int | None = None,
+        action: str | None = None,
+    ) -> Page[AuditOut]:
+        """The append-only audit log, newest first (managers and admins)."""
+        with unit(request) as (session, me):
+            rows, total = list_audit(session, me, limit=limit, offset=offset, entity_type=entity_type,
+                                     entity_id=entity_id, actor_id=actor_id, action=action)
+            return Page([audit_out(e) for e in rows], total, limit, offset)

@@ -1,0 +1,52 @@
+"""Map errors to the one JSON shape `{status_code, detail, extra}`; nothing answers a bare 500."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from renewals.errors import RenewalsError
+
+log = logging.getLogger("renewals.api")
+
+
+def _body(status: int, detail: str, extra: object) -> Response[dict[str, object]]:
+    return Response(
+        {"status_code": status, "detail": detail, "extra": extra}, status_code=status, media_type=MediaType.JSON
+    )
+
+
+def renewals_error(_: Request[object, object, object], exc: RenewalsError) -> Response[dict[str, object]]:
+    return _body(exc.status_code, exc.detail, exc.extra)
+
+
+def http_error(_: Request[object, object, object], exc: HTTPException) -> Response[dict[str, object]]:
+    return _body(exc.status_code, exc.detail, exc.extra if exc.extra is not None else {})
+
+
+def stale_error(_: Request[object, object, object], exc: StaleDataError) -> Response[dict[str, object]]:
+    return _body(409, "the record was changed by someone else; reload it and try again", {"version": "stale"})
+
+
+def integrity_error(_: Request[object, object, object], exc: IntegrityError) -> Response[dict[str, object]]:
+    # Unique keys are the last guard against concurrent duplicates; the service checks first.
+    log.info("integrity error: %s", exc.orig)
+    return _body(409, "this conflicts with an existing record", {})
+
+
+def unexpected_error(request: Request[object, object, object], exc: Exception) -> Response[dict[str, object]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _body(500, "internal error; it has been logged", {})
+
+
+HANDLERS = {
+    RenewalsError: renewals_error,
+    HTTPException: http_error,
+    StaleDataError: stale_error,
+    IntegrityError: integrity_error,
+    Exception: unexpected_error,
+}

@@ -1,0 +1,137 @@
+"""The `renewals` console script. Reads the clock and the environment; everything else is a service call."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from renewals import clock, settings as settings_mod
+from renewals.db.engine import make_engine, make_sessionmaker
+from renewals.db.migrate import upgrade
+from renewals.db.uow import unit_of_work
+from renewals.errors import RenewalsError
+from renewals.settings import Settings
+
+Command = Callable[[argparse.Namespace, Settings], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-01-31") from None
+
+
+def migrate(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def load_demo(settings: Settings, *, only_if_empty: bool) -> str | None:
+    from renewals import demo
+
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            if only_if_empty and not demo.is_empty(session):
+                return None
+            result = demo.load(session, settings, clock.today(settings.timezone))
+    finally:
+        engine.dispose()
+    return demo.sign_in_help(result, f"http://{settings.host}:{settings.port}")
+
+
+@command("migrate")
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    migrate(settings)
+    print("database is at the latest migration")
+    return 0
+
+
+@command("run")
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from renewals import supervisor
+
+    def prepare() -> None:
+        migrate(settings)
+        if settings.demo:
+            message = load_demo(settings, only_if_empty=True)
+            if message:
+                print(message, flush=True)
+            else:
+                print("Sign in with your account (demo users use password 'renewals-demo').", flush=True)
+
+    return supervisor.run(settings, prepare)
+
+
+@command("admin create")
+def cmd_admin_create(args: argparse.Namespace, settings: Settings) -> int:
+    from renewals.domain.access.users import UserIn, create_user
+
+    password = args.password or getpass.getpass("password: ")
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            user = create_user(session, UserIn(email=args.email, name=args.name or args.email.split("@")[0],
+                                               role="admin", password=password))
+            print(f"admin {user.email} created (id {user.id})")
+    finally:
+        engine.dispose()
+    return 0
+
+
+@command("demo load")
+def cmd_demo_load(args: argparse.Namespace, settings: Settings) -> int:
+    message = load_demo(settings, only_if_empty=not args.force)
+    print(message or "the database is not empty; demo not loaded (use --force to add it anyway)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="renewals", description="Contract renewal and receivables tracking.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="migrate and run Redis (embedded), API, worker and scheduler in the foreground")
+    sub.add_parser("migrate", help="bring the database to the latest migration")
+    admin = sub.add_parser("admin", help="user administration").add_subparsers(dest="sub", required=True)
+    create = admin.add_parser("create", help="create an admin user")
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="prompted for when omitted")
+    create.add_argument("--name")
+    demo = sub.add_parser("demo", help="the demo book").add_subparsers(dest="sub", required=True)
+    demo.add_parser("load", help="load the demo book").add_argument("--force", action="store_true",
+                                                                     help="load even if the database has users")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    name = args.command + (f" {args.sub}" if getattr(args, "sub", None) else "")
+    try:
+        settings = settings_mod.get()
+        return COMMANDS[name](args, settings)
+    except RenewalsError as exc:
+        print(f"renewals: {exc.detail}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"renewals: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Clients, their contacts, legal-name uniqueness and ABC tiers."""

@@ -1,0 +1,1 @@
+"""Contracts, their lines, activation and termination."""
