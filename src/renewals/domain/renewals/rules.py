@@ -108,8 +108,8 @@ def allowed_transitions(current: str, *, by_system: bool = False) -> tuple[Renew
     targets.append(RenewalStatus.LOST)
     if by_system:
         targets.extend((RenewalStatus.AUTO_RENEWED, RenewalStatus.LAPSED))
-    order = {state: index for index, state in enumerate(RenewalStatus)}
-    return tuple(sorted(targets, key=order.__getitem__))
+    rank = {status: index for index, status in enumerate(RenewalStatus)}
+    return tuple(sorted(targets, key=rank.__getitem__))
 
 
 def check_transition(current: str, to: str, *, by_system: bool = False) -> RenewalStatus:
