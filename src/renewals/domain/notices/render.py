@@ -1,0 +1,331 @@
+"""Render a notice from its plain context to PDF bytes: Jinja2 → HTML → WeasyPrint → PDF.
+
+Construct one `Renderer` per process and keep it: it compiles the templates once per
+language, parses the stylesheet once and reuses one WeasyPrint font configuration, so
+fonts stay loaded between notices. Rendering is a pure function of (kind, language,
+context): the PDF carries the issue date, not the clock, and its identifier is a hash of
+its content, so the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import jinja2
+from babel.support import Translations
+from markupsafe import Markup
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from renewals.domain.money import round_money
+from renewals.domain.notices import fonts
+from renewals.domain.notices.context import KINDS, LANGUAGES, Kind, Language
+from renewals.domain.notices.i18n import Formatter, load_translations, page_counter_css
+from renewals.errors import FontMissing, NoticeRenderFailed, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[4] / "templates" / "notices"
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
+    """Mark a message for extraction; it is translated where it is used."""
+    return message
+
+
+PAGE_COUNTER = N_("Page %(page)s of %(pages)s")
+REMINDER_HEADINGS: dict[int, str] = {
+    1: N_("Payment reminder"),
+    2: N_("Second payment reminder"),
+    3: N_("Urgent: overdue payment"),
+    4: N_("Final notice before further action"),
+}
+BILLING_CYCLES: dict[str, str] = {
+    "monthly": N_("Monthly in advance"),
+    "quarterly": N_("Quarterly in advance"),
+    "semiannual": N_("Half-yearly in advance"),
+    "annual": N_("Yearly in advance"),
+}
+ENTRY_KINDS: dict[str, str] = {
+    "invoice": N_("Invoice"),
+    "payment": N_("Payment received"),
+    "credit_note": N_("Credit note"),
+    "payment_reversal": N_("Payment reversed"),
+    "write_off": N_("Write-off"),
+}
+BUCKET_CURRENT = N_("Current")
+BUCKET_RANGE = N_("%(low)s–%(high)s days")
+BUCKET_OVER = N_("Over %(days)s days")
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPdf:
+    data: bytes
+    sha256: str
+    size: int
+    pages: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Locale:
+    env: jinja2.Environment
+    translations: Translations
+    fmt: Formatter
+
+
+class LocalFileFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint is untyped
+    """Let WeasyPrint read local files under the allowed roots, and nothing else.
+
+    Anything else (http, ftp, data URLs, files elsewhere) stops the rendering, so a notice
+    never silently lacks its logo and never reaches the network.
+    """
+
+    def __init__(self, allowed: Iterable[Path]) -> None:
+        super().__init__(allowed_protocols=("file",), fail_on_errors=True)
+        self.allowed = tuple(path.resolve() for path in allowed)
+
+    def is_allowed(self, url: str) -> Path | None:
+        parts = urlsplit(url)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            return None
+        path = Path(url2pathname(unquote(parts.path))).resolve()
+        if any(path == root or path.is_relative_to(root) for root in self.allowed):
+            return path
+        return None
+
+    def fetch(self, url: str, headers: Mapping[str, str] | None = None) -> URLFetcherResponse:
+        path = self.is_allowed(url)
+        if path is None:
+            raise PermissionError(f"refused to fetch {url}: only local files under {self._roots()}")
+        return URLFetcherResponse(path.as_uri(), body=path.read_bytes())
+
+    def _roots(self) -> str:
+        return ", ".join(str(p) for p in self.allowed)
+
+
+class Renderer:
+    """Renders notices; one per process, reused for every notice (thread-safe, serialised).
+
+    `allowed_files` are the files or folders besides the templates that notices may
+    embed: the letterhead logo. Construction asks fontconfig which scripts the installed
+    fonts cover; `render` refuses (FontMissing) a notice whose script none covers.
+    """
+
+    def __init__(
+        self,
+        templates_dir: Path | None = None,
+        *,
+        allowed_files: Iterable[Path] = (),
+        warm: bool = True,
+    ) -> None:
+        self.templates_dir = (templates_dir or DEFAULT_TEMPLATES_DIR).resolve()
+        if not (self.templates_dir / "base.html").is_file():
+            raise FileNotFoundError(f"notice templates not found in {self.templates_dir}")
+        self._base_url = self.templates_dir.as_uri() + "/"
+        self._fetcher = LocalFileFetcher([self.templates_dir, *allowed_files])
+        self._font_config = FontConfiguration()
+        self._stylesheet = CSS(
+            filename=str(self.templates_dir / "print.css"),
+            url_fetcher=self._fetcher,
+            font_config=self._font_config,
+        )
+        self.font_coverage = fonts.coverage()
+        self._lock = threading.Lock()
+        loader = jinja2.FileSystemLoader(self.templates_dir)
+        # One environment per language: gettext is installed on the environment, and a
+        # shared one would let two threads swap each other's language.
+        self._locales = {language: self._locale(loader, language) for language in LANGUAGES}
+        if warm:
+            self.warm_up()
+
+    def _locale(self, loader: jinja2.BaseLoader, language: Language) -> _Locale:
+        env = jinja2.Environment(
+            loader=loader,
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            extensions=["jinja2.ext.i18n"],
+            auto_reload=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        translations = load_translations(language)
+        env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+        fmt = Formatter(language)
+        env.filters.update(date=fmt.date, money=fmt.money, number=fmt.number, percent=fmt.percent)
+        gettext = translations.gettext
+        env.globals.update(
+            lang=language,
+            page_counter=Markup(page_counter_css(gettext(PAGE_COUNTER))),
+            cycle_label=lambda key: gettext(BILLING_CYCLES[key]),
+            entry_label=lambda key: gettext(ENTRY_KINDS[key]),
+            bucket_label=_bucket_labeller(translations),
+        )
+        return _Locale(env=env, translations=translations, fmt=fmt)
+
+    def usable_languages(self) -> list[Language]:
+        """Languages whose script some installed font covers."""
+        return [language for language in LANGUAGES if self.font_coverage.get(language)]
+
+    def warm_up(self) -> None:
+        """Load every template and the fonts of every usable language, regular and bold."""
+        samples = {"en": "Renewal", "zh-Hans": "续约通知", "zh-Hant": "續約通知", "ko": "갱신 안내"}
+        for language in self.usable_languages():
+            for kind in KINDS:
+                self._locales[language].env.get_template(f"{kind}.html")
+            text = samples[language]
+            html = f'<html lang="{language}"><body><p>{text}</p><p><b>{text} 1234</b></p></body></html>'
+            self._pdf(html)
+
+    def render(self, kind: str, language: str, context: Mapping[str, Any]) -> RenderedPdf:
+        """Render one notice to PDF.
+
+        Raises ValidationFailed for an unknown kind or language, FontMissing when no font
+        covers the notice's script, and NoticeRenderFailed when the context lacks a key or
+        the notice refers to a file it may not read (remote URLs included).
+        """
+        if kind not in KINDS:
+            raise ValidationFailed("kind", f"unknown notice kind {kind!r}; one of {', '.join(KINDS)}")
+        if language not in LANGUAGES:
+            raise ValidationFailed("language", f"unknown language {language!r}; one of {', '.join(LANGUAGES)}")
+        kind_ = cast(Kind, kind)
+        language_ = cast(Language, language)
+        missing = fonts.missing_scripts(language_, context, self.font_coverage)
+        if missing:
+            raise FontMissing(
+                f"no installed font covers {', '.join(missing)} text; install fonts-noto-cjk "
+                "(see system-packages.txt) and restart",
+                extra={"languages": missing},
+            )
+        locale = self._locales[language_]
+        try:
+            view = _PREPARE[kind_](context, locale)
+            view.update(kind=kind_, logo_url=self._logo_url(context["letterhead"]["logo_path"]))
+            html = locale.env.get_template(f"{kind_}.html").render(view)
+        except jinja2.UndefinedError as exc:
+            raise NoticeRenderFailed(f"{kind_} context is incomplete: {exc.message}") from exc
+        except KeyError as exc:
+            raise NoticeRenderFailed(f"{kind_} context is incomplete: missing key {exc}") from exc
+        return self._pdf(html)
+
+    def _logo_url(self, logo: str | None) -> str | None:
+        if not logo:
+            return None
+        if "://" in logo:
+            return logo  # not a path: the fetcher will refuse it unless it is an allowed file URL
+        return Path(logo).resolve().as_uri()
+
+    def _pdf(self, html: str) -> RenderedPdf:
+        with self._lock:
+            try:
+                document = HTML(string=html, base_url=self._base_url, url_fetcher=self._fetcher).render(
+                    font_config=self._font_config, stylesheets=[self._stylesheet]
+                )
+                # pdf_identifier=True: the file ID is an MD5 of the content, not random.
+                data: bytes = document.write_pdf(pdf_identifier=True)
+            except FatalURLFetchingError as exc:
+                raise NoticeRenderFailed(str(exc.__cause__ or exc)) from exc
+        return RenderedPdf(
+            data=data, sha256=hashlib.sha256(data).hexdigest(), size=len(data), pages=len(document.pages)
+        )
+
+
+def _bucket_labeller(translations: Translations) -> Callable[[str], str]:
+    def label(key: str) -> str:
+        if key == "current":
+            return translations.gettext(BUCKET_CURRENT)
+        if key.endswith("+"):
+            return translations.gettext(BUCKET_OVER) % {"days": key[:-1]}
+        low, _, high = key.partition("-")
+        return translations.gettext(BUCKET_RANGE) % {"low": low, "high": high}
+
+    return label
+
+
+# --- derived values: sums and maxima of the rows given, so printed totals always agree ---
+
+
+def _prepare_renewal(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any]:
+    currency: str = ctx["contract"]["currency"]
+    proposal = ctx["proposal"]
+    lines = []
+    monthly_current = monthly_new = Decimal(0)
+    for line in proposal["lines"]:
+        current = round_money(line["quantity"] * line["current_unit_price"], currency)
+        new = round_money(line["quantity"] * line["new_unit_price"], currency)
+        monthly_current += current
+        monthly_new += new
+        lines.append({**line, "current_amount": current, "new_amount": new})
+    uplift: Decimal = proposal["uplift_pct"]
+    uplift_label = locale.fmt.percent(uplift)
+    if uplift > 0:
+        uplift_label = "+" + uplift_label
+    return {
+        **ctx,
+        "lines": lines,
+        "monthly_current": monthly_current,
+        "monthly_new": monthly_new,
+        "term_total": monthly_new * proposal["term_months"],
+        "uplift_label": uplift_label,
+    }
+
+
+def _prepare_reminder(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any]:
+    invoices = ctx["invoices"]
+    if not invoices:
+        raise NoticeRenderFailed("a payment reminder needs at least one overdue invoice")
+    totals: dict[str, Decimal] = {}
+    for invoice in invoices:
+        totals[invoice["currency"]] = totals.get(invoice["currency"], Decimal(0)) + invoice["amount_due"]
+    level = max(int(invoice["level"]) for invoice in invoices)
+    return {
+        **ctx,
+        "level": level,
+        "heading": locale.translations.gettext(REMINDER_HEADINGS[min(max(level, 1), 4)]),
+        "totals": [{"currency": c, "amount": a} for c, a in sorted(totals.items())],
+    }
+
+
+def _prepare_statement(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any]:
+    accounts = []
+    for account in ctx["accounts"]:
+        balance: Decimal = account["opening_balance"]
+        rows = []
+        for entry in account["entries"]:
+            amount: Decimal = entry["amount"]
+            balance += amount
+            rows.append(
+                {
+                    **entry,
+                    "charge": amount if amount > 0 else None,
+                    "credit": -amount if amount < 0 else None,
+                    "balance": balance,
+                }
+            )
+        aging = account["aging"]
+        accounts.append(
+            {
+                **account,
+                "rows": rows,
+                "closing_balance": balance,
+                "aging_total": sum((aging[b] for b in ctx["aging_buckets"]), Decimal(0)),
+            }
+        )
+    width = round(90 / (len(ctx["aging_buckets"]) + 1), 2)
+    return {**ctx, "accounts": accounts, "aging_col_width": width}
+
+
+_PREPARE: dict[Kind, Callable[[Mapping[str, Any], _Locale], dict[str, Any]]] = {
+    "renewal_notice": _prepare_renewal,
+    "payment_reminder": _prepare_reminder,
+    "statement": _prepare_statement,
+}
