@@ -4,6 +4,7 @@ from renewals.db.models.audit import AuditEntry
 from renewals.db.models.base import Base
 from renewals.db.models.clients import Client, Contact
 from renewals.db.models.contracts import Contract, ContractLine
+from renewals.db.models.renewals import Activity, Renewal
 from renewals.db.models.users import User
 
-__all__ = ["AuditEntry", "Base", "Client", "Contact", "Contract", "ContractLine", "User"]
+__all__ = ["Activity", "AuditEntry", "Base", "Client", "Contact", "Contract", "ContractLine", "Renewal", "User"]
