@@ -8,7 +8,8 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from renewals import clock, settings as settings_mod
+from renewals import clock
+from renewals import settings as settings_mod
 from renewals.db.engine import make_engine, make_sessionmaker
 from renewals.db.migrate import upgrade
 from renewals.db.uow import unit_of_work

@@ -10,22 +10,24 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Literal
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from renewals.db.models import Client, Contact, Contract, User
+from renewals.domain.access.rules import Role
 from renewals.domain.access.users import UserIn, create_user
-from renewals.domain.clients.schemas import ClientIn, ContactIn
+from renewals.domain.clients.schemas import ClientIn, ContactIn, Language
 from renewals.domain.clients.service import add_contact, create_client, refresh_tier_and_status
-from renewals.domain.contracts.schemas import ContractIn, LineIn, TerminationIn
+from renewals.domain.contracts.schemas import ContractIn, Kind, LineIn, TerminationIn
 from renewals.domain.contracts.service import create_contract, terminate_contract
 from renewals.settings import Settings
 
 DEMO_PASSWORD = "renewals-demo"  # noqa: S105 — published demo credentials, printed at first start
 
-USERS = [
+USERS: list[tuple[str, str, Role]] = [
     ("admin@demo.renewals", "Ada Admin", "admin"),
     ("manager@demo.renewals", "Morgan Lee", "manager"),
     ("mina@demo.renewals", "Mina Park", "account_manager"),
@@ -34,7 +36,7 @@ USERS = [
 ]
 
 # (display name, legal name, language, currency, segment)
-CLIENTS = [
+CLIENTS: list[tuple[str, str, Language, str, str]] = [
     ("Northwind Hosting", "Northwind Hosting Ltd.", "en", "USD", "channel"),
     ("Contoso Bank", "Contoso Bank plc", "en", "EUR", "finance"),
     ("Fabrikam Media", "Fabrikam Media Inc.", "en", "USD", "media"),
@@ -78,7 +80,7 @@ CLIENTS = [
 ]
 
 # (description, kind, monthly unit price in USD-equivalent)
-PRODUCTS = [
+PRODUCTS: list[tuple[str, Kind, Decimal]] = [
     ("42U rack, 5 kW, Tier III", "rental", Decimal("1450")),
     ("Dedicated bandwidth 1 Gbps", "service", Decimal("620")),
     ("Cloud vCPU bundle (32 vCPU / 128 GB)", "service", Decimal("890")),
@@ -116,7 +118,7 @@ def _price(usd: Decimal, currency: str) -> Decimal:
 
 def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> DemoResult:
     """Create the demo users, clients and contracts in the caller's transaction."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 — reproducible demo data, not security
     users = {email: create_user(session, UserIn(email=email, name=name, role=role, password=DEMO_PASSWORD))
              for email, name, role in USERS}
     admin = users["admin@demo.renewals"]
@@ -132,7 +134,8 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
             owner = managers[(i // 10) % 2]
         client = create_client(session, admin, ClientIn(
             name=name, legal_name=legal, segment=segment, size=rng.choice(["small", "medium", "large", "enterprise"]),
-            language=lang, currency=currency, credit_limit=_price(Decimal(rng.choice([20000, 50000, 120000])), currency),
+            language=lang, currency=currency,
+            credit_limit=_price(Decimal(rng.choice([20000, 50000, 120000])), currency),
             owner_id=owner.id))
         billing_name, signer_name = SEATS[lang]
         slug = f"client{i + 1}"
@@ -147,7 +150,7 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
             years = rng.choice([1, 1, 2, 3, 5])
             start = end - relativedelta(years=years) + timedelta(days=1)
             picks = rng.sample(PRODUCTS, k=rng.randint(1, 3))
-            status = "draft" if (i + k) % 17 == 0 else "active"
+            status: Literal["draft", "active"] = "draft" if (i + k) % 17 == 0 else "active"
             contract = create_contract(session, admin, ContractIn(
                 client_id=client.id, number=f"CT-{as_of.year % 100:02d}{i + 1:03d}-{k + 1}",
                 title=f"{picks[0][0]} — {name}", kind=picks[0][1], start_date=start, end_date=end,

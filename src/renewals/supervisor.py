@@ -4,6 +4,7 @@ as child processes in the foreground; Ctrl-C or SIGTERM stops them all, leaving 
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import signal
 import subprocess
@@ -45,7 +46,7 @@ class Supervisor:
 
     def spawn(self, name: str, argv: list[str], wait: Callable[[], None] | None = None) -> Child:
         child = Child(name, argv)
-        child.proc = subprocess.Popen(argv, env=self.env, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
+        child.proc = subprocess.Popen(argv, env=self.env, preexec_fn=_die_with_parent)  # noqa: S603
         self.children.append(child)
         if wait is not None:
             wait()
@@ -73,9 +74,7 @@ class Supervisor:
 
     def extra_processes(self) -> list[tuple[str, list[str]]]:
         """Worker and scheduler, once the jobs layer exists."""
-        try:
-            import renewals.jobs.broker  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("renewals.jobs.broker") is None:
             return []
         return [("worker", ["worker"]), ("scheduler", ["scheduler"])]
 

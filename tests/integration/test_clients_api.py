@@ -87,7 +87,8 @@ def test_duplicate_legal_name_is_409_naming_the_owner_only(api, people, legal_na
     body = r.json()
     assert "Chen Wei" in body["detail"]
     assert body["extra"]["owner"]["name"] == "Chen Wei"
-    assert "credit_limit" not in r.text and "25000" not in r.text
+    assert "credit_limit" not in r.text
+    assert "25000" not in r.text
 
 
 @pytest.mark.parametrize(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, MediaType, Request, Response, Router, get
+from litestar import Litestar, MediaType, Response, Router, get
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import Engine, text
 
-from renewals import __version__, settings as settings_mod
-from renewals.api.context import AppState, state_of
+from renewals import __version__
+from renewals import settings as settings_mod
+from renewals.api.context import AppState, Req, state_of
 from renewals.api.controllers.access import AuthController, UserController
 from renewals.api.controllers.audit import AuditController
 from renewals.api.controllers.clients import ClientController
@@ -33,7 +34,7 @@ async def health() -> dict[str, str]:
 
 
 @get("/ready", tags=["probes"], security=[], sync_to_thread=True)
-def ready(request: Request[object, object, object]) -> Response[dict[str, object]]:
+def ready(request: Req) -> Response[dict[str, object]]:
     """Readiness: the database and (when configured) the broker are reachable."""
     state = state_of(request)
     checks: dict[str, str] = {}
@@ -41,7 +42,7 @@ def ready(request: Request[object, object, object]) -> Response[dict[str, object
         with state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 — any failure means "not ready", reported as such
+    except Exception as exc:
         checks["database"] = f"unreachable: {type(exc).__name__}"
     if state.settings.redis_url:
         import redis
@@ -49,7 +50,7 @@ def ready(request: Request[object, object, object]) -> Response[dict[str, object
         try:
             redis.Redis.from_url(state.settings.redis_url, socket_timeout=2).ping()
             checks["broker"] = "ok"
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeAlias
 
 from litestar import Request
 from sqlalchemy import Engine
@@ -18,6 +19,8 @@ from renewals.domain.access.users import user_from_token
 from renewals.errors import NotAuthenticated
 from renewals.settings import Settings
 
+Req: TypeAlias = Request[Any, Any, Any]
+
 
 @dataclass
 class AppState:
@@ -29,11 +32,11 @@ class AppState:
         return clock.today(self.settings.timezone)
 
 
-def state_of(request: Request[object, object, object]) -> AppState:
+def state_of(request: Req) -> AppState:
     return request.app.state["renewals"]  # type: ignore[no-any-return]
 
 
-def bearer(request: Request[object, object, object]) -> str:
+def bearer(request: Req) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -42,7 +45,7 @@ def bearer(request: Request[object, object, object]) -> str:
 
 
 @contextmanager
-def unit(request: Request[object, object, object]) -> Iterator[tuple[Session, User]]:
+def unit(request: Req) -> Iterator[tuple[Session, User]]:
     """One transaction for the request, with the signed-in caller."""
     state = state_of(request)
     token = bearer(request)
@@ -52,6 +55,6 @@ def unit(request: Request[object, object, object]) -> Iterator[tuple[Session, Us
 
 
 @contextmanager
-def anonymous_unit(request: Request[object, object, object]) -> Iterator[Session]:
+def anonymous_unit(request: Req) -> Iterator[Session]:
     with unit_of_work(state_of(request).sessions) as session:
         yield session

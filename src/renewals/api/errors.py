@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 
-from litestar import MediaType, Request, Response
+from litestar import MediaType, Response
 from litestar.exceptions import HTTPException
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
+from renewals.api.context import Req
 from renewals.errors import RenewalsError
 
 log = logging.getLogger("renewals.api")
@@ -20,25 +21,25 @@ def _body(status: int, detail: str, extra: object) -> Response[dict[str, object]
     )
 
 
-def renewals_error(_: Request[object, object, object], exc: RenewalsError) -> Response[dict[str, object]]:
+def renewals_error(_: Req, exc: RenewalsError) -> Response[dict[str, object]]:
     return _body(exc.status_code, exc.detail, exc.extra)
 
 
-def http_error(_: Request[object, object, object], exc: HTTPException) -> Response[dict[str, object]]:
+def http_error(_: Req, exc: HTTPException) -> Response[dict[str, object]]:
     return _body(exc.status_code, exc.detail, exc.extra if exc.extra is not None else {})
 
 
-def stale_error(_: Request[object, object, object], exc: StaleDataError) -> Response[dict[str, object]]:
+def stale_error(_: Req, exc: StaleDataError) -> Response[dict[str, object]]:
     return _body(409, "the record was changed by someone else; reload it and try again", {"version": "stale"})
 
 
-def integrity_error(_: Request[object, object, object], exc: IntegrityError) -> Response[dict[str, object]]:
+def integrity_error(_: Req, exc: IntegrityError) -> Response[dict[str, object]]:
     # Unique keys are the last guard against concurrent duplicates; the service checks first.
     log.info("integrity error: %s", exc.orig)
     return _body(409, "this conflicts with an existing record", {})
 
 
-def unexpected_error(request: Request[object, object, object], exc: Exception) -> Response[dict[str, object]]:
+def unexpected_error(request: Req, exc: Exception) -> Response[dict[str, object]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _body(500, "internal error; it has been logged", {})
 

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from litestar import Controller, Request, get, post
+from litestar import Controller, get, post
 from sqlalchemy import select
 
-from renewals.api.context import anonymous_unit, state_of, unit
+from renewals.api.context import Req, anonymous_unit, state_of, unit
 from renewals.db.models import User
 from renewals.domain.access import users
 from renewals.domain.access.rules import ROLES, require_role
@@ -23,7 +23,7 @@ class AuthController(Controller):
     tags = ["access"]
 
     @post("/token", sync_to_thread=True, security=[])
-    def token(self, request: Request[object, object, object], data: TokenIn) -> TokenOut:
+    def token(self, request: Req, data: TokenIn) -> TokenOut:
         """Exchange e-mail and password for a bearer token."""
         settings = state_of(request).settings
         with anonymous_unit(request) as session:
@@ -37,7 +37,7 @@ class UserController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_users(
-        self, request: Request[object, object, object], limit: int = 50, offset: int = 0, role: str | None = None
+        self, request: Req, limit: int = 50, offset: int = 0, role: str | None = None
     ) -> Page[UserOut]:
         with unit(request) as (session, me):
             require_role(me, ADMIN, "listing users")
@@ -50,7 +50,7 @@ class UserController(Controller):
             return Page([user_out(u) for u in rows], total, limit, offset)
 
     @post("/", sync_to_thread=True)
-    def create_user(self, request: Request[object, object, object], data: users.UserIn) -> UserOut:
+    def create_user(self, request: Req, data: users.UserIn) -> UserOut:
         with unit(request) as (session, me):
             require_role(me, ADMIN, "creating users")
             return user_out(users.create_user(session, data, actor=me))

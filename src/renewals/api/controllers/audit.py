@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from litestar import Controller, Request, get
+from litestar import Controller, get
 
-from renewals.api.context import unit
+from renewals.api.context import Req, unit
 from renewals.domain.audit_query import AuditOut, audit_out, list_audit
 from renewals.domain.pagination import Page
 
@@ -13,7 +13,7 @@ class AuditController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_entries(
-        self, request: Request[object, object, object], limit: int = 50, offset: int = 0,
+        self, request: Req, limit: int = 50, offset: int = 0,
         entity_type: str | None = None, entity_id: int | None = None, actor_id: int | None = None,
         action: str | None = None,
     ) -> Page[AuditOut]:

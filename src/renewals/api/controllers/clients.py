@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, get, patch, post
 
-from renewals.api.context import unit
+from renewals.api.context import Req, unit
 from renewals.domain.clients import service
 from renewals.domain.clients.schemas import ClientIn, ClientOut, ClientPatch, ContactIn, ContactOut
 from renewals.domain.pagination import Page
@@ -14,7 +14,7 @@ class ClientController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_clients(
-        self, request: Request[object, object, object], limit: int = 50, offset: int = 0,
+        self, request: Req, limit: int = 50, offset: int = 0,
         owner_id: int | None = None, status: str | None = None, segment: str | None = None,
         tier: str | None = None, language: str | None = None, q: str | None = None,
     ) -> Page[ClientOut]:
@@ -26,30 +26,30 @@ class ClientController(Controller):
             return Page([service.client_out(c) for c in rows], total, limit, offset)
 
     @post("/", sync_to_thread=True)
-    def create_client(self, request: Request[object, object, object], data: ClientIn) -> ClientOut:
+    def create_client(self, request: Req, data: ClientIn) -> ClientOut:
         with unit(request) as (session, me):
             return service.client_out(service.create_client(session, me, data))
 
     @get("/{client_id:int}", sync_to_thread=True)
-    def get_client(self, request: Request[object, object, object], client_id: int) -> ClientOut:
+    def get_client(self, request: Req, client_id: int) -> ClientOut:
         with unit(request) as (session, me):
             return service.client_out(service.get_visible(session, me, client_id))
 
     @patch("/{client_id:int}", sync_to_thread=True)
-    def update_client(self, request: Request[object, object, object], client_id: int, data: ClientPatch) -> ClientOut:
+    def update_client(self, request: Req, client_id: int, data: ClientPatch) -> ClientOut:
         """Change fields at `version`; a stale version answers 409 and changes nothing."""
         with unit(request) as (session, me):
             return service.client_out(service.update_client(session, me, client_id, data))
 
     @get("/{client_id:int}/contacts", sync_to_thread=True)
     def list_contacts(
-        self, request: Request[object, object, object], client_id: int, limit: int = 50, offset: int = 0
+        self, request: Req, client_id: int, limit: int = 50, offset: int = 0
     ) -> Page[ContactOut]:
         with unit(request) as (session, me):
             rows, total = service.list_contacts(session, me, client_id, limit=limit, offset=offset)
             return Page([service.contact_out(c) for c in rows], total, limit, offset)
 
     @post("/{client_id:int}/contacts", sync_to_thread=True)
-    def add_contact(self, request: Request[object, object, object], client_id: int, data: ContactIn) -> ContactOut:
+    def add_contact(self, request: Req, client_id: int, data: ContactIn) -> ContactOut:
         with unit(request) as (session, me):
             return service.contact_out(service.add_contact(session, me, client_id, data))

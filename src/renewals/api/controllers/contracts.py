@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, get, patch, post
 
-from renewals.api.context import state_of, unit
+from renewals.api.context import Req, state_of, unit
 from renewals.domain.contracts import service
 from renewals.domain.contracts.schemas import ContractIn, ContractOut, ContractPatch, TerminationIn
 from renewals.domain.pagination import Page
@@ -16,7 +16,7 @@ class ContractController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_contracts(
-        self, request: Request[object, object, object], limit: int = 50, offset: int = 0,
+        self, request: Req, limit: int = 50, offset: int = 0,
         client_id: int | None = None, status: str | None = None, kind: str | None = None,
         billing_cycle: str | None = None, auto_renew: bool | None = None,
         end_from: date | None = None, end_to: date | None = None,
@@ -29,26 +29,26 @@ class ContractController(Controller):
             return Page([service.contract_out(c) for c in rows], total, limit, offset)
 
     @post("/", sync_to_thread=True)
-    def create_contract(self, request: Request[object, object, object], data: ContractIn) -> ContractOut:
+    def create_contract(self, request: Req, data: ContractIn) -> ContractOut:
         tiers = state_of(request).settings.tier_thresholds
         with unit(request) as (session, me):
             return service.contract_out(service.create_contract(session, me, data, tiers))
 
     @get("/{contract_id:int}", sync_to_thread=True)
-    def get_contract(self, request: Request[object, object, object], contract_id: int) -> ContractOut:
+    def get_contract(self, request: Req, contract_id: int) -> ContractOut:
         with unit(request) as (session, me):
             return service.contract_out(service.get_visible_contract(session, me, contract_id))
 
     @patch("/{contract_id:int}", sync_to_thread=True)
     def update_contract(
-        self, request: Request[object, object, object], contract_id: int, data: ContractPatch
+        self, request: Req, contract_id: int, data: ContractPatch
     ) -> ContractOut:
         tiers = state_of(request).settings.tier_thresholds
         with unit(request) as (session, me):
             return service.contract_out(service.update_contract(session, me, contract_id, data, tiers))
 
     @post("/{contract_id:int}/terminate", sync_to_thread=True, status_code=200)
-    def terminate(self, request: Request[object, object, object], contract_id: int, data: TerminationIn) -> ContractOut:
+    def terminate(self, request: Req, contract_id: int, data: TerminationIn) -> ContractOut:
         tiers = state_of(request).settings.tier_thresholds
         with unit(request) as (session, me):
             return service.contract_out(service.terminate_contract(session, me, contract_id, data, tiers))

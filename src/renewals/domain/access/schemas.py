@@ -10,7 +10,7 @@ class TokenIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class TokenOut(msgspec.Struct):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 — the OAuth2 token type, not a secret
 
 
 class UserOut(msgspec.Struct):

@@ -181,7 +181,9 @@ def add_contact(session: Session, actor: User, client_id: int, data: ContactIn) 
     return contact
 
 
-def list_contacts(session: Session, user: User, client_id: int, *, limit: int, offset: int) -> tuple[list[Contact], int]:
+def list_contacts(
+    session: Session, user: User, client_id: int, *, limit: int, offset: int
+) -> tuple[list[Contact], int]:
     get_visible(session, user, client_id)
     stmt = select(Contact).where(Contact.client_id == client_id).order_by(Contact.id)
     return paginate(session, stmt, limit, offset)

@@ -143,9 +143,7 @@ def update_contract(
     after = snapshot(contract)
     if after != before:
         record(session, actor, "update", "contract", contract.id, before, after)
-    client = session.get(Client, contract.client_id)
-    assert client is not None
-    refresh_tier_and_status(session, client, tier_thresholds)
+    refresh_tier_and_status(session, session.get_one(Client, contract.client_id), tier_thresholds)
     return contract
 
 
@@ -163,9 +161,7 @@ def terminate_contract(
     contract.termination_reason = data.reason.strip()
     session.flush()
     record(session, actor, "terminate", "contract", contract.id, before, snapshot(contract))
-    client = session.get(Client, contract.client_id)
-    assert client is not None
-    refresh_tier_and_status(session, client, tier_thresholds)
+    refresh_tier_and_status(session, session.get_one(Client, contract.client_id), tier_thresholds)
     return contract
 
 

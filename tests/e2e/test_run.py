@@ -1,0 +1,135 @@
+"""Start the service the way the README does (`renewals run`) and use it over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from renewals import embedded_redis
+
+pytestmark = pytest.mark.e2e
+
+
+def call(base: str, method: str, path: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method)  # noqa: S310 — loopback only
+    req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+def descendants(pid: int) -> set[int]:
+    """All live descendants of a process, from /proc."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    out: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            out.add(child)
+            todo.append(child)
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"renewals run exited early with {proc.returncode}")
+        try:
+            status, body = call(base, "GET", "/ready")
+            if status == 200 and body["status"] == "ok":
+                return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.3)
+    raise AssertionError("the service did not become ready")
+
+
+@pytest.fixture
+def service(tmp_path: Path):
+    port = embedded_redis.free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "RENEWALS_SECRET_KEY"}}
+    env.update(RENEWALS_DATA_DIR=str(tmp_path / "var"), RENEWALS_PORT=str(port), RENEWALS_HOST="127.0.0.1")
+    log = (tmp_path / "run.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "renewals.cli", "run"], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, proc)
+        yield base, proc, tmp_path / "run.log"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_run_serves_the_demo_book_and_stops_without_orphans(service):
+    base, proc, log = service
+    children = descendants(proc.pid)
+    assert len(children) >= 2, "expected at least redis-server and the API as children"
+    assert "password 'renewals-demo'" in log.read_text(), "sign-in details are printed on first start"
+
+    status, body = call(base, "POST", "/api/v1/auth/token",
+                        body={"email": "mina@demo.renewals", "password": "renewals-demo"})
+    assert status == 201
+    mina = body["access_token"]
+    _, body = call(base, "POST", "/api/v1/auth/token",
+                   body={"email": "wei@demo.renewals", "password": "renewals-demo"})
+    wei = body["access_token"]
+
+    status, client = call(base, "POST", "/api/v1/clients", mina, {
+        "name": "제주데이터", "legal_name": "제주데이터 주식회사 (e2e)", "segment": "enterprise", "size": "medium",
+        "language": "ko", "currency": "KRW", "credit_limit": "50000000"})
+    assert status == 201, client
+    status, contract = call(base, "POST", "/api/v1/contracts", mina, {
+        "client_id": client["id"], "number": "CT-E2E-1", "title": "랙 2대", "kind": "rental",
+        "start_date": "2026-01-31", "end_date": "2027-01-30", "billing_cycle": "monthly",
+        "tax_rate": "10", "status": "active",
+        "lines": [{"description": "42U 랙", "quantity": 2, "monthly_unit_price": "1957500"}]})
+    assert status == 201, contract
+
+    assert call(base, "GET", f"/api/v1/clients/{client['id']}", mina)[1]["status"] == "active"
+    assert call(base, "GET", f"/api/v1/contracts/{contract['id']}", mina)[1]["lines"][0]["monthly_unit_price"] \
+        == "1957500"
+    assert call(base, "GET", f"/api/v1/clients/{client['id']}", wei)[0] == 404
+    assert call(base, "GET", f"/api/v1/contracts/{contract['id']}", wei)[0] == 404
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(alive(pid) for pid in children):
+        time.sleep(0.1)
+    assert not [pid for pid in children if alive(pid)], "children left running after SIGTERM"
