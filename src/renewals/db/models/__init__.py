@@ -4,7 +4,19 @@ from renewals.db.models.audit import AuditEntry
 from renewals.db.models.base import Base
 from renewals.db.models.clients import Client, Contact
 from renewals.db.models.contracts import Contract, ContractLine
+from renewals.db.models.receivables import (
+    Allocation,
+    BillingRun,
+    CreditNote,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    WriteOff,
+)
 from renewals.db.models.renewals import Activity, Renewal
 from renewals.db.models.users import User
 
-__all__ = ["Activity", "AuditEntry", "Base", "Client", "Contact", "Contract", "ContractLine", "Renewal", "User"]
+__all__ = [
+    "Activity", "Allocation", "AuditEntry", "Base", "BillingRun", "Client", "Contact", "Contract",
+    "ContractLine", "CreditNote", "Invoice", "InvoiceLine", "Payment", "Renewal", "User", "WriteOff",
+]
