@@ -1,5 +1,6 @@
 """All models, imported so that Base.metadata is complete (Alembic reads it)."""
 
+from renewals.db.models.alerts import Alert
 from renewals.db.models.audit import AuditEntry
 from renewals.db.models.base import Base
 from renewals.db.models.clients import Client, Contact
@@ -17,6 +18,6 @@ from renewals.db.models.renewals import Activity, Renewal
 from renewals.db.models.users import User
 
 __all__ = [
-    "Activity", "Allocation", "AuditEntry", "Base", "BillingRun", "Client", "Contact", "Contract",
+    "Activity", "Alert", "Allocation", "AuditEntry", "Base", "BillingRun", "Client", "Contact", "Contract",
     "ContractLine", "CreditNote", "Invoice", "InvoiceLine", "Payment", "Renewal", "User", "WriteOff",
 ]
