@@ -5,6 +5,8 @@ from renewals.db.models.audit import AuditEntry
 from renewals.db.models.base import Base
 from renewals.db.models.clients import Client, Contact
 from renewals.db.models.contracts import Contract, ContractLine
+from renewals.db.models.deliveries import Delivery
+from renewals.db.models.jobs import Job, JobChunk
 from renewals.db.models.receivables import (
     Allocation,
     BillingRun,
@@ -19,5 +21,6 @@ from renewals.db.models.users import User
 
 __all__ = [
     "Activity", "Alert", "Allocation", "AuditEntry", "Base", "BillingRun", "Client", "Contact", "Contract",
-    "ContractLine", "CreditNote", "Invoice", "InvoiceLine", "Payment", "Renewal", "User", "WriteOff",
+    "ContractLine", "CreditNote", "Delivery", "Invoice", "InvoiceLine", "Job", "JobChunk", "Payment", "Renewal",
+    "User", "WriteOff",
 ]

@@ -1,0 +1,1 @@
+"""Background jobs as records: requested, started, finished or failed; the scan's fan-out."""

@@ -1,0 +1,107 @@
+"""The daily scan as a job: day-level preparation, fan-out into id-range chunks, and completion.
+
+What the scan decides lives in `renewals.domain.alerts.scan` (plan / prepare / run_chunk /
+finish / run_day); this module only splits it into units of work that any number of workers
+share, and counts them so that exactly one of them — the last — runs `finish`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from datetime import date
+from typing import Any, Protocol
+
+from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm import Session
+
+from renewals.clock import now
+from renewals.db.models.jobs import Job, JobChunk
+from renewals.db.uow import request_job
+from renewals.domain.jobs import service as jobs
+
+DEFAULT_CHUNK_SIZE = 500
+
+
+class ChunkLike(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def lo(self) -> int: ...
+    @property
+    def hi(self) -> int: ...
+
+
+class ScanDomain(Protocol):
+    """The interface agreed with the alerts feature (`renewals.domain.alerts.scan`)."""
+
+    def Chunk(self, kind: str, lo: int, hi: int) -> ChunkLike: ...
+    def plan(self, session: Session, as_of: date, chunk_size: int) -> list[ChunkLike]: ...
+    def prepare(self, session: Session, as_of: date) -> None: ...
+    def run_chunk(self, session: Session, as_of: date, chunk: ChunkLike) -> dict[str, int]: ...
+    def finish(self, session: Session, as_of: date) -> dict[str, Any]: ...
+    def run_day(self, session: Session, as_of: date) -> dict[str, Any]: ...
+
+
+def scan_domain() -> ScanDomain:
+    """The alerts feature's scan module, imported when first needed."""
+    module: Any = importlib.import_module("renewals.domain.alerts.scan")
+    return module  # type: ignore[no-any-return]
+
+
+def begin(session: Session, job_id: int, as_of: date, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int | None:
+    """Start a queued scan job: run the day-level preparation, record its chunks and request one
+    message per chunk (sent after commit). Return the number of chunks, or None when the job had
+    already started (a redelivered message). Raise NotFound for an unknown job."""
+    job = jobs.start(session, job_id)
+    if job is None:
+        return None
+    domain = scan_domain()
+    domain.prepare(session, as_of)
+    chunks = domain.plan(session, as_of, chunk_size)
+    session.add_all(JobChunk(job_id=job_id, kind=c.kind, lo=c.lo, hi=c.hi) for c in chunks)
+    job.chunks_total = len(chunks)
+    session.flush()
+    if not chunks:
+        _complete(session, job, as_of)
+        return 0
+    for c in chunks:
+        request_job(session, "scans.chunk", job_id=job_id, as_of=as_of.isoformat(), kind=c.kind, lo=c.lo, hi=c.hi)
+    return len(chunks)
+
+
+def run_chunk(session: Session, job_id: int, as_of: date, kind: str, lo: int, hi: int) -> dict[str, int] | None:
+    """Run one chunk of a scan job once. A chunk already done (the same message delivered twice)
+    changes nothing and returns None. The chunk that completes the job also runs the day-level
+    finish and marks the job done."""
+    # Claiming the chunk first locks its row, so a concurrent duplicate waits and then sees it done.
+    claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(JobChunk)
+        .where(JobChunk.job_id == job_id, JobChunk.kind == kind, JobChunk.lo == lo, JobChunk.done_at.is_(None))
+        .values(done_at=now()).execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        return None
+    domain = scan_domain()
+    counts = domain.run_chunk(session, as_of, domain.Chunk(kind=kind, lo=lo, hi=hi))
+    session.execute(
+        update(JobChunk).where(JobChunk.job_id == job_id, JobChunk.kind == kind, JobChunk.lo == lo)
+        .values(result=dict(counts)).execution_options(synchronize_session=False)
+    )
+    # One atomic increment; the row lock orders concurrent chunks, so exactly one sees the total.
+    done, total = session.execute(
+        update(Job).where(Job.id == job_id).values(chunks_done=Job.chunks_done + 1)
+        .returning(Job.chunks_done, Job.chunks_total).execution_options(synchronize_session=False)
+    ).one()
+    if total is not None and done >= total:
+        _complete(session, session.get_one(Job, job_id, populate_existing=True), as_of)
+    return dict(counts)
+
+
+def _complete(session: Session, job: Job, as_of: date) -> None:
+    totals: Counter[str] = Counter()
+    for result in session.execute(select(JobChunk.result).where(JobChunk.job_id == job.id)).scalars():
+        totals.update(result or {})
+    finished = scan_domain().finish(session, as_of)
+    jobs.finish(session, job, {"as_of": as_of.isoformat(), "chunks": job.chunks_total or 0,
+                               "counts": dict(sorted(totals.items())), "finish": finished})
