@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from renewals.api.context import Req, state_of, unit
 from renewals.domain.receivables import reports
@@ -44,7 +44,7 @@ class StatementController(Controller):
     @get("/{client_id:int}/statement", sync_to_thread=True)
     def statement(
         self, request: Req, client_id: int,
-        from_: Annotated[date | None, Parameter(query="from")] = None,
+        from_: Annotated[date | None, QueryParameter(name="from")] = None,
         to: date | None = None,
     ) -> Statement:
         """A client's statement of account for `from` … `to` (inclusive), one section per currency.
