@@ -104,6 +104,36 @@ def cmd_demo_load(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("worker")
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from renewals.jobs import config, worker
+
+    queues = {q.strip() for q in args.queues.split(",") if q.strip()} if args.queues else None
+    return worker.run(args.threads or config.load().worker_threads, queues)
+
+
+@command("scheduler")
+def cmd_scheduler(args: argparse.Namespace, settings: Settings) -> int:
+    from renewals.jobs import scheduler
+
+    return scheduler.run(args.tick)
+
+
+@command("scan")
+def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from renewals.jobs import scan_command
+
+    as_of = args.as_of or clock.today(settings.timezone)
+    if args.sync:
+        result = scan_command.run_sync(settings, as_of)
+    else:
+        result = scan_command.run_queued(settings, as_of, timeout=args.timeout)
+    print(json.dumps(result, indent=2, default=str))
+    return 0 if result.get("status", "done") == "done" else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="renewals", description="Contract renewal and receivables tracking.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -117,6 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="the demo book").add_subparsers(dest="sub", required=True)
     demo.add_parser("load", help="load the demo book").add_argument("--force", action="store_true",
                                                                      help="load even if the database has users")
+    worker = sub.add_parser("worker", help="run a Dramatiq worker for the background jobs (stops on SIGTERM)")
+    worker.add_argument("--threads", type=int, help="worker threads (default RENEWALS_WORKER_THREADS or 4)")
+    worker.add_argument("--queues", help="comma-separated queues to consume (default: all)")
+    sched = sub.add_parser("scheduler", help="send the daily billing run, scan and digest at their local times")
+    sched.add_argument("--tick", type=float, default=20.0, help="seconds between checks (default 20)")
+    scan = sub.add_parser("scan", help="run the daily scan for a date: queued on the workers, or --sync")
+    scan.add_argument("--as-of", type=_date, help="the day to scan (default: today in RENEWALS_TIMEZONE)")
+    scan.add_argument("--sync", action="store_true", help="run in this process, in one transaction")
+    scan.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (default 600)")
     return parser
 
 

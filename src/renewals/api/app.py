@@ -19,6 +19,7 @@ from renewals.api.controllers.aging import AgingReportController, StatementContr
 from renewals.api.controllers.audit import AuditController
 from renewals.api.controllers.clients import ClientController
 from renewals.api.controllers.contracts import ContractController
+from renewals.api.controllers.jobs import JobController, ScanController
 from renewals.api.errors import HANDLERS
 from renewals.db.engine import make_engine, make_sessionmaker
 from renewals.settings import Settings
@@ -26,6 +27,7 @@ from renewals.settings import Settings
 API_CONTROLLERS: list[Any] = [
     AuthController, UserController, ClientController, ContractController, AuditController,
     AgingReportController, StatementController,
+    ScanController, JobController,
 ]
 
 
@@ -62,6 +64,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     """Build the app. With no arguments, read settings from the environment (uvicorn --factory)."""
     settings = settings or settings_mod.get()
     engine = engine or make_engine(settings.database_url)
+    if settings.redis_url:
+        # Jobs requested by a request are sent to the workers once its transaction commits.
+        from renewals.jobs.broker import install
+
+        install(settings.redis_url)
     state = AppState(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
     prometheus = PrometheusConfig(app_name="renewals", group_path=True, exclude=["/metrics", "/health"])
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}])

@@ -37,9 +37,9 @@ class ScanDomain(Protocol):
 
     def Chunk(self, kind: str, lo: int, hi: int) -> ChunkLike: ...
     def plan(self, session: Session, as_of: date, chunk_size: int) -> list[ChunkLike]: ...
-    def prepare(self, session: Session, as_of: date) -> None: ...
+    def prepare(self, session: Session, as_of: date) -> dict[str, int] | None: ...
     def run_chunk(self, session: Session, as_of: date, chunk: ChunkLike) -> dict[str, int]: ...
-    def finish(self, session: Session, as_of: date) -> dict[str, Any]: ...
+    def finish(self, session: Session, as_of: date) -> dict[str, int] | None: ...
     def run_day(self, session: Session, as_of: date) -> dict[str, Any]: ...
 
 
@@ -57,7 +57,8 @@ def begin(session: Session, job_id: int, as_of: date, chunk_size: int = DEFAULT_
     if job is None:
         return None
     domain = scan_domain()
-    domain.prepare(session, as_of)
+    # Kept on the job so that the chunk that completes it can report the whole day.
+    job.result = {"prepare": dict(domain.prepare(session, as_of) or {})}
     chunks = domain.plan(session, as_of, chunk_size)
     session.add_all(JobChunk(job_id=job_id, kind=c.kind, lo=c.lo, hi=c.hi) for c in chunks)
     job.chunks_total = len(chunks)
@@ -99,9 +100,10 @@ def run_chunk(session: Session, job_id: int, as_of: date, kind: str, lo: int, hi
 
 
 def _complete(session: Session, job: Job, as_of: date) -> None:
-    totals: Counter[str] = Counter()
+    """Finish the day and record the job's result: the counts of the whole scan, as `run_day` sums them."""
+    totals: Counter[str] = Counter((job.result or {}).get("prepare", {}))
     for result in session.execute(select(JobChunk.result).where(JobChunk.job_id == job.id)).scalars():
         totals.update(result or {})
-    finished = scan_domain().finish(session, as_of)
+    totals.update(scan_domain().finish(session, as_of) or {})
     jobs.finish(session, job, {"as_of": as_of.isoformat(), "chunks": job.chunks_total or 0,
-                               "counts": dict(sorted(totals.items())), "finish": finished})
+                               "counts": dict(sorted(totals.items()))})

@@ -64,6 +64,11 @@ def request(
     return job, created
 
 
+def resend(session: Session, job: Job) -> None:
+    """Send a queued job's message again (after commit); harmless if the first one arrives too."""
+    request_job(session, ACTORS[job.kind], job_id=job.id, **(job.params or {}))
+
+
 def get_visible_job(session: Session, user: User, job_id: int) -> Job:
     """Load a job the user may see: any job for admins, managers and finance, otherwise only jobs
     the user asked for. Raise NotFound for anything else."""

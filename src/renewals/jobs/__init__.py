@@ -1,0 +1,1 @@
+"""Background work: the Dramatiq broker, thin actors, the worker and the scheduler."""

@@ -1,0 +1,96 @@
+"""`renewals scheduler`: sends the daily billing run, scan and digest at their local times.
+
+The scheduler only sends. Each run is a job with the dedupe key `<kind>:<date>`, inserted with
+ON CONFLICT DO NOTHING, so two schedulers (or a restarted one) create exactly one job per kind and
+day; the job is sent only by the scheduler whose insert won, after its transaction commits. A
+scheduler started after a run's time still sends that day's run (catch-up within the day).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from types import FrameType
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from renewals import clock
+from renewals.db.uow import unit_of_work
+from renewals.domain.jobs import service as jobs
+from renewals.jobs import config as config_mod
+from renewals.jobs import runtime
+from renewals.jobs.broker import install
+
+TICK_SECONDS = 20.0
+
+
+@dataclass(frozen=True)
+class Run:
+    kind: str
+    day: date
+
+    @property
+    def params(self) -> dict[str, str]:
+        return {"through": self.day.isoformat()} if self.kind == "billing" else {"as_of": self.day.isoformat()}
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"{self.kind}:{self.day.isoformat()}"
+
+
+def due_runs(local_now: datetime, schedule: dict[str, time]) -> list[Run]:
+    """The runs whose time of day has come on the local date, earliest first."""
+    today = local_now.date()
+    due = [(at, kind) for kind, at in schedule.items() if local_now.time() >= at]
+    return [Run(kind, today) for _, kind in sorted(due)]
+
+
+def send_due(sessions: sessionmaker[Session], local_now: datetime, schedule: dict[str, time],
+             sent: set[Run]) -> list[int]:
+    """Request every due run not yet seen by this scheduler; return the ids of jobs it created."""
+    created_ids = []
+    for run in due_runs(local_now, schedule):
+        if run in sent:
+            continue
+        with unit_of_work(sessions) as session:
+            job, created = jobs.request(session, run.kind, run.params, dedupe_key=run.dedupe_key)
+            if not created and job.status == "queued":
+                # Its first send may have been lost (Redis down at commit); a duplicate is harmless
+                # because a job starts only once.
+                jobs.resend(session, job)
+        sent.add(run)
+        if created:
+            created_ids.append(job.id)
+            print(f"renewals scheduler: sent {run.kind} for {run.day} (job {job.id})", flush=True)
+    return created_ids
+
+
+def run(tick: float = TICK_SECONDS) -> int:
+    """Send due runs every `tick` seconds until SIGTERM/SIGINT; return 0."""
+    install()
+    rt = runtime.current()
+    cfg = config_mod.load()
+    schedule = {"billing": cfg.billing_at, "scan": cfg.scan_at, "digest": cfg.digest_at}
+    zone = ZoneInfo(rt.settings.timezone)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    times = ", ".join(f"{kind} at {at:%H:%M}" for kind, at in schedule.items())
+    print(f"renewals scheduler: {times} ({rt.settings.timezone})", flush=True)
+    sent: set[Run] = set()
+    while not stop.is_set():
+        try:
+            send_due(rt.sessions, clock.now().astimezone(zone), schedule, sent)
+        except Exception as exc:
+            print(f"renewals scheduler: could not send ({type(exc).__name__}: {exc}); retrying", flush=True)
+        stop.wait(tick)
+    runtime.dispose()
+    print("renewals scheduler: stopped", flush=True)
+    return 0
