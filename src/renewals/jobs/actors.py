@@ -13,7 +13,10 @@ from typing import Any
 
 import dramatiq
 
+from renewals import clock
 from renewals.db.uow import unit_of_work
+from renewals.domain.deliveries import service as deliveries
+from renewals.domain.deliveries import signing, transport
 from renewals.domain.jobs import billing, scans
 from renewals.domain.jobs import service as jobs
 from renewals.jobs import config, runtime
@@ -43,12 +46,76 @@ def jobs_fail(*, job_id: int, error: str) -> None:
         jobs.fail(session, job_id, error)
 
 
+def alerts_deliver(*, alert_id: int) -> None:
+    """POST one new alert to RENEWALS_WEBHOOK_URL, signed; raise (and so retry) until it is accepted."""
+    rt = runtime.current()
+    url = rt.settings.webhook_url
+    if not url:
+        return
+    cfg = config.load()
+    secret = signing.webhook_secret(cfg.webhook_secret, rt.settings.secret_key)
+    with unit_of_work(rt.sessions) as session:
+        claim = deliveries.claim_webhook(session, alert_id, url, secret, clock.now())
+    if claim is None:
+        return
+    # Outside any transaction: a slow receiver holds no database lock.
+    outcome = transport.post_json(claim.url, claim.body, claim.headers, cfg.delivery_timeout_s)
+    with unit_of_work(rt.sessions) as session:
+        deliveries.record(session, claim.delivery_id, outcome, clock.now())
+    if not outcome.ok:
+        raise deliveries.DeliveryFailed(f"alert {alert_id}: {outcome.error}")
+
+
+def alerts_deliver_batch(*, alert_ids: list[int]) -> None:
+    """Deliver several new alerts; those already delivered are skipped when the batch is retried."""
+    failures = []
+    for alert_id in alert_ids:
+        try:
+            alerts_deliver(alert_id=alert_id)
+        except (deliveries.DeliveryFailed, deliveries.DeliveryBusy) as exc:
+            failures.append(exc.detail)
+    if failures:
+        raise deliveries.DeliveryFailed("; ".join(failures))
+
+
+def digests_send(*, as_of: str, job_id: int | None = None) -> None:
+    """Record the day's e-mail digests, one per assignee, and send each as its own message."""
+    rt = runtime.current()
+    with unit_of_work(rt.sessions) as session:
+        enabled = bool(rt.settings.smtp_url)
+        deliveries.digest_job(session, job_id, date.fromisoformat(as_of), clock.now(), enabled=enabled)
+
+
+def digests_deliver(*, delivery_id: int) -> None:
+    """Send one recorded digest over RENEWALS_SMTP_URL; raise (and so retry) until it is accepted."""
+    rt = runtime.current()
+    url = rt.settings.smtp_url
+    if not url:
+        return
+    with unit_of_work(rt.sessions) as session:
+        claim = deliveries.claim_digest(session, delivery_id, rt.settings.mail_from, clock.now())
+    if claim is None:
+        return
+    outcome = transport.send_mail(url, claim.message, config.load().delivery_timeout_s)
+    with unit_of_work(rt.sessions) as session:
+        deliveries.record(session, claim.delivery_id, outcome, clock.now())
+    if not outcome.ok:
+        raise deliveries.DeliveryFailed(f"digest {delivery_id}: {outcome.error}")
+
+
+# Deliveries retry for about a day: 5 s, 10 s, … capped at an hour between attempts.
+_DELIVERY = {"time_limit": 120_000, "max_retries": 30, "min_backoff": 5_000, "max_backoff": 3_600_000}
+
 # name → (function, queue, options). Time limits are in ms; retries back off from broker defaults.
 ACTORS: dict[str, tuple[Callable[..., Any], str, dict[str, Any]]] = {
     "scans.run": (scans_run, "scans", {"time_limit": 600_000, "max_retries": 5}),
     "scans.chunk": (scans_chunk, "scans", {"time_limit": 600_000, "max_retries": 5}),
     "billing.run": (billing_run, "billing", {"time_limit": 1_800_000, "max_retries": 3}),
     "jobs.fail": (jobs_fail, "jobs", {"max_retries": 10}),
+    "alerts.deliver": (alerts_deliver, "deliveries", _DELIVERY),
+    "alerts.deliver_batch": (alerts_deliver_batch, "deliveries", _DELIVERY),
+    "digests.send": (digests_send, "deliveries", {"time_limit": 600_000, "max_retries": 5}),
+    "digests.deliver": (digests_deliver, "deliveries", _DELIVERY),
 }
 
 

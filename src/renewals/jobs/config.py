@@ -33,7 +33,8 @@ class JobsConfig:
     digest_at: time
     scan_chunk_size: int
     worker_threads: int
-    webhook_timeout_s: float = 10.0
+    webhook_secret: str | None = None
+    delivery_timeout_s: float = 10.0
 
 
 def load() -> JobsConfig:
@@ -43,4 +44,5 @@ def load() -> JobsConfig:
         digest_at=_time("RENEWALS_DIGEST_AT", "07:00"),
         scan_chunk_size=_int("RENEWALS_SCAN_CHUNK_SIZE", 500),
         worker_threads=_int("RENEWALS_WORKER_THREADS", 4),
+        webhook_secret=os.environ.get("RENEWALS_WEBHOOK_SECRET") or None,
     )
