@@ -27,7 +27,6 @@ from renewals.domain.notices.i18n import BABEL_IDS, DOMAIN, LOCALE_DIR, po_path
 _DEFAULT_TEMPLATES = Path(__file__).resolve().parents[4] / "templates" / "notices"
 
 
-
 def compile_catalog(po_path: Path) -> bytes:
     """Compile one `.po` file to `.mo` bytes (fuzzy entries left out)."""
     with po_path.open("rb") as fh:

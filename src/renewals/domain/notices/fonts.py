@@ -17,13 +17,20 @@ from renewals.domain.notices.context import Language
 # fontconfig's orthographies: zh-cn is GB 2312, zh-tw is Big5, ko is KS X 1001 Hangul.
 FC_LANG: dict[Language, str] = {"en": "en", "zh-Hans": "zh-cn", "zh-Hant": "zh-tw", "ko": "ko"}
 CJK_LANGUAGES: frozenset[Language] = frozenset({"zh-Hans", "zh-Hant", "ko"})
+# What the print stylesheet asks for first, by Debian package (see system-packages.txt).
+DEBIAN_PACKAGES: dict[Language, str] = {
+    "en": "fonts-liberation2",
+    "zh-Hans": "fonts-noto-cjk",
+    "zh-Hant": "fonts-noto-cjk",
+    "ko": "fonts-nanum",
+}
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 
 
 class _FcFontSet(ctypes.Structure):
-    _fields_ = [  # noqa: RUF012 - ctypes declares its layout this way
+    _fields_ = [
         ("nfont", ctypes.c_int),
         ("sfont", ctypes.c_int),
         ("fonts", ctypes.POINTER(ctypes.c_void_p)),
@@ -40,9 +47,7 @@ def _fontconfig() -> ctypes.CDLL:
     lib.FcObjectSetAdd.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
     lib.FcFontList.restype = ctypes.POINTER(_FcFontSet)
     lib.FcFontList.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
-    lib.FcPatternGetString.argtypes = [
-        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)
-    ]
+    lib.FcPatternGetString.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]
     lib.FcFontSetDestroy.argtypes = [ctypes.POINTER(_FcFontSet)]
     lib.FcPatternDestroy.argtypes = [ctypes.c_void_p]
     lib.FcObjectSetDestroy.argtypes = [ctypes.c_void_p]
@@ -102,9 +107,7 @@ def scripts_needed(language: Language, texts: Iterable[str]) -> set[Language]:
     return needed
 
 
-def missing_scripts(
-    language: Language, context: object, covered: dict[Language, list[str]]
-) -> list[Language]:
+def missing_scripts(language: Language, context: object, covered: dict[Language, list[str]]) -> list[Language]:
     """Languages the notice needs but no installed font covers."""
     needed = scripts_needed(language, _strings(context))
     missing = []

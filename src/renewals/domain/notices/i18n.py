@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 
@@ -49,6 +49,12 @@ class Formatter:
         self.locale = babel_locale(language)
 
     def date(self, value: date, style: str = "long") -> str:
+        """`long` in running text; `compact` in table cells: `Jan 13, 2026`, `2026/1/13`,
+        `2026. 1. 13.` (year first and numeric where the locale reads it unambiguously)."""
+        if style == "compact":
+            if self.locale.language == "en":
+                return format_date(value, format="medium", locale=self.locale)
+            return format_skeleton("yMd", value, locale=self.locale)
         return format_date(value, format=style, locale=self.locale)
 
     def money(self, amount: Decimal, currency: str) -> str:

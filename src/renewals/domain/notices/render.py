@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[4] / "templates" / "notices"
 
 
-def N_(message: str) -> str:  # noqa: N802 - the conventional gettext no-op marker
+def N_(message: str) -> str:
     """Mark a message for extraction; it is translated where it is used."""
     return message
 
@@ -165,7 +165,8 @@ class Renderer:
         gettext = translations.gettext
         env.globals.update(
             lang=language,
-            page_counter=Markup(page_counter_css(gettext(PAGE_COUNTER))),
+            # Our own catalog text, quoted and escaped as CSS strings by page_counter_css.
+            page_counter=Markup(page_counter_css(gettext(PAGE_COUNTER))),  # noqa: S704
             cycle_label=lambda key: gettext(BILLING_CYCLES[key]),
             entry_label=lambda key: gettext(ENTRY_KINDS[key]),
             bucket_label=_bucket_labeller(translations),
@@ -197,14 +198,15 @@ class Renderer:
             raise ValidationFailed("kind", f"unknown notice kind {kind!r}; one of {', '.join(KINDS)}")
         if language not in LANGUAGES:
             raise ValidationFailed("language", f"unknown language {language!r}; one of {', '.join(LANGUAGES)}")
-        kind_ = cast(Kind, kind)
-        language_ = cast(Language, language)
+        kind_: Kind = kind
+        language_: Language = language
         missing = fonts.missing_scripts(language_, context, self.font_coverage)
         if missing:
+            packages = sorted({fonts.DEBIAN_PACKAGES[script] for script in missing})
             raise FontMissing(
-                f"no installed font covers {', '.join(missing)} text; install fonts-noto-cjk "
-                "(see system-packages.txt) and restart",
-                extra={"languages": missing},
+                f"no installed font covers the {', '.join(missing)} text of this notice; install "
+                f"{' and '.join(packages)} (see system-packages.txt) and restart the worker",
+                extra={"languages": missing, "packages": packages},
             )
         locale = self._locales[language_]
         try:
@@ -265,10 +267,7 @@ def _prepare_renewal(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any]:
         monthly_current += current
         monthly_new += new
         lines.append({**line, "current_amount": current, "new_amount": new})
-    uplift: Decimal = proposal["uplift_pct"]
-    uplift_label = locale.fmt.percent(uplift)
-    if uplift > 0:
-        uplift_label = "+" + uplift_label
+    uplift_label = locale.fmt.percent(abs(proposal["uplift_pct"]))
     return {
         **ctx,
         "lines": lines,

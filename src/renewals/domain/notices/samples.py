@@ -291,14 +291,34 @@ def payment_reminder(language: Language) -> PaymentReminderContext:
 
 
 STATEMENT_TEXT: dict[Language, dict[str, str]] = {
-    "en": {"fee": "Colocation fees, {m}", "pay": "Bank transfer", "credit": "SLA credit: outage on 9 February",
-           "bounce": "Returned payment", "months": "January 2026|February 2026|March 2026"},
-    "zh-Hans": {"fee": "机柜租用费（{m}）", "pay": "银行转账", "credit": "服务中断补偿（2 月 9 日）",
-                "bounce": "付款退回", "months": "2026 年 1 月|2026 年 2 月|2026 年 3 月"},
-    "zh-Hant": {"fee": "主機代管費（{m}）", "pay": "銀行匯款", "credit": "服務中斷補償（2 月 9 日）",
-                "bounce": "退匯", "months": "2026 年 1 月|2026 年 2 月|2026 年 3 月"},
-    "ko": {"fee": "서버 임대료 ({m})", "pay": "계좌 이체", "credit": "서비스 장애 보상 (2월 9일)",
-           "bounce": "지급 반송", "months": "2026년 1월|2026년 2월|2026년 3월"},
+    "en": {
+        "fee": "Colocation fees, {m}",
+        "pay": "Bank transfer",
+        "credit": "SLA credit: outage on 9 February",
+        "bounce": "Returned payment",
+        "months": "January 2026|February 2026|March 2026",
+    },
+    "zh-Hans": {
+        "fee": "机柜租用费（{m}）",
+        "pay": "银行转账",
+        "credit": "服务中断补偿（2 月 9 日）",
+        "bounce": "付款退回",
+        "months": "2026 年 1 月|2026 年 2 月|2026 年 3 月",
+    },
+    "zh-Hant": {
+        "fee": "主機代管費（{m}）",
+        "pay": "銀行匯款",
+        "credit": "服務中斷補償（2 月 9 日）",
+        "bounce": "退匯",
+        "months": "2026 年 1 月|2026 年 2 月|2026 年 3 月",
+    },
+    "ko": {
+        "fee": "서버 임대료 ({m})",
+        "pay": "계좌 이체",
+        "credit": "서비스 장애 보상 (2월 9일)",
+        "bounce": "지급 반송",
+        "months": "2026년 1월|2026년 2월|2026년 3월",
+    },
 }
 
 
@@ -316,17 +336,44 @@ def statement_entries(language: Language, months: int = 3, start: date = date(20
     for i in range(months):
         first = date(start.year + (start.month - 1 + i) // 12, (start.month - 1 + i) % 12 + 1, 1)
         month_name = names[i] if i < len(names) else first.strftime("%Y-%m")
-        entries.append({"date": first, "kind": "invoice", "reference": f"INV-{first:%Y}-{1000 + 7 * i:05d}",
-                        "description": text["fee"].format(m=month_name), "amount": fee})
-        entries.append({"date": first + timedelta(days=12), "kind": "payment", "reference": f"PAY-{4410 + i}",
-                        "description": text["pay"], "amount": -fee})
+        entries.append(
+            {
+                "date": first,
+                "kind": "invoice",
+                "reference": f"INV-{first:%Y}-{1000 + 7 * i:05d}",
+                "description": text["fee"].format(m=month_name),
+                "amount": fee,
+            }
+        )
+        entries.append(
+            {
+                "date": first + timedelta(days=12),
+                "kind": "payment",
+                "reference": f"PAY-{4410 + i}",
+                "description": text["pay"],
+                "amount": -fee,
+            }
+        )
         if i % 3 == 1:
-            entries.append({"date": first + timedelta(days=15), "kind": "credit_note",
-                            "reference": f"CN-{first:%Y}-{31 + i:04d}", "description": text["credit"],
-                            "amount": -round_money(fee * Decimal("0.05"), currency)})
+            entries.append(
+                {
+                    "date": first + timedelta(days=15),
+                    "kind": "credit_note",
+                    "reference": f"CN-{first:%Y}-{31 + i:04d}",
+                    "description": text["credit"],
+                    "amount": -round_money(fee * Decimal("0.05"), currency),
+                }
+            )
         if i % 3 == 2:
-            entries.append({"date": first + timedelta(days=19), "kind": "payment_reversal",
-                            "reference": f"PAY-{4410 + i}", "description": text["bounce"], "amount": fee})
+            entries.append(
+                {
+                    "date": first + timedelta(days=19),
+                    "kind": "payment_reversal",
+                    "reference": f"PAY-{4410 + i}",
+                    "description": text["bounce"],
+                    "amount": fee,
+                }
+            )
     return entries
 
 
