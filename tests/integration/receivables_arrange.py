@@ -11,8 +11,12 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from renewals.db.models import Client, Invoice, User
+from renewals.db.models import Client, CreditNote, Invoice, Payment, User
 from renewals.domain.receivables.billing import run_billing
+from renewals.domain.receivables.invoices import issue_credit_note
+from renewals.domain.receivables.invoices import write_off as close_as_bad_debt
+from renewals.domain.receivables.payments import record_payment, reverse_payment
+from renewals.domain.receivables.schemas import CreditNoteIn, PaymentIn, ReversalIn, WriteOffIn
 from tests.factories import make_contract
 
 
@@ -32,3 +36,27 @@ def invoice_due(session: Session, *, client: Client, actor: User, due: date, mon
     """Issue one invoice that falls due on `due` (issued 30 days before)."""
     return invoice(session, client=client, actor=actor, issued=due - timedelta(days=30), monthly=monthly,
                    currency=currency)
+
+
+def pay(session: Session, *, client: Client, actor: User, amount: str, on: date, currency: str = "USD",
+        reference: str | None = None) -> Payment:
+    """Record a payment received on `on`, applied oldest due first."""
+    body, _ = record_payment(session, actor, PaymentIn(client_id=client.id, amount=amount, currency=currency,
+                                                       received_on=on, reference=reference), None, on)
+    return session.get_one(Payment, body["id"])
+
+
+def bounce(session: Session, *, payment: Payment, actor: User, on: date) -> Payment:
+    """Reverse a payment that bounced on `on`."""
+    return reverse_payment(session, actor, payment.id, ReversalIn(reversed_on=on, reason="bounced"), on)
+
+
+def credit(session: Session, *, invoice: Invoice, actor: User, amount: str, on: date) -> CreditNote:
+    """Issue a credit note on `on` against an invoice."""
+    return issue_credit_note(session, actor, invoice.id, CreditNoteIn(amount=amount, reason="service credit",
+                                                                       issued_on=on), on)
+
+
+def write_off(session: Session, *, invoice: Invoice, actor: User, on: date) -> Invoice:
+    """Write off an invoice's remaining balance on `on` (the actor must be a manager)."""
+    return close_as_bad_debt(session, actor, invoice.id, WriteOffIn(reason="insolvent", written_off_on=on), on)
