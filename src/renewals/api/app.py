@@ -16,6 +16,7 @@ from renewals import settings as settings_mod
 from renewals.api.context import AppState, Req, state_of
 from renewals.api.controllers.access import AuthController, UserController
 from renewals.api.controllers.aging import AgingReportController, StatementController
+from renewals.api.controllers.alerts import AlertController, TodayController
 from renewals.api.controllers.audit import AuditController
 from renewals.api.controllers.clients import ClientController
 from renewals.api.controllers.contracts import ContractController
@@ -27,6 +28,7 @@ from renewals.settings import Settings
 API_CONTROLLERS: list[Any] = [
     AuthController, UserController, ClientController, ContractController, AuditController,
     AgingReportController, StatementController,
+    AlertController, TodayController,
     ScanController, JobController,
 ]
 
