@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mimetypes
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -107,7 +108,8 @@ class LocalFileFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint is untyp
         path = self.is_allowed(url)
         if path is None:
             raise PermissionError(f"refused to fetch {url}: only local files under {self._roots()}")
-        return URLFetcherResponse(path.as_uri(), body=path.read_bytes())
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path.as_uri(), body=path.read_bytes(), headers={"Content-Type": content_type})
 
     def _roots(self) -> str:
         return ", ".join(str(p) for p in self.allowed)
@@ -161,7 +163,9 @@ class Renderer:
         translations = load_translations(language)
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         fmt = Formatter(language)
-        env.filters.update(date=fmt.date, money=fmt.money, number=fmt.number, percent=fmt.percent)
+        env.filters.update(
+            date=_strict(fmt.date), money=_strict(fmt.money), number=_strict(fmt.number), percent=_strict(fmt.percent)
+        )
         gettext = translations.gettext
         env.globals.update(
             lang=language,
@@ -239,6 +243,18 @@ class Renderer:
         return RenderedPdf(
             data=data, sha256=hashlib.sha256(data).hexdigest(), size=len(data), pages=len(document.pages)
         )
+
+
+def _strict(filter_: Callable[..., str]) -> Callable[..., str]:
+    """A filter that fails on an undefined argument, as StrictUndefined does everywhere else."""
+
+    def checked(*args: Any) -> str:
+        for arg in args:
+            if isinstance(arg, jinja2.Undefined):
+                arg._fail_with_undefined_error()
+        return filter_(*args)
+
+    return checked
 
 
 def _bucket_labeller(translations: Translations) -> Callable[[str], str]:

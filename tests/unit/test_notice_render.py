@@ -1,0 +1,334 @@
+"""Notice PDFs rendered for real (WeasyPrint, system fonts) and read back with pypdf."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import io
+import re
+import socket
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from renewals.domain.notices import KINDS, LANGUAGES, RenderedPdf, Renderer
+from renewals.domain.notices.catalogs import compile_catalog
+from renewals.domain.notices.i18n import BABEL_IDS, Formatter, load_translations, po_path
+from renewals.domain.notices.samples import SAMPLE_LOGO, sample_context, statement
+from renewals.errors import FontMissing, NoticeRenderFailed, ValidationFailed
+
+CASES = [(kind, language) for kind in KINDS for language in LANGUAGES]
+
+
+@pytest.fixture(scope="module")
+def renderer() -> Renderer:
+    return Renderer(allowed_files=[SAMPLE_LOGO])
+
+
+@pytest.fixture(scope="module")
+def rendered(renderer: Renderer) -> dict[tuple[str, str], RenderedPdf]:
+    return {(kind, lang): renderer.render(kind, lang, sample_context(kind, lang)) for kind, lang in CASES}
+
+
+def squash(text: str) -> str:
+    """Text without any whitespace: PDF extraction breaks lines and spaces CJK freely."""
+    return re.sub(r"\s+", "", text)
+
+
+def pdf_text(pdf: RenderedPdf) -> list[str]:
+    return [page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages]
+
+
+def all_text(pdf: RenderedPdf) -> str:
+    return squash("".join(pdf_text(pdf)))
+
+
+def expected_strings(kind: str, language: str, ctx: Any) -> list[str]:
+    """What a reader must find: the client, the numbers, dates and amounts as the locale writes them."""
+    fmt = Formatter(language)  # type: ignore[arg-type]
+    gettext = load_translations(language).gettext  # type: ignore[arg-type]
+    found = [ctx["client"]["name"], ctx["reference"], fmt.date(ctx["issue_date"])]
+    if kind == "renewal_notice":
+        currency = ctx["contract"]["currency"]
+        lines = ctx["proposal"]["lines"]
+        monthly_new = sum((line["quantity"] * line["new_unit_price"] for line in lines), Decimal(0))
+        found += [
+            gettext("Contract renewal notice"),
+            ctx["contract"]["number"],
+            ctx["contract"]["title"],
+            fmt.date(ctx["contract"]["end_date"]),
+            fmt.date(ctx["reply_by"]),
+            fmt.money(lines[0]["new_unit_price"], currency),
+            fmt.money(monthly_new, currency),
+            ctx["account_manager"]["name"],
+            ctx["account_manager"]["email"],
+        ]
+        if ctx["opt_out_deadline"] is not None:
+            found.append(fmt.date(ctx["opt_out_deadline"]))
+    elif kind == "payment_reminder":
+        totals: dict[str, Decimal] = {}
+        for invoice in ctx["invoices"]:
+            found += [invoice["number"], fmt.date(invoice["due_date"], "compact")]
+            found.append(fmt.money(invoice["amount_due"], invoice["currency"]))
+            totals[invoice["currency"]] = totals.get(invoice["currency"], Decimal(0)) + invoice["amount_due"]
+        found += [fmt.money(amount, currency) for currency, amount in totals.items()]
+        found += [fmt.date(ctx["pay_by"]), ctx["letterhead"]["payment_instructions"][-1]]
+    else:
+        account = ctx["accounts"][0]
+        closing = account["opening_balance"] + sum((e["amount"] for e in account["entries"]), Decimal(0))
+        found += [
+            gettext("Statement of account"),
+            fmt.money(account["opening_balance"], account["currency"]),
+            fmt.money(closing, account["currency"]),
+            account["entries"][0]["reference"],
+            account["entries"][0]["description"],
+            fmt.date(ctx["period_end"]),
+        ]
+    return found
+
+
+@pytest.mark.parametrize(("kind", "language"), CASES)
+def test_notice_shows_client_numbers_dates_and_amounts_in_its_language(
+    rendered: dict[tuple[str, str], RenderedPdf], kind: str, language: str
+) -> None:
+    pdf = rendered[(kind, language)]
+    text = all_text(pdf)
+
+    missing = [s for s in expected_strings(kind, language, sample_context(kind, language)) if squash(s) not in text]
+
+    assert missing == []
+    assert pdf.size == len(pdf.data)
+    assert pdf.sha256 == hashlib.sha256(pdf.data).hexdigest()
+
+
+def test_chinese_and_korean_text_comes_out_as_written(rendered: dict[tuple[str, str], RenderedPdf]) -> None:
+    assert "合同续约通知" in all_text(rendered[("renewal_notice", "zh-Hans")])
+    assert "合約續約通知" in all_text(rendered[("renewal_notice", "zh-Hant")])
+    assert squash("계약 갱신 안내") in all_text(rendered[("renewal_notice", "ko")])
+    assert "第1頁，共2頁" in squash(pdf_text(rendered[("statement", "zh-Hant")])[0])
+    assert "1/1페이지" in squash(pdf_text(rendered[("payment_reminder", "ko")])[0])
+
+
+def test_korean_amounts_have_no_decimals() -> None:
+    assert Formatter("ko").money(Decimal("1914750"), "KRW") == "₩1,914,750"
+    assert Formatter("en").money(Decimal("1914750.4"), "KRW") == "₩1,914,750"
+
+
+def test_amounts_round_half_up_like_the_ledger() -> None:
+    assert Formatter("en").money(Decimal("0.125"), "USD") == "$0.13"
+
+
+def embedded_fonts(pdf: RenderedPdf) -> dict[str, bool]:
+    """BaseFont name → whether a font file is embedded, over every page."""
+    fonts: dict[str, bool] = {}
+    for page in PdfReader(io.BytesIO(pdf.data)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descendant = font["/DescendantFonts"][0].get_object()
+            descriptor = descendant["/FontDescriptor"].get_object()
+            has_file = any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+            fonts[str(font["/BaseFont"]).split("+", 1)[-1]] = has_file
+    return fonts
+
+
+@pytest.mark.parametrize(
+    ("language", "font"),
+    [("zh-Hans", "Noto-Sans-CJK-SC"), ("zh-Hant", "Noto-Sans-CJK-TC"), ("ko", "NanumGothic")],
+)
+def test_cjk_notice_embeds_a_cjk_font(rendered: dict[tuple[str, str], RenderedPdf], language: str, font: str) -> None:
+    fonts = embedded_fonts(rendered[("payment_reminder", language)])
+
+    cjk = {name: embedded for name, embedded in fonts.items() if name.startswith(font)}
+
+    assert cjk, f"no {font} among {sorted(fonts)}"
+    assert all(cjk.values())
+    assert any("Bold" in name for name in cjk), "headings use the real bold face"
+
+
+def test_rendering_again_gives_the_same_bytes(renderer: Renderer, rendered: dict[tuple[str, str], RenderedPdf]) -> None:
+    for case in [("renewal_notice", "en"), ("statement", "zh-Hans"), ("payment_reminder", "ko")]:
+        again = renderer.render(*case, sample_context(*case))  # type: ignore[arg-type]
+
+        assert again.sha256 == rendered[case].sha256
+        assert again.data == rendered[case].data
+
+
+def test_another_process_renderer_gives_the_same_bytes(rendered: dict[tuple[str, str], RenderedPdf]) -> None:
+    fresh = Renderer(allowed_files=[SAMPLE_LOGO], warm=False)
+
+    again = fresh.render("payment_reminder", "zh-Hant", sample_context("payment_reminder", "zh-Hant"))
+
+    assert again.sha256 == rendered[("payment_reminder", "zh-Hant")].sha256
+
+
+def test_pdf_dates_are_the_issue_date_not_the_clock(rendered: dict[tuple[str, str], RenderedPdf]) -> None:
+    info = PdfReader(io.BytesIO(rendered[("renewal_notice", "en")].data)).metadata
+
+    assert info is not None
+    assert str(info["/CreationDate"]).startswith("D:20260316")
+    assert str(info["/ModDate"]).startswith("D:20260316")
+
+
+@pytest.fixture
+def listener() -> Iterator[socket.socket]:
+    """A loopback port that records whether anyone connected."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    sock.setblocking(False)
+    yield sock
+    sock.close()
+
+
+def connected(sock: socket.socket) -> bool:
+    try:
+        conn, _ = sock.accept()
+    except BlockingIOError:
+        return False
+    conn.close()
+    return True
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_remote_logo_is_refused_and_never_fetched(renderer: Renderer, listener: socket.socket, scheme: str) -> None:
+    port = listener.getsockname()[1]
+    ctx = copy.deepcopy(sample_context("payment_reminder", "en"))
+    ctx["letterhead"]["logo_path"] = f"{scheme}://127.0.0.1:{port}/x.png"
+
+    with pytest.raises(NoticeRenderFailed, match="refused to fetch"):
+        renderer.render("payment_reminder", "en", ctx)
+
+    assert not connected(listener)
+
+
+def test_remote_stylesheet_in_text_is_escaped_not_fetched(renderer: Renderer, listener: socket.socket) -> None:
+    port = listener.getsockname()[1]
+    ctx = copy.deepcopy(sample_context("payment_reminder", "en"))
+    ctx["client"]["name"] = f'<link rel="stylesheet" href="http://127.0.0.1:{port}/x.css">Evil Ltd.'
+
+    pdf = renderer.render("payment_reminder", "en", ctx)
+
+    assert not connected(listener)
+    assert squash('<link rel="stylesheet"') in all_text(pdf)
+
+
+def test_local_file_outside_the_allowed_ones_is_refused(renderer: Renderer) -> None:
+    ctx = copy.deepcopy(sample_context("payment_reminder", "en"))
+    ctx["letterhead"]["logo_path"] = "/etc/hostname"
+
+    with pytest.raises(NoticeRenderFailed, match="refused to fetch"):
+        renderer.render("payment_reminder", "en", ctx)
+
+
+def test_missing_context_key_is_an_error_not_a_blank(renderer: Renderer) -> None:
+    ctx = copy.deepcopy(sample_context("renewal_notice", "en"))
+    del ctx["account_manager"]["phone"]  # type: ignore[misc]
+
+    with pytest.raises(NoticeRenderFailed, match="phone"):
+        renderer.render("renewal_notice", "en", ctx)
+
+
+def test_missing_top_level_key_is_an_error(renderer: Renderer) -> None:
+    ctx = copy.deepcopy(sample_context("renewal_notice", "en"))
+    del ctx["reply_by"]  # type: ignore[misc]
+
+    with pytest.raises(NoticeRenderFailed, match="reply_by"):
+        renderer.render("renewal_notice", "en", ctx)
+
+
+def test_unknown_kind_or_language_is_rejected(renderer: Renderer) -> None:
+    with pytest.raises(ValidationFailed):
+        renderer.render("invoice", "en", sample_context("statement", "en"))
+    with pytest.raises(ValidationFailed):
+        renderer.render("statement", "ja", sample_context("statement", "en"))
+
+
+@pytest.mark.parametrize(
+    ("language", "page_two", "headers"),
+    [
+        ("en", "Page 2 of", ["Date", "Transaction", "Payments and credits", "Balance"]),
+        ("zh-Hant", "第2頁，共", ["日期", "交易類別", "付款及折讓", "餘額"]),
+    ],
+)
+def test_long_statement_breaks_across_pages_with_headers_repeated(
+    renderer: Renderer, language: str, page_two: str, headers: list[str]
+) -> None:
+    ctx = statement(language, months=24)  # type: ignore[arg-type]
+
+    pdf = renderer.render("statement", language, ctx)
+    pages = [squash(text) for text in pdf_text(pdf)]
+
+    assert pdf.pages == len(pages) >= 3
+    assert squash(page_two) in pages[1]
+    assert pages[1].split(squash(page_two), 1)[1].startswith(str(pdf.pages))
+    for header in headers:
+        assert squash(header) in pages[1], f"{header} not repeated on page 2"
+
+
+@pytest.mark.parametrize(
+    ("level", "heading"),
+    [
+        (1, "Payment reminder"),
+        (2, "Second payment reminder"),
+        (3, "Urgent: overdue payment"),
+        (4, "Final notice before further action"),
+    ],
+)
+def test_reminder_tone_follows_the_highest_level(renderer: Renderer, level: int, heading: str) -> None:
+    ctx = copy.deepcopy(sample_context("payment_reminder", "en"))
+    for invoice in ctx["invoices"]:
+        invoice["level"] = 1
+    ctx["invoices"][-1]["level"] = level  # type: ignore[typeddict-item]
+
+    text = all_text(renderer.render("payment_reminder", "en", ctx))
+
+    assert squash(heading) in text
+    if level == 4:
+        assert squash("refer the matter for collection") in text
+    else:
+        assert squash("refer the matter for collection") not in text
+
+
+def test_cjk_notice_is_refused_when_no_font_covers_it(renderer: Renderer, monkeypatch: pytest.MonkeyPatch) -> None:
+    latin_only = {"en": ["Liberation Sans"], "zh-Hans": [], "zh-Hant": [], "ko": []}
+    monkeypatch.setattr(renderer, "font_coverage", latin_only)
+
+    with pytest.raises(FontMissing, match="fonts-noto-cjk"):
+        renderer.render("statement", "zh-Hans", sample_context("statement", "zh-Hans"))
+    with pytest.raises(FontMissing, match="fonts-nanum"):
+        renderer.render("statement", "ko", sample_context("statement", "ko"))
+    english_letter_to_korean_client = copy.deepcopy(sample_context("statement", "en"))
+    english_letter_to_korean_client["client"]["name"] = "주식회사 한빛클라우드"
+    with pytest.raises(FontMissing):
+        renderer.render("statement", "en", english_letter_to_korean_client)
+    assert renderer.render("statement", "en", sample_context("statement", "en")).pages >= 1
+
+
+def test_fonts_for_every_language_are_installed(renderer: Renderer) -> None:
+    assert renderer.usable_languages() == list(LANGUAGES)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_committed_catalogs_are_compiled_and_complete(language: str) -> None:
+    po = po_path(BABEL_IDS[language])  # type: ignore[index]
+
+    assert compile_catalog(po) == po.with_suffix(".mo").read_bytes(), "run catalogs compile"
+    if language != "en":
+        untranslated = [
+            line for line in po.read_text().split("\n\n")[1:] if 'msgstr ""\n' in line + "\n" or "fuzzy" in line
+        ]
+        assert untranslated == []
+
+
+def test_page_dates_follow_the_locale() -> None:
+    day = date(2026, 6, 30)
+
+    assert Formatter("en").date(day) == "June 30, 2026"
+    assert Formatter("zh-Hans").date(day) == "2026年6月30日"
+    assert Formatter("zh-Hant").date(day) == "2026年6月30日"
+    assert Formatter("ko").date(day) == "2026년 6월 30일"
+    assert Formatter("zh-Hant").date(day, "compact") == "2026/6/30"
