@@ -47,5 +47,5 @@ def database_rows(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
             order = ", ".join(c.name for c in table.primary_key.columns)
-            out[table.name] = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table.name} ORDER BY {order}"))]  # noqa: S608
+            out[table.name] = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table.name} ORDER BY {order}"))]
     return out
