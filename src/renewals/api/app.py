@@ -21,6 +21,7 @@ from renewals.api.controllers.audit import AuditController
 from renewals.api.controllers.clients import ClientController
 from renewals.api.controllers.contracts import ContractController
 from renewals.api.controllers.jobs import JobController, ScanController
+from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
 from renewals.api.errors import HANDLERS
 from renewals.db.engine import make_engine, make_sessionmaker
 from renewals.settings import Settings
@@ -30,6 +31,7 @@ API_CONTROLLERS: list[Any] = [
     AgingReportController, StatementController,
     AlertController, TodayController,
     ScanController, JobController,
+    InvoiceController, PaymentController, BillingController,
 ]
 
 

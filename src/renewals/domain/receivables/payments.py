@@ -1,0 +1,228 @@
+"""Payment services: record (idempotent by key), reverse, list — each change audited once."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from renewals.db.models import Allocation, Client, Invoice, Payment, User
+from renewals.domain import money
+from renewals.domain.access.rules import WRITE_RECEIVABLES, can_see_client, require_role, scope_clients
+from renewals.domain.audit import record
+from renewals.domain.clients.service import get_visible
+from renewals.domain.pagination import paginate
+from renewals.domain.receivables.allocation import (
+    Allocation as Allocated,
+)
+from renewals.domain.receivables.allocation import (
+    OpenItem,
+    allocate_oldest_first,
+    validate_allocations,
+)
+from renewals.domain.receivables.invoices import refresh
+from renewals.domain.receivables.ledger import OPEN_STATUSES
+from renewals.domain.receivables.schemas import AllocationOut, PaymentIn, PaymentOut, ReversalIn
+from renewals.errors import Conflict, NotFound, ValidationFailed
+
+MAX_KEY = 200
+
+
+def payment_out(payment: Payment) -> PaymentOut:
+    cur = payment.currency
+    return PaymentOut(
+        id=payment.id, client_id=payment.client_id, amount=money.from_minor(payment.amount_minor, cur),
+        currency=cur, received_on=payment.received_on, method=payment.method, reference=payment.reference,
+        unapplied=money.from_minor(payment.unapplied_minor, cur),
+        allocations=[AllocationOut(invoice_id=a.invoice_id, amount=money.from_minor(a.amount_minor, cur))
+                     for a in payment.allocations],
+        reversed=payment.reversed, reversed_on=payment.reversed_on,
+    )
+
+
+def _body(payment: Payment) -> dict[str, Any]:
+    body: dict[str, Any] = msgspec.to_builtins(payment_out(payment))
+    return body
+
+
+def fingerprint(data: PaymentIn) -> str:
+    """A stable digest of the request as sent, to tell a retry from another request reusing a key."""
+    canonical = msgspec.json.encode(msgspec.to_builtins(data), order="sorted")
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _replay(session: Session, key: str, digest: str) -> dict[str, Any] | None:
+    existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+    if existing is None:
+        return None
+    if existing.request_fingerprint != digest:
+        raise Conflict(
+            f"Idempotency-Key {key!r} was already used for a different payment request",
+            extra=[{"key": "Idempotency-Key", "message": "already used with a different body", "source": "header"}],
+        )
+    return existing.first_response or _body(existing)
+
+
+def _open_items(session: Session, client_id: int, currency: str, *, include_disputed: bool) -> list[Invoice]:
+    """The client's open invoices in one currency, locked, in the order a payment pays them."""
+    stmt = select(Invoice).where(
+        Invoice.client_id == client_id, Invoice.currency == currency,
+        Invoice.status.in_(OPEN_STATUSES), Invoice.balance_minor > 0,
+    )
+    if not include_disputed:
+        stmt = stmt.where((Invoice.hold_kind.is_(None)) | (Invoice.hold_kind != "dispute"))
+    return list(session.scalars(stmt.order_by(Invoice.due_date, Invoice.issue_date, Invoice.id).with_for_update()))
+
+
+def _decide(session: Session, payment: Payment, data: PaymentIn) -> tuple[Allocated, dict[int, Invoice]]:
+    cur = payment.currency
+    amount = money.from_minor(payment.amount_minor, cur)
+    invoices = _open_items(session, payment.client_id, cur, include_disputed=data.allocations is not None)
+    by_id = {inv.id: inv for inv in invoices}
+    items = [OpenItem(inv.id, inv.due_date, inv.issue_date, money.from_minor(inv.balance_minor, cur))
+             for inv in invoices]
+    if data.allocations is None:
+        return allocate_oldest_first(items, amount), by_id
+    given = [
+        (a.invoice_id, money.parse_amount(a.amount, cur, f"allocations[{i}].amount"))
+        for i, a in enumerate(data.allocations)
+    ]
+    return validate_allocations(items, amount, given, cur), by_id
+
+
+def record_payment(
+    session: Session, actor: User, data: PaymentIn, idempotency_key: str | None, today: date
+) -> tuple[dict[str, Any], bool]:
+    """Record a payment and apply it; return the response body and whether it is a replay.
+
+    Without explicit allocations the payment pays the client's open invoices in its currency,
+    oldest due date first (disputed invoices are skipped); what is left stays unapplied credit.
+    A request repeating an earlier Idempotency-Key with the same body gets the first response
+    back and records nothing. Raise Forbidden, NotFound (client), ValidationFailed (amount,
+    currency, allocations, key), Conflict (the key was used with a different body).
+    """
+    require_role(actor, WRITE_RECEIVABLES, "recording a payment")
+    key = idempotency_key.strip() if idempotency_key is not None else None
+    if key is not None and not 1 <= len(key) <= MAX_KEY:
+        raise ValidationFailed("Idempotency-Key", f"must be 1 to {MAX_KEY} characters", source="header")
+    digest = fingerprint(data)
+    if key is not None:
+        replay = _replay(session, key, digest)
+        if replay is not None:
+            return replay, True
+    client = get_visible(session, actor, data.client_id)
+    cur = money.check_currency(data.currency)
+    amount = money.parse_amount(data.amount, cur, "amount")
+    if amount <= 0:
+        raise ValidationFailed("amount", "must be positive")
+    received_on = data.received_on or today
+    payment = Payment(
+        client_id=client.id, amount_minor=money.to_minor(amount, cur), currency=cur, received_on=received_on,
+        method=data.method.strip(), reference=(data.reference or "").strip() or None, unapplied_minor=0,
+        reversed=False, idempotency_key=key, request_fingerprint=digest, created_by=actor.id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(payment)
+            session.flush()
+    except IntegrityError:
+        # Another request with the same key committed first: answer as it did (or 409).
+        if key is None:
+            raise
+        replay = _replay(session, key, digest)
+        if replay is None:
+            raise
+        return replay, True
+    decided, invoices = _decide(session, payment, data)
+    for alloc in decided.allocations:
+        invoice = invoices[alloc.invoice_id]
+        minor = money.to_minor(alloc.amount, cur)
+        session.add(Allocation(payment_id=payment.id, invoice_id=invoice.id, amount_minor=minor,
+                               applied_on=max(received_on, invoice.issue_date)))
+        invoice.paid_minor += minor
+        refresh(invoice)
+    payment.unapplied_minor = money.to_minor(decided.unapplied, cur)
+    session.flush()
+    session.refresh(payment, ["allocations"])
+    body = _body(payment)
+    payment.first_response = body
+    record(session, actor, "create", "payment", payment.id, None, body)
+    session.flush()
+    return body, False
+
+
+def get_visible_payment(session: Session, user: User, payment_id: int, *, for_update: bool = False) -> Payment:
+    """Load a payment of a client the user may see; anything else is NotFound."""
+    payment = session.get(Payment, payment_id, with_for_update=for_update,
+                          options=[selectinload(Payment.allocations)])
+    if payment is None:
+        raise NotFound("payment", payment_id)
+    client = session.get(Client, payment.client_id)
+    if client is None or not can_see_client(user, client):
+        raise NotFound("payment", payment_id)
+    return payment
+
+
+def reverse_payment(session: Session, actor: User, payment_id: int, data: ReversalIn, today: date) -> Payment:
+    """Reverse a bounced payment: every invoice it paid gets that amount back as balance.
+
+    Raise Forbidden, NotFound, Conflict (already reversed), ValidationFailed (a reversal date
+    before the payment was received).
+    """
+    require_role(actor, WRITE_RECEIVABLES, "reversing a payment")
+    payment = get_visible_payment(session, actor, payment_id, for_update=True)
+    if payment.reversed:
+        raise Conflict(f"payment {payment.id} was already reversed on {payment.reversed_on}",
+                       extra={"reversed": True, "reversed_on": str(payment.reversed_on)})
+    reversed_on = data.reversed_on or today
+    if reversed_on < payment.received_on:
+        raise ValidationFailed("reversed_on", f"must not be before the payment was received ({payment.received_on})")
+    before = _body(payment)
+    live = [a for a in payment.allocations if a.reversed_on is None]
+    invoices = {
+        inv.id: inv for inv in session.scalars(
+            select(Invoice).where(Invoice.id.in_([a.invoice_id for a in live])).order_by(Invoice.id)
+            .with_for_update())
+    }
+    for alloc in live:
+        alloc.reversed_on = reversed_on
+        invoice = invoices[alloc.invoice_id]
+        invoice.paid_minor -= alloc.amount_minor
+        refresh(invoice)
+    payment.reversed, payment.reversed_on, payment.unapplied_minor = True, reversed_on, 0
+    payment.reversal_reason = (data.reason or "").strip() or None
+    session.flush()
+    record(session, actor, "reverse", "payment", payment.id, before,
+           _body(payment) | {"reason": payment.reversal_reason})
+    return payment
+
+
+def list_payments(
+    session: Session, user: User, *, limit: int, offset: int, client_id: int | None = None,
+    currency: str | None = None, received_from: date | None = None, received_to: date | None = None,
+    reversed: bool | None = None, unapplied: bool | None = None,
+) -> tuple[list[Payment], int]:
+    """Payments of clients the user may see, newest first. Raise ValidationFailed on a reversed range."""
+    stmt: Select[tuple[Payment]] = scope_clients(
+        select(Payment).join(Client, Client.id == Payment.client_id), user
+    ).options(selectinload(Payment.allocations))
+    if received_from is not None and received_to is not None and received_to < received_from:
+        raise ValidationFailed("received_to", "must be on or after received_from", source="query")
+    if client_id is not None:
+        stmt = stmt.where(Payment.client_id == client_id)
+    if currency is not None:
+        stmt = stmt.where(Payment.currency == currency)
+    if received_from is not None:
+        stmt = stmt.where(Payment.received_on >= received_from)
+    if received_to is not None:
+        stmt = stmt.where(Payment.received_on <= received_to)
+    if reversed is not None:
+        stmt = stmt.where(Payment.reversed.is_(reversed))
+    if unapplied is not None:
+        stmt = stmt.where(Payment.unapplied_minor > 0 if unapplied else Payment.unapplied_minor == 0)
+    return paginate(session, stmt.order_by(Payment.received_on.desc(), Payment.id.desc()), limit, offset)
