@@ -50,3 +50,14 @@ def api(settings: Settings, engine: Engine) -> Iterator[Api]:
     app = create_app(settings, engine)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client)
+
+
+# The jobs tests' fixtures: a private queue namespace on the real Redis and real workers.
+from tests.integration.jobs_support import (  # noqa: E402, F401
+    actor_runtime,
+    job_settings,
+    jobs_broker,
+    queues,
+    start_worker,
+    worker_thread,
+)

@@ -75,6 +75,8 @@ def namespace_from_env() -> str:
 def make_broker(url: str, namespace: str) -> RedisBroker:
     """A RedisBroker with the project's middleware and recovery tuning (no actors declared)."""
     middleware: list[Middleware] = [
+        # "after" hooks run in reverse order: first in the list, JobFailures sees Retries' verdict.
+        JobFailures(),
         AgeLimit(max_age=MAX_AGE_MS),
         TimeLimit(time_limit=DEFAULT_TIME_LIMIT_MS),
         ShutdownNotifications(),
@@ -82,7 +84,6 @@ def make_broker(url: str, namespace: str) -> RedisBroker:
         Pipelines(),
         Retries(max_retries=DEFAULT_MAX_RETRIES, min_backoff=MIN_BACKOFF_MS, max_backoff=MAX_BACKOFF_MS),
         CurrentMessage(),
-        JobFailures(),
     ]
     return RedisBroker(  # type: ignore[no-untyped-call]
         url=url, namespace=namespace, middleware=middleware,
