@@ -134,6 +134,25 @@ def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if result.get("status", "done") == "done" else 1
 
 
+@command("billing run")
+def cmd_billing_run(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    import msgspec
+
+    from renewals.domain.receivables.billing import run_billing
+
+    through = args.through or clock.today(settings.timezone)
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            summary = run_billing(session, through, None)
+    finally:
+        engine.dispose()
+    print(json.dumps(msgspec.to_builtins(summary), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="renewals", description="Contract renewal and receivables tracking.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--as-of", type=_date, help="the day to scan (default: today in RENEWALS_TIMEZONE)")
     scan.add_argument("--sync", action="store_true", help="run in this process, in one transaction")
     scan.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (default 600)")
+    billing = sub.add_parser("billing", help="receivables billing").add_subparsers(dest="sub", required=True)
+    billing.add_parser("run", help="issue every invoice whose period starts on or before --through").add_argument(
+        "--through", type=_date, help="last period start to bill (default: today in RENEWALS_TIMEZONE)")
     return parser
 
 

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 
 from renewals.api.context import Req, state_of, unit
 from renewals.domain.pagination import Page
@@ -105,7 +105,7 @@ class PaymentController(Controller):
     @post("/", sync_to_thread=True)
     def record_payment(
         self, request: Req, data: PaymentIn,
-        idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key", required=False)] = None,
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)] = None,
     ) -> Response[dict[str, Any]]:
         """Record a payment and apply it oldest due first, unless `allocations` name the invoices.
 
