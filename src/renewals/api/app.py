@@ -22,6 +22,7 @@ from renewals.api.controllers.clients import ClientController
 from renewals.api.controllers.contracts import ContractController
 from renewals.api.controllers.jobs import JobController, ScanController
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
+from renewals.api.controllers.renewals import RenewalController, RenewalReportController
 from renewals.api.errors import HANDLERS
 from renewals.db.engine import make_engine, make_sessionmaker
 from renewals.settings import Settings
@@ -29,6 +30,7 @@ from renewals.settings import Settings
 API_CONTROLLERS: list[Any] = [
     AuthController, UserController, ClientController, ContractController, AuditController,
     AgingReportController, StatementController,
+    RenewalController, RenewalReportController,
     AlertController, TodayController,
     ScanController, JobController,
     InvoiceController, PaymentController, BillingController,

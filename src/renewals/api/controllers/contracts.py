@@ -8,6 +8,7 @@ from renewals.api.context import Req, state_of, unit
 from renewals.domain.contracts import service
 from renewals.domain.contracts.schemas import ContractIn, ContractOut, ContractPatch, TerminationIn
 from renewals.domain.pagination import Page
+from renewals.domain.renewals import service as renewals
 
 
 class ContractController(Controller):
@@ -30,9 +31,12 @@ class ContractController(Controller):
 
     @post("/", sync_to_thread=True)
     def create_contract(self, request: Req, data: ContractIn) -> ContractOut:
-        tiers = state_of(request).settings.tier_thresholds
+        state = state_of(request)
         with unit(request) as (session, me):
-            return service.contract_out(service.create_contract(session, me, data, tiers))
+            contract = service.create_contract(session, me, data, state.settings.tier_thresholds)
+            # A contract that starts life inside the renewal horizon gets its renewal record now.
+            renewals.open_renewal_for(session, contract.id, state.today(), state.settings.renewal_horizon_days)
+            return service.contract_out(contract)
 
     @get("/{contract_id:int}", sync_to_thread=True)
     def get_contract(self, request: Req, contract_id: int) -> ContractOut:
@@ -43,9 +47,13 @@ class ContractController(Controller):
     def update_contract(
         self, request: Req, contract_id: int, data: ContractPatch
     ) -> ContractOut:
-        tiers = state_of(request).settings.tier_thresholds
+        state = state_of(request)
         with unit(request) as (session, me):
-            return service.contract_out(service.update_contract(session, me, contract_id, data, tiers))
+            contract = service.update_contract(session, me, contract_id, data, state.settings.tier_thresholds)
+            # An activated or re-dated contract: its renewal record follows at once.
+            renewals.sync_end_dates(session, [contract.id])
+            renewals.open_renewal_for(session, contract.id, state.today(), state.settings.renewal_horizon_days)
+            return service.contract_out(contract)
 
     @post("/{contract_id:int}/terminate", sync_to_thread=True, status_code=200)
     def terminate(self, request: Req, contract_id: int, data: TerminationIn) -> ContractOut:

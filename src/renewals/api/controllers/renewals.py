@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from datetime import date
+
+from litestar import Controller, get, patch, post
+
+from renewals.api.context import Req, state_of, unit
+from renewals.domain.pagination import Page
+from renewals.domain.renewals import service
+from renewals.domain.renewals.report import renewal_report
+from renewals.domain.renewals.schemas import (
+    ActivityIn,
+    ActivityOut,
+    RenewalOut,
+    RenewalPatch,
+    RenewalReport,
+    TransitionIn,
+)
+
+
+class RenewalController(Controller):
+    path = "/renewals"
+    tags = ["renewals"]
+
+    @get("/", sync_to_thread=True)
+    def list_renewals(
+        self, request: Req, limit: int = 50, offset: int = 0, owner: int | None = None,
+        status: list[str] | None = None, ending_within_days: int | None = None,
+        client_id: int | None = None, sort: str = "end_date", as_of: date | None = None,
+    ) -> Page[RenewalOut]:
+        """The worklist, by end date or (`sort=risk`) by risk score; `status` repeats or takes a comma list.
+
+        `ending_within_days` counts from `as_of` (default: today in RENEWALS_TIMEZONE).
+        """
+        state = state_of(request)
+        day = as_of or state.today()
+        with unit(request) as (session, me):
+            items, total = service.list_renewals(
+                session, me, as_of=day, limit=limit, offset=offset, owner_id=owner,
+                statuses=service.parse_statuses(status), ending_within_days=ending_within_days,
+                client_id=client_id, sort=sort, tz=state.settings.timezone)
+            return Page(items, total, limit, offset)
+
+    @get("/{renewal_id:int}", sync_to_thread=True)
+    def get_renewal(self, request: Req, renewal_id: int, as_of: date | None = None) -> RenewalOut:
+        """One renewal with its activity log (newest first) and its client's receivables."""
+        state = state_of(request)
+        with unit(request) as (session, me):
+            return service.renewal_out(session, me, renewal_id, as_of or state.today(), state.settings.timezone)
+
+    @patch("/{renewal_id:int}", sync_to_thread=True)
+    def update_renewal(self, request: Req, renewal_id: int, data: RenewalPatch) -> RenewalOut:
+        """Set the next action date, or the paper trail while awaiting signature, at `version`."""
+        state = state_of(request)
+        today = state.today()
+        with unit(request) as (session, me):
+            service.update_renewal(session, me, renewal_id, data, as_of=today)
+            return service.renewal_out(session, me, renewal_id, today, state.settings.timezone)
+
+    @post("/{renewal_id:int}/transitions", sync_to_thread=True, status_code=200)
+    def transition(self, request: Req, renewal_id: int, data: TransitionIn) -> RenewalOut:
+        """Move the renewal; an illegal move answers 409 with the allowed targets in `extra.allowed`."""
+        state = state_of(request)
+        today = state.today()
+        with unit(request) as (session, me):
+            service.transition(session, me, renewal_id, data, as_of=today,
+                               horizon_days=state.settings.renewal_horizon_days,
+                               tier_thresholds=state.settings.tier_thresholds)
+            return service.renewal_out(session, me, renewal_id, today, state.settings.timezone)
+
+    @post("/{renewal_id:int}/activities", sync_to_thread=True)
+    def add_activity(self, request: Req, renewal_id: int, data: ActivityIn) -> ActivityOut:
+        """Log a call, e-mail, meeting or note; a follow-up date becomes the next action date."""
+        today = state_of(request).today()
+        with unit(request) as (session, me):
+            activity = service.add_activity(session, me, renewal_id, data, as_of=today)
+            return service.activity_out(activity)
+
+
+class RenewalReportController(Controller):
+    path = "/reports/renewals"
+    tags = ["reports"]
+
+    @get("/", sync_to_thread=True)
+    def report(self, request: Req, as_of: date | None = None, months: int = 6) -> RenewalReport:
+        """Pipeline by state and end month, renewal and churn rates, annual value at risk in 90 days."""
+        day = as_of or state_of(request).today()
+        with unit(request) as (session, me):
+            return renewal_report(session, me, as_of=day, months=months)
