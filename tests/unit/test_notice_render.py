@@ -10,6 +10,7 @@ import socket
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from pypdf import PdfReader
 
 from renewals.domain.notices import KINDS, LANGUAGES, RenderedPdf, Renderer
 from renewals.domain.notices.catalogs import compile_catalog
+from renewals.domain.notices.corefonts import core_font_faces
 from renewals.domain.notices.i18n import BABEL_IDS, Formatter, load_translations, po_path
 from renewals.domain.notices.samples import SAMPLE_LOGO, sample_context, statement
 from renewals.errors import FontMissing, NoticeRenderFailed, ValidationFailed
@@ -136,15 +138,21 @@ def embedded_fonts(pdf: RenderedPdf) -> dict[str, bool]:
 
 
 @pytest.mark.parametrize(
-    ("language", "font"),
-    [("zh-Hans", "Noto-Sans-CJK-SC"), ("zh-Hant", "Noto-Sans-CJK-TC"), ("ko", "NanumGothic")],
+    ("language", "font_names"),
+    [
+        ("zh-Hans", ("Notice-Core-SC", "Noto-Sans-CJK-SC")),
+        ("zh-Hant", ("Notice-Core-TC", "Noto-Sans-CJK-TC")),
+        ("ko", ("NanumGothic",)),
+    ],
 )
-def test_cjk_notice_embeds_a_cjk_font(rendered: dict[tuple[str, str], RenderedPdf], language: str, font: str) -> None:
+def test_cjk_notice_embeds_a_cjk_font(
+    rendered: dict[tuple[str, str], RenderedPdf], language: str, font_names: tuple[str, ...]
+) -> None:
     fonts = embedded_fonts(rendered[("payment_reminder", language)])
 
-    cjk = {name: embedded for name, embedded in fonts.items() if name.startswith(font)}
+    cjk = {name: embedded for name, embedded in fonts.items() if name.startswith(font_names)}
 
-    assert cjk, f"no {font} among {sorted(fonts)}"
+    assert cjk, f"none of {font_names} among {sorted(fonts)}"
     assert all(cjk.values())
     assert any("Bold" in name for name in cjk), "headings use the real bold face"
 
@@ -332,3 +340,29 @@ def test_page_dates_follow_the_locale() -> None:
     assert Formatter("zh-Hant").date(day) == "2026年6月30日"
     assert Formatter("ko").date(day) == "2026년 6월 30일"
     assert Formatter("zh-Hant").date(day, "compact") == "2026/6/30"
+
+
+def test_core_font_copies_are_made_once_and_reused(tmp_path: Path) -> None:
+    text = {"zh-Hans": "顺颂商祺", "zh-Hant": "敬祝商祺"}
+
+    first = core_font_faces(tmp_path, text)
+    again = core_font_faces(tmp_path, text)
+
+    assert first == again
+    assert sorted(family for family, _ in first.values()) == [
+        "Notice Core SC",
+        "Notice Core SC",
+        "Notice Core TC",
+        "Notice Core TC",
+    ]
+    assert len(list(tmp_path.iterdir())) == 4
+
+
+def test_rare_character_falls_back_to_the_full_font(renderer: Renderer) -> None:
+    ctx = copy.deepcopy(sample_context("payment_reminder", "zh-Hans"))
+    ctx["client"]["name"] = "上海𬭚堃科技有限公司"
+
+    pdf = renderer.render("payment_reminder", "zh-Hans", ctx)
+
+    assert "上海𬭚堃科技有限公司" in all_text(pdf)
+    assert any(name.startswith("Noto-Sans-CJK-SC") for name in embedded_fonts(pdf))

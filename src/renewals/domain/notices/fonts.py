@@ -11,6 +11,7 @@ import ctypes.util
 import re
 from collections.abc import Iterable, Iterator
 from functools import cache
+from pathlib import Path
 
 from renewals.domain.notices.context import Language
 
@@ -48,6 +49,7 @@ def _fontconfig() -> ctypes.CDLL:
     lib.FcFontList.restype = ctypes.POINTER(_FcFontSet)
     lib.FcFontList.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
     lib.FcPatternGetString.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]
+    lib.FcPatternGetInteger.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]
     lib.FcFontSetDestroy.argtypes = [ctypes.POINTER(_FcFontSet)]
     lib.FcPatternDestroy.argtypes = [ctypes.c_void_p]
     lib.FcObjectSetDestroy.argtypes = [ctypes.c_void_p]
@@ -74,6 +76,30 @@ def families_covering(fc_lang: str) -> list[str]:
         lib.FcObjectSetDestroy(objects)
         lib.FcPatternDestroy(pattern)
     return sorted(families)
+
+
+def font_file(family: str, style: str) -> tuple[Path, int] | None:
+    """The file and face index of an installed font, e.g. ("Noto Sans CJK SC", "Bold")."""
+    lib = _fontconfig()
+    pattern = lib.FcNameParse(f"{family}:style={style}".encode())
+    objects = lib.FcObjectSetCreate()
+    for name in (b"file", b"index"):
+        lib.FcObjectSetAdd(objects, name)
+    fontset = lib.FcFontList(None, pattern, objects)
+    try:
+        if not fontset or fontset.contents.nfont == 0:
+            return None
+        found = fontset.contents.fonts[0]
+        file, index = ctypes.c_char_p(), ctypes.c_int()
+        if lib.FcPatternGetString(found, b"file", 0, ctypes.byref(file)) != 0 or not file.value:
+            return None
+        lib.FcPatternGetInteger(found, b"index", 0, ctypes.byref(index))
+        return Path(file.value.decode()), index.value
+    finally:
+        if fontset:
+            lib.FcFontSetDestroy(fontset)
+        lib.FcObjectSetDestroy(objects)
+        lib.FcPatternDestroy(pattern)
 
 
 def coverage() -> dict[Language, list[str]]:

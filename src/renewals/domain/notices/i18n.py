@@ -14,6 +14,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date, format_skeleton
+from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
 
@@ -82,3 +83,17 @@ def page_counter_css(template: str) -> str:
             escaped = part.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
             out.append(f'"{escaped}"')
     return " ".join(out)
+
+
+def catalog_text(language: Language) -> str:
+    """Every translated string of a language, run together (to know which glyphs it uses)."""
+    with po_path(BABEL_IDS[language]).open("rb") as fh:
+        catalog = read_po(fh)
+    parts: list[str] = []
+    for message in catalog:
+        value = message.string
+        if isinstance(value, str):
+            parts.append(value)
+        elif value:
+            parts.extend(s for s in value if isinstance(s, str))
+    return "".join(parts)

@@ -29,9 +29,9 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from renewals.domain.money import round_money
-from renewals.domain.notices import fonts
+from renewals.domain.notices import corefonts, fonts
 from renewals.domain.notices.context import KINDS, LANGUAGES, Kind, Language
-from renewals.domain.notices.i18n import Formatter, load_translations, page_counter_css
+from renewals.domain.notices.i18n import Formatter, catalog_text, load_translations, page_counter_css
 from renewals.errors import FontMissing, NoticeRenderFailed, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -128,19 +128,34 @@ class Renderer:
         templates_dir: Path | None = None,
         *,
         allowed_files: Iterable[Path] = (),
+        font_cache_dir: Path | None = None,
+        core_fonts: bool = True,
         warm: bool = True,
     ) -> None:
         self.templates_dir = (templates_dir or DEFAULT_TEMPLATES_DIR).resolve()
         if not (self.templates_dir / "base.html").is_file():
             raise FileNotFoundError(f"notice templates not found in {self.templates_dir}")
+        font_cache = (font_cache_dir or corefonts.default_cache_dir()).resolve()
         self._base_url = self.templates_dir.as_uri() + "/"
-        self._fetcher = LocalFileFetcher([self.templates_dir, *allowed_files])
+        self._fetcher = LocalFileFetcher([self.templates_dir, font_cache, *allowed_files])
         self._font_config = FontConfiguration()
-        self._stylesheet = CSS(
-            filename=str(self.templates_dir / "print.css"),
-            url_fetcher=self._fetcher,
-            font_config=self._font_config,
-        )
+        self._stylesheets = [
+            CSS(
+                filename=str(self.templates_dir / "print.css"),
+                url_fetcher=self._fetcher,
+                font_config=self._font_config,
+            )
+        ]
+        if core_fonts:
+            faces = corefonts.core_font_faces(font_cache, {lang: catalog_text(lang) for lang in LANGUAGES})
+            if faces:
+                self._stylesheets.append(
+                    CSS(
+                        string=corefonts.font_face_css(faces),
+                        url_fetcher=self._fetcher,
+                        font_config=self._font_config,
+                    )
+                )
         self.font_coverage = fonts.coverage()
         self._lock = threading.Lock()
         loader = jinja2.FileSystemLoader(self.templates_dir)
@@ -234,7 +249,7 @@ class Renderer:
         with self._lock:
             try:
                 document = HTML(string=html, base_url=self._base_url, url_fetcher=self._fetcher).render(
-                    font_config=self._font_config, stylesheets=[self._stylesheet]
+                    font_config=self._font_config, stylesheets=self._stylesheets
                 )
                 # pdf_identifier=True: the file ID is an MD5 of the content, not random.
                 data: bytes = document.write_pdf(pdf_identifier=True)

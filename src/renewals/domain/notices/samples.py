@@ -316,7 +316,7 @@ STATEMENT_TEXT: dict[Language, dict[str, str]] = {
         "fee": "서버 임대료 ({m})",
         "pay": "계좌 이체",
         "credit": "서비스 장애 보상 (2월 9일)",
-        "bounce": "지급 반송",
+        "bounce": "입금 반환",
         "months": "2026년 1월|2026년 2월|2026년 3월",
     },
 }
