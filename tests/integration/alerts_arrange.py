@@ -18,11 +18,13 @@ from renewals.domain.receivables.billing import run_billing
 from tests.factories import make_contract
 
 
-def invoice_due(session: Session, *, client: Client, actor: User, due: date, monthly: str = "100.00") -> Invoice:
-    """Issue one annual invoice (12 × `monthly`, issued 30 days before `due`) through the billing run."""
+def invoice_due(session: Session, *, client: Client, actor: User, due: date, monthly: str = "100.00",
+                years: int = 1) -> Invoice:
+    """Issue one annual invoice (12 × `monthly`, issued 30 days before `due`) through the billing run,
+    from a contract of `years` years (only its first year is billed)."""
     issued = due - timedelta(days=30)
     contract = make_contract(session, client=client, actor=actor, start_date=issued,
-                             end_date=issued + timedelta(days=364), billing_cycle="annual",
+                             end_date=issued + timedelta(days=365 * years - 1), billing_cycle="annual",
                              payment_terms_days=30, lines=[("Managed service", "1", monthly)])
     run_billing(session, issued, None)
     return session.execute(select(Invoice).where(Invoice.contract_id == contract.id)).scalar_one()

@@ -527,19 +527,20 @@ def _resolve_renewal_alerts(session: Session, as_of: date, lo: int, hi: int) -> 
 # --------------------------------------------------------------------------------------------
 
 
-def _open_balances(lo: int, hi: int) -> Any:
-    """Each client's open balance in its own currency (other currencies are never summed in)."""
+def _open_balances(as_of: date, lo: int, hi: int) -> Any:
+    """Each client's open balance in its own currency (other currencies are never summed in),
+    over the invoices issued by `as_of`."""
     return (
         select(Invoice.client_id, func.sum(Invoice.balance_minor).label("open_minor"))
         .join(Client, and_(Client.id == Invoice.client_id, Client.currency == Invoice.currency))
-        .where(Invoice.client_id.between(lo, hi), _unpaid())
+        .where(Invoice.client_id.between(lo, hi), _unpaid(), Invoice.issue_date <= as_of)
         .group_by(Invoice.client_id).subquery("balances")
     )
 
 
 def _scan_clients(session: Session, as_of: date, lo: int, hi: int) -> dict[str, int]:
     finance_id = _first_active(session, "finance")
-    balances = _open_balances(lo, hi)
+    balances = _open_balances(as_of, lo, hi)
     over = session.execute(
         select(Client.id, Client.name, Client.currency, Client.credit_limit_minor, Client.owner_id,
                balances.c.open_minor)
@@ -564,7 +565,7 @@ def _scan_clients(session: Session, as_of: date, lo: int, hi: int) -> dict[str, 
 
 
 def _resolve_client_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
-    balances = _open_balances(lo, hi)
+    balances = _open_balances(as_of, lo, hi)
     stmt = (
         select(Alert.id, Alert.threshold, Client.credit_limit_minor,
                func.coalesce(balances.c.open_minor, 0).label("open_minor"))
