@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from types import FrameType
 from zoneinfo import ZoneInfo
 
@@ -25,6 +25,8 @@ from renewals.jobs import runtime
 from renewals.jobs.broker import install
 
 TICK_SECONDS = 20.0
+# A scheduled job still queued after this long lost its message (or every worker is down).
+LOST_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -57,9 +59,9 @@ def send_due(sessions: sessionmaker[Session], local_now: datetime, schedule: dic
             continue
         with unit_of_work(sessions) as session:
             job, created = jobs.request(session, run.kind, run.params, dedupe_key=run.dedupe_key)
-            if not created and job.status == "queued":
-                # Its first send may have been lost (Redis down at commit); a duplicate is harmless
-                # because a job starts only once.
+            if not created and job.status == "queued" and job.created_at < clock.now() - LOST_AFTER:
+                # Its first send was probably lost (Redis down at commit); a duplicate would be
+                # harmless anyway, because a job starts only once.
                 jobs.resend(session, job)
         sent.add(run)
         if created:
