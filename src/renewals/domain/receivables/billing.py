@@ -17,9 +17,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,14 @@ from renewals.domain.access.rules import WRITE_RECEIVABLES, require_role
 from renewals.domain.audit import record
 from renewals.domain.receivables.allocation import OpenItem, allocate_oldest_first
 from renewals.domain.receivables.ledger import Figures, invoice_number, status_for
-from renewals.domain.receivables.schedule import billing_periods, period_amounts
+from renewals.domain.receivables.schedule import (
+    Period,
+    PeriodAmount,
+    add_months,
+    billing_periods,
+    cycle_months,
+    period_amounts,
+)
 from renewals.domain.receivables.schemas import BillingSummary
 
 BILLED_STATUSES = ("active", "terminated", "expired", "renewed")
@@ -119,46 +127,91 @@ def _load_chunk(session: Session, after_id: int, through: date, size: int) -> li
     return list(chunk.values())
 
 
-def _invoiced_periods(session: Session, low: int, high: int) -> set[tuple[int, date]]:
+@dataclass
+class _Invoiced:
+    """What a chunk's contracts were already invoiced: count and latest period start per contract,
+    plus the exact period starts of the few contracts whose invoices are not a prefix of their
+    current schedule (e.g. dates edited after billing)."""
+
+    counts: dict[int, tuple[int, date]]
+    exact: set[tuple[int, date]]
+
+
+def _invoiced(session: Session, chunk: Sequence[_Terms]) -> _Invoiced:
+    """Two queries at most: an aggregate per contract, and exact periods for irregular ones."""
+    low, high = chunk[0].id, chunk[-1].id
     rows = session.execute(
-        select(Invoice.contract_id, Invoice.period_start).where(Invoice.contract_id.between(low, high))
-    )
-    return {(r.contract_id, r.period_start) for r in rows}
+        select(Invoice.contract_id, func.count(), func.max(Invoice.period_start))
+        .where(Invoice.contract_id.between(low, high))
+        .group_by(Invoice.contract_id)
+    ).all()
+    counts = {contract_id: (n, latest) for contract_id, n, latest in rows}
+    irregular = [
+        t.id for t in chunk
+        if t.id in counts and add_months(t.start, (counts[t.id][0] - 1) * cycle_months(t.cycle)) != counts[t.id][1]
+    ]
+    exact: set[tuple[int, date]] = set()
+    if irregular:
+        exact = {
+            (r.contract_id, r.period_start) for r in session.execute(
+                select(Invoice.contract_id, Invoice.period_start).where(Invoice.contract_id.in_(irregular)))
+        }
+        for contract_id in irregular:
+            del counts[contract_id]
+    return _Invoiced(counts, exact)
 
 
-def _missing_invoices(
-    terms: _Terms, through: date, invoiced: set[tuple[int, date]], run_id: int
-) -> Iterable[_NewInvoice]:
+def _missing_invoices(terms: _Terms, through: date, invoiced: _Invoiced, run_id: int) -> Iterable[_NewInvoice]:
     cur = terms.currency
     if not terms.lines:
         return
-    for period in billing_periods(terms.start, terms.end, terms.cycle, terms.stop):
+    step = cycle_months(terms.cycle)
+    done, _ = invoiced.counts.get(terms.id, (0, terms.start))
+    last_day = terms.end if terms.stop is None else min(terms.end, terms.stop)
+    if done and add_months(terms.start, done * step) > min(through, last_day):
+        # Everything due is invoiced: skip the schedule (what makes a re-run cheap).
+        return
+    # Full periods of one contract cost the same: price each distinct length once.
+    priced_by_ratio: dict[Fraction, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    for period in billing_periods(terms.start, terms.end, terms.cycle, terms.stop)[done:]:
         if period.start > through:
             break
-        if (terms.id, period.start) in invoiced:
+        if (terms.id, period.start) in invoiced.exact:
             continue
-        priced = period_amounts(terms.lines, period, cur, terms.tax_rate)
-        total = money.to_minor(priced.total, cur)
+        priced = priced_by_ratio.get(period.ratio)
+        if priced is None:
+            priced = priced_by_ratio[period.ratio] = _price(terms, period)
+        amounts, lines = priced
         yield _NewInvoice(
             row={
                 "client_id": terms.client_id, "contract_id": terms.id, "billing_run_id": run_id,
                 "period_start": period.start, "period_end": period.end, "issue_date": period.start,
                 "due_date": period.start + timedelta(days=terms.terms_days), "currency": cur,
-                "net_minor": money.to_minor(priced.net, cur), "tax_minor": money.to_minor(priced.tax, cur),
-                "total_minor": total, "paid_minor": 0, "credited_minor": 0, "written_off_minor": 0,
-                "balance_minor": total, "status": status_for(Figures(total)), "dunning_level": 0,
-                "version": 1,
+                "paid_minor": 0, "credited_minor": 0, "written_off_minor": 0, "dunning_level": 0, "version": 1,
+                **amounts,
             },
-            lines=[
-                {
-                    "position": i, "description": line.description, "quantity": line.quantity,
-                    "monthly_unit_price_minor": money.to_minor(line.monthly_unit_price, cur),
-                    "months": period.months.quantize(_MONTHS_PLACES),
-                    "amount_minor": money.to_minor(line.amount, cur),
-                }
-                for i, line in enumerate(priced.lines)
-            ],
+            lines=lines,
         )
+
+
+def _price(terms: _Terms, period: Period) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """An invoice's amounts (minor units) and line rows for one period of a contract."""
+    cur = terms.currency
+    priced: PeriodAmount = period_amounts(terms.lines, period, cur, terms.tax_rate)
+    total = money.to_minor(priced.total, cur)
+    amounts = {
+        "net_minor": money.to_minor(priced.net, cur), "tax_minor": money.to_minor(priced.tax, cur),
+        "total_minor": total, "balance_minor": total, "status": status_for(Figures(total)),
+    }
+    lines = [
+        {
+            "position": i, "description": line.description, "quantity": line.quantity,
+            "monthly_unit_price_minor": money.to_minor(line.monthly_unit_price, cur),
+            "months": period.months.quantize(_MONTHS_PLACES), "amount_minor": money.to_minor(line.amount, cur),
+        }
+        for i, line in enumerate(priced.lines)
+    ]
+    return amounts, lines
 
 
 def _issue(session: Session, new: Sequence[_NewInvoice]) -> list[tuple[int, int, str, date, int]]:
@@ -286,13 +339,12 @@ def run_billing(session: Session, through: date, actor: User | None, *, chunk_si
         if not chunk:
             break
         scanned += len(chunk)
-        low, high = chunk[0].id, chunk[-1].id
-        invoiced = _invoiced_periods(session, low, high)
+        invoiced = _invoiced(session, chunk)
         new = [n for terms in chunk for n in _missing_invoices(terms, through, invoiced, run.id)]
         issued = _issue(session, new)
         issued_count += len(issued)
         credit_count += apply_unapplied_credit(session, issued)
-        after_id = high
+        after_id = chunk[-1].id
     run.contracts_scanned, run.invoices_issued, run.credit_applied = scanned, issued_count, credit_count
     summary = BillingSummary(run_id=run.id, through=through, contracts_scanned=scanned,
                              invoices_issued=issued_count, credit_applied=credit_count)

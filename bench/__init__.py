@@ -1,0 +1,1 @@
+"""Data generators and benchmarks (not run by the test suite)."""
