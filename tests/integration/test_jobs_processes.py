@@ -90,7 +90,7 @@ def test_two_schedulers_started_at_once_send_one_job_per_kind_and_day(
     assert len({k.split(":")[1] for k in keys}) == 1
     messages = redis.Redis.from_url(redis_url)
     namespace = queues.namespace  # type: ignore[attr-defined]
-    assert messages.llen(f"{namespace}:scans") == 1
+    assert messages.llen(f"{namespace}:scans") == 1, outputs
     assert messages.llen(f"{namespace}:billing") == 1
     assert all(proc.returncode == 0 for proc in schedulers), outputs
 

@@ -145,14 +145,11 @@ def plan_digests(session: Session, as_of: date, at: datetime) -> list[int]:
         by_assignee.setdefault(assignee_id, (email, []))[1].append(alert_id)
     created = []
     for assignee_id, (email, alert_ids) in by_assignee.items():
-        inserted = insert_ignoring_duplicates(session, Delivery.__table__, {
+        delivery_id = insert_ignoring_duplicates(session, Delivery.__table__, {
             "channel": "email", "digest_date": as_of, "assignee_id": assignee_id, "target": email,
             "status": "pending", "attempts": 0, "details": {"alert_ids": alert_ids}, "created_at": at,
         })
-        if inserted:
-            delivery_id = session.execute(select(Delivery.id).where(
-                Delivery.channel == "email", Delivery.digest_date == as_of, Delivery.assignee_id == assignee_id,
-            )).scalar_one()
+        if delivery_id is not None:
             created.append(delivery_id)
             request_job(session, "digests.deliver", delivery_id=delivery_id)
     return created

@@ -28,8 +28,10 @@ def job_out(job: Job) -> JobOut:
     )
 
 
-def insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING on either database; True when a row was inserted."""
+def insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any]) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING on either database; the new row's id, or None when a row
+    with the same unique key already existed (RETURNING, not rowcount, which drivers report
+    differently for this statement)."""
     dialect = session.get_bind().dialect.name
     stmt: Any
     if dialect == "postgresql":
@@ -38,8 +40,8 @@ def insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, A
         stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover — only the two supported databases reach here
         stmt = insert(table).values(**values)
-    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]
-    return bool(result.rowcount)
+    inserted: int | None = session.execute(stmt.returning(table.c.id)).scalar_one_or_none()
+    return inserted
 
 
 def request(
@@ -57,7 +59,7 @@ def request(
         session.flush()
         created = True
     else:
-        created = insert_ignoring_duplicates(session, Job.__table__, values)
+        created = insert_ignoring_duplicates(session, Job.__table__, values) is not None
         job = session.execute(select(Job).where(Job.dedupe_key == dedupe_key)).scalar_one()
     if created:
         request_job(session, ACTORS[kind], job_id=job.id, **params)
