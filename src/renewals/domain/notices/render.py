@@ -157,6 +157,8 @@ class Renderer:
                     )
                 )
         self.font_coverage = fonts.coverage()
+        # Parsed images (the logo) by URL, kept across notices like the fonts.
+        self._image_cache: dict[str, Any] = {}
         self._lock = threading.Lock()
         loader = jinja2.FileSystemLoader(self.templates_dir)
         # One environment per language: gettext is installed on the environment, and a
@@ -249,7 +251,7 @@ class Renderer:
         with self._lock:
             try:
                 document = HTML(string=html, base_url=self._base_url, url_fetcher=self._fetcher).render(
-                    font_config=self._font_config, stylesheets=self._stylesheets
+                    font_config=self._font_config, stylesheets=self._stylesheets, cache=self._image_cache
                 )
                 # pdf_identifier=True: the file ID is an MD5 of the content, not random.
                 data: bytes = document.write_pdf(pdf_identifier=True)
