@@ -16,7 +16,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import Select, and_, case, exists, func, insert, literal, or_, select, update
+from sqlalchemy import Select, Table, and_, case, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -24,6 +24,7 @@ from renewals.clock import now
 from renewals.db.models import Activity, Client, Contract, ContractLine, Invoice, Renewal, User
 from renewals.domain import money
 from renewals.domain.access.rules import WRITE_CLIENTS, can_see_client, require_role, scope_clients
+from renewals.domain.alerts.scan import resolve_for_contract
 from renewals.domain.audit import record
 from renewals.domain.clients.service import refresh_tier_and_status
 from renewals.domain.contracts import rules as contract_rules
@@ -312,15 +313,17 @@ def open_renewals(
     columns = ["contract_id", "owner_id", "status", "end_date", "seal_received", "version",
                "created_at", "updated_at"]
     dialect = session.get_bind().dialect.name
+    table = cast(Table, Renewal.__table__)
     if dialect == "postgresql":
-        stmt: Any = postgresql.insert(Renewal).from_select(columns, source).on_conflict_do_nothing(
+        stmt: Any = postgresql.insert(table).from_select(columns, source).on_conflict_do_nothing(
             index_elements=["contract_id"])
     elif dialect == "sqlite":
-        stmt = sqlite.insert(Renewal).from_select(columns, source).on_conflict_do_nothing(
+        stmt = sqlite.insert(table).from_select(columns, source).on_conflict_do_nothing(
             index_elements=["contract_id"])
     else:
-        stmt = insert(Renewal).from_select(columns, source)
-    result = session.execute(stmt)
+        stmt = insert(table).from_select(columns, source)
+    # Core execution on the session's connection, keeping the rowcount of an INSERT … SELECT.
+    result = session.connection().execute(stmt.execution_options(preserve_rowcount=True))
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
@@ -530,6 +533,9 @@ def transition(
     _add_activity(session, renewal, actor, "note", text)
     record(session, actor, "transition", "renewal", renewal.id, before, snapshot(renewal) | audit_extra)
     session.flush()
+    if target in rules.CLOSED_STATES:
+        # A decided renewal's warnings and follow-ups are moot from this moment.
+        resolve_for_contract(session, contract.id, as_of)
     return renewal
 
 
