@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from datetime import date
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from renewals.db.models import Allocation, AuditEntry, CreditNote, Invoice, Payment, WriteOff
+from renewals.db.models import Allocation, AuditEntry, CreditNote, Invoice, Payment, User, WriteOff
 from renewals.domain.receivables.billing import run_billing
 from renewals.domain.receivables.invoices import issue_credit_note
 from renewals.domain.receivables.payments import record_payment, reverse_payment
@@ -315,3 +316,35 @@ def test_random_payment_sequences_keep_the_ledger_consistent(session, world, ops
         session.flush()
         check_ledger(session, client.id)
     session.rollback()
+
+
+def test_two_simultaneous_requests_with_one_key_record_one_payment(sessions, session, world):
+    bill(session, date(2026, 3, 1))
+    barrier = threading.Barrier(2)
+    answers: list[dict] = []
+    errors: list[BaseException] = []
+
+    def post() -> None:
+        try:
+            with sessions() as own:
+                barrier.wait(timeout=10)
+                finance = own.get_one(User, world["finance"].id)
+                body, _ = record_payment(own, finance, PaymentIn(
+                    client_id=world["client"].id, amount="1500.00", currency="USD",
+                    received_on=date(2026, 3, 5)), "same-key", date(2026, 3, 5))
+                own.commit()
+                answers.append(body)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+
+    assert errors == []
+    assert len(answers) == 2
+    assert answers[0] == answers[1]
+    assert session.scalar(select(func.count()).select_from(Payment)) == 1
+    assert session.scalar(select(func.sum(Invoice.paid_minor))) == 150000
