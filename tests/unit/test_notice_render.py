@@ -366,3 +366,12 @@ def test_rare_character_falls_back_to_the_full_font(renderer: Renderer) -> None:
 
     assert "上海𬭚堃科技有限公司" in all_text(pdf)
     assert any(name.startswith("Noto-Sans-CJK-SC") for name in embedded_fonts(pdf))
+
+
+def test_core_fonts_are_not_taken_from_a_folder_others_can_write(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+
+    assert core_font_faces(shared, {}) == {}
+    assert list(shared.iterdir()) == []

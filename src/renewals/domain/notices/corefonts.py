@@ -19,6 +19,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import stat
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -173,14 +174,22 @@ def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"renewals-notice-fonts-{os.getuid()}"
 
 
+def _check_private(folder: Path) -> None:
+    """Create the cache folder, or refuse one another user could have planted (it is in /tmp)."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.lstat()
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o022:
+        raise OSError(f"font cache {folder} is not a private folder of this user")
+
+
 def _cached_copy(source: Path, index: int, chars: frozenset[int], cache_dir: Path, stem: str) -> Path:
-    stat = source.stat()
-    inputs = [str(source), str(stat.st_size), str(stat.st_mtime_ns), str(index), CHARSET_VERSION, harfbuzz_version()]
+    info = source.stat()
+    inputs = [str(source), str(info.st_size), str(info.st_mtime_ns), str(index), CHARSET_VERSION, harfbuzz_version()]
     inputs.append(",".join(map(str, sorted(chars))))
     key = hashlib.sha256("|".join(inputs).encode()).hexdigest()[:16]
     target = cache_dir / f"{stem}-{key}.otf"
+    _check_private(cache_dir)
     if not target.exists():
-        cache_dir.mkdir(parents=True, exist_ok=True)
         data = subset(source, index, chars)
         fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
         with os.fdopen(fd, "wb") as fh:
