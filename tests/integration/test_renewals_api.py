@@ -361,3 +361,20 @@ def test_worklist_by_risk_puts_the_client_in_dunning_first(api, book, session):
     assert items[2]["risk_score"] == 20  # 35 × 28/180 + 15 = 20.4
     assert [i["id"] for i in api.get("/api/v1/renewals?as_of=2026-06-01", book["mina"]).json()["items"]] == [
         soon_but_quiet.id, later.id, in_dunning.id]
+
+
+def test_open_renewals_follow_a_reassigned_client_to_its_new_owner(api, book, session):
+    _, open_one = renewal_for(session, book, end=date(2026, 9, 30))
+    _, decided = renewal_for(session, book, end=date(2026, 8, 31))
+    assert move(api, book["mina"], decided.id, "lost", reason="Went in-house").status_code == 200
+    client = api.get(f"/api/v1/clients/{book['acme'].id}", book["manager"]).json()
+
+    r = api.patch(f"/api/v1/clients/{client['id']}", book["manager"],
+                  {"version": client["version"], "owner_id": book["wei"].id})
+
+    assert r.status_code == 200, r.text
+    assert api.get(f"/api/v1/renewals/{open_one.id}", book["wei"]).json()["owner_id"] == book["wei"].id
+    assert api.get(f"/api/v1/renewals/{open_one.id}", book["mina"]).status_code == 404
+    assert api.get(f"/api/v1/renewals/{decided.id}", book["manager"]).json()["owner_id"] == book["mina"].id
+    assert [i["id"] for i in api.get(f"/api/v1/renewals?owner={book['wei'].id}&status=upcoming",
+                                     book["wei"]).json()["items"]] == [open_one.id]

@@ -101,6 +101,10 @@ def update_client(session: Session, actor: User, client_id: int, patch: ClientPa
     if patch.owner_id is not msgspec.UNSET and patch.owner_id != client.owner_id:
         require_role(actor, MANAGERS, "reassigning a client")
         client.owner_id = _check_owner(session, actor, patch.owner_id)
+        # Open renewals follow the client to its new owner (imported here: renewals builds on clients).
+        from renewals.domain.renewals.service import hand_over_renewals
+
+        hand_over_renewals(session, actor, client.id, client.owner_id)
     if patch.legal_name is not msgspec.UNSET:
         key = legal_name_key(patch.legal_name)
         if not key:

@@ -871,3 +871,27 @@ def run_renewal_scan(
         "lapsed": lapse_due(session, as_of, actor, id_range=id_range),
         "churned": mark_churned(session, as_of, actor) if id_range is None else 0,
     }
+
+
+def hand_over_renewals(session: Session, actor: User | None, client_id: int, owner_id: int) -> int:
+    """Give a reassigned client's open renewals to its new owner, one audit row each.
+
+    Decided renewals keep the owner who decided them: they are history. Returns the number moved.
+    """
+    renewals = list(session.scalars(
+        select(Renewal).join(Contract, Contract.id == Renewal.contract_id)
+        .where(Contract.client_id == client_id, Renewal.status.in_(OPEN), Renewal.owner_id != owner_id)))
+    if not renewals:
+        return 0
+    before = {r.id: snapshot(r) for r in renewals}
+    session.execute(
+        update(Renewal).where(Renewal.id.in_(list(before)))
+        .values(owner_id=owner_id, version=Renewal.version + 1, updated_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    for renewal in renewals:
+        snap = before[renewal.id]
+        record(session, actor, "reassign", "renewal", renewal.id, snap,
+               snap | {"owner_id": owner_id, "version": int(str(snap["version"])) + 1})
+        session.expire(renewal)
+    return len(renewals)
