@@ -288,9 +288,55 @@ def test_renewed_contract_resolves_its_renewal_warnings_at_once(session, people)
 
     renewals.transition(session, people["mina"], renewal.id, TransitionIn(to="renewed", term_months=12),
                         as_of=DAY + timedelta(days=1))
-    scan.resolve_for_contract(session, contract.id, DAY + timedelta(days=1))
 
-    assert keys(session, kind="renewal_due") == [("renewal_due", 30, "resolved")]
+    [alert] = alerts(session, kind="renewal_due", subject_id=contract.id)
+    assert (alert.threshold, alert.status, alert.resolved_on) == (30, "resolved", DAY + timedelta(days=1))
+
+
+def test_lost_renewal_resolves_its_warnings_and_follow_ups_at_once(session, people):
+    client = make_client(session, owner=people["mina"])
+    make_contract(session, client=client, actor=people["mina"], end_date=DAY + timedelta(days=25))
+    scan.run_day(session, DAY)
+    renewal = session.scalars(select(Renewal)).one()
+    renewals.add_activity(session, people["mina"], renewal.id, ActivityIn(
+        kind="call", text="They are thinking", next_follow_up_on=DAY + timedelta(days=1)), as_of=DAY)
+    scan.run_day(session, DAY + timedelta(days=1))
+    from renewals.domain.renewals.schemas import TransitionIn
+
+    renewals.transition(session, people["mina"], renewal.id,
+                        TransitionIn(to="lost", reason="moved to a competitor"), as_of=DAY + timedelta(days=1))
+
+    assert keys(session) == [("renewal_due", 30, "resolved"), ("follow_up_due", 20270302, "resolved")]
+
+
+def test_recorded_payment_resolves_reminders_and_credit_warning_at_once(session, people):
+    from renewals.domain.receivables.payments import record_payment
+    from renewals.domain.receivables.schemas import PaymentIn
+
+    client = make_client(session, owner=people["mina"], credit_limit=Decimal("1000"))
+    invoice = invoice_due(session, client=client, actor=people["mina"], due=DAY)
+    scan.run_day(session, DAY + timedelta(days=15))
+    assert keys(session) == [("invoice_overdue", 2, "open"), ("credit_limit", 100000, "open")]
+
+    record_payment(session, people["finance"], PaymentIn(client_id=client.id, amount="1200.00", currency="USD"),
+                   None, DAY + timedelta(days=16))
+
+    assert keys(session) == [("invoice_overdue", 2, "resolved"), ("credit_limit", 100000, "resolved")]
+    assert session.get(Invoice, invoice.id).status == "paid"
+
+
+def test_credit_note_for_the_whole_balance_resolves_the_reminder(session, people):
+    from renewals.domain.receivables.invoices import issue_credit_note
+    from renewals.domain.receivables.schemas import CreditNoteIn
+
+    client = make_client(session, owner=people["mina"])
+    invoice = invoice_due(session, client=client, actor=people["mina"], due=DAY)
+    scan.run_day(session, DAY + timedelta(days=1))
+
+    issue_credit_note(session, people["finance"], invoice.id, CreditNoteIn(amount="1200.00", reason="service outage"),
+                      DAY + timedelta(days=2))
+
+    assert keys(session) == [("invoice_overdue", 1, "resolved")]
 
 
 def test_scanning_the_same_day_twice_changes_nothing_the_second_time(session, engine, people):

@@ -158,7 +158,17 @@ def _resolve_ids(session: Session, ids: Sequence[int], as_of: date) -> int:
         .values(status="resolved", resolved_on=as_of, resolution="auto", updated_at=now())
         .execution_options(synchronize_session=False)
     )
+    _expire_loaded(session, Alert, ids)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _expire_loaded(session: Session, model: type[Any], ids: Sequence[int]) -> None:
+    """Forget the cached state of rows changed behind the ORM's back (bulk UPDATEs), so that a
+    later change through the same session sees their new version instead of failing as stale."""
+    wanted = set(ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, model) and getattr(obj, "id", None) in wanted:
+            session.expire(obj)
 
 
 def _first_active(session: Session, role: str) -> int | None:
@@ -358,6 +368,7 @@ def _lift_broken_promises(
                 version=Invoice.version + 1, updated_at=now())
         .execution_options(synchronize_session=False)
     )
+    _expire_loaded(session, Invoice, [r.id for r in found])
     stamp = now()
     session.execute(insert(AuditEntry), [
         {"at": stamp, "actor_id": None, "action": "lift_hold", "entity_type": "invoice", "entity_id": r.id,
@@ -421,6 +432,7 @@ def _climb_dunning(
                 .values(dunning_level=level, version=Invoice.version + 1, updated_at=stamp)
                 .execution_options(synchronize_session=False)
             )
+        _expire_loaded(session, Invoice, [invoice_id for invoice_id, _, _ in changes])
         session.execute(insert(AuditEntry), [
             {"at": stamp, "actor_id": None, "action": "dunning", "entity_type": "invoice",
              "entity_id": invoice_id, "before": {"dunning_level": old}, "after": {"dunning_level": new}}
@@ -591,12 +603,20 @@ def resolve_for_invoice(session: Session, invoice_id: int, as_of: date) -> int:
     """Resolve at once the alerts an invoice's change made moot: its overdue and broken-promise
     alerts once it is paid, credited, voided or written off, and its client's credit-limit alert
     once the balance is back within the limit. Return how many were resolved."""
-    session.flush()
-    client_id = session.scalar(select(Invoice.client_id).where(Invoice.id == invoice_id))
-    if client_id is None:
+    return resolve_for_invoices(session, [invoice_id], as_of)
+
+
+def resolve_for_invoices(session: Session, invoice_ids: Sequence[int], as_of: date) -> int:
+    """Do what `resolve_for_invoice` does for several invoices (those one payment touched)."""
+    if not invoice_ids:
         return 0
-    resolved = _resolve_invoice_alerts(session, as_of, Invoice.id == invoice_id)
-    return resolved + _resolve_client_alerts(session, as_of, client_id, client_id)
+    session.flush()
+    ids = sorted(set(invoice_ids))
+    client_ids = sorted(set(session.scalars(select(Invoice.client_id).where(Invoice.id.in_(ids)))))
+    resolved = _resolve_invoice_alerts(session, as_of, Invoice.id.in_(ids))
+    for client_id in client_ids:
+        resolved += _resolve_client_alerts(session, as_of, client_id, client_id)
+    return resolved
 
 
 def resolve_for_client(session: Session, client_id: int, as_of: date) -> int:
@@ -667,5 +687,6 @@ def overdue_by_client(session: Session, as_of: date, client_id: int) -> list[Ove
 
 __all__ = [
     "CHUNK_KINDS", "DELIVER_ACTOR", "Chunk", "OverdueInvoice", "finish", "overdue_by_client", "plan",
-    "prepare", "resolve_for_client", "resolve_for_contract", "resolve_for_invoice", "run_chunk", "run_day",
+    "prepare", "resolve_for_client", "resolve_for_contract", "resolve_for_invoice", "resolve_for_invoices",
+    "run_chunk", "run_day",
 ]

@@ -19,6 +19,7 @@ from renewals.domain.access.rules import (
     require_role,
     scope_clients,
 )
+from renewals.domain.alerts.scan import resolve_for_invoice
 from renewals.domain.audit import record
 from renewals.domain.pagination import paginate
 from renewals.domain.receivables.ledger import OPEN_STATUSES, Figures, invoice_number, status_for
@@ -196,6 +197,7 @@ def issue_credit_note(
     session.flush()
     after = snapshot(invoice) | {"credit_note": msgspec.structs.asdict(credit_note_out(note))}
     record(session, actor, "credit_note", "invoice", invoice.id, before, after)
+    resolve_for_invoice(session, invoice.id, today)
     return note
 
 
@@ -223,6 +225,7 @@ def write_off(session: Session, actor: User, invoice_id: int, data: WriteOffIn, 
     session.flush()
     record(session, actor, "write_off", "invoice", invoice.id, before,
            snapshot(invoice) | {"written_off_on": written_off_on, "reason": data.reason.strip()})
+    resolve_for_invoice(session, invoice.id, today)
     return invoice
 
 

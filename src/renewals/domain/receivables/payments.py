@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from renewals.db.models import Allocation, Client, Invoice, Payment, User
 from renewals.domain import money
 from renewals.domain.access.rules import WRITE_RECEIVABLES, can_see_client, require_role, scope_clients
+from renewals.domain.alerts.scan import resolve_for_invoices
 from renewals.domain.audit import record
 from renewals.domain.clients.service import get_visible
 from renewals.domain.pagination import paginate
@@ -148,6 +149,8 @@ def record_payment(
         refresh(invoice)
     payment.unapplied_minor = money.to_minor(decided.unapplied, cur)
     session.flush()
+    # A settled invoice's reminders and its client's credit warning go at once, not at the next scan.
+    resolve_for_invoices(session, [a.invoice_id for a in decided.allocations], today)
     session.refresh(payment, ["allocations"])
     body = _body(payment)
     payment.first_response = body
