@@ -16,7 +16,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from renewals import demo_receivables
+from renewals import demo_receivables, demo_renewals
 from renewals.db.models import Client, Contact, Contract, User
 from renewals.domain.access.rules import Role
 from renewals.domain.access.users import UserIn, create_user
@@ -171,6 +171,8 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
         refresh_tier_and_status(session, client, tiers)
     session.flush()
     demo_receivables.load(session, users["finance@demo.renewals"], as_of)
+    demo_renewals.load(session, {u.id: u for u in managers}, users["manager@demo.renewals"], as_of,
+                       settings.renewal_horizon_days)
     return DemoResult(users=[(e, n, r) for e, n, r in USERS],
                       clients=session.scalar(select(func.count()).select_from(Client)) or 0,
                       contracts=session.scalar(select(func.count()).select_from(Contract)) or 0)

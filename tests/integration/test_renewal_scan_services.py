@@ -317,3 +317,17 @@ def test_renewals_report_on_a_small_fixed_book(session, book, api):
     bad = api.get("/api/v1/reports/renewals?as_of=2026-06-15&months=0", manager)
     assert bad.status_code == 422
     assert bad.json()["extra"][0]["key"] == "months"
+
+
+def test_demo_book_has_renewals_in_every_state_with_follow_ups_due(session, settings):
+    from renewals import demo
+
+    as_of = date(2026, 11, 20)
+    demo.load(session, settings, as_of)
+    session.flush()
+
+    statuses = set(session.scalars(select(Renewal.status).distinct()))
+    assert statuses == {"upcoming", "contacted", "proposal_sent", "awaiting_signature", "renewed", "lost",
+                        "auto_renewed", "lapsed"}
+    assert count(session, Renewal, Renewal.next_action_date == as_of) > 0
+    assert count(session, Renewal, Renewal.status == "awaiting_signature", Renewal.seal_received.is_(False)) > 0
