@@ -195,6 +195,9 @@ def _cached_copy(source: Path, index: int, chars: frozenset[int], cache_dir: Pat
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, target)
+        for stale in cache_dir.glob(f"{stem}-*.otf"):  # copies of an older font or charset
+            if stale != target:
+                stale.unlink(missing_ok=True)
     return target
 
 
