@@ -20,7 +20,8 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, String, Table, bindparam, case, func, literal, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -38,7 +39,7 @@ from renewals.domain import money
 from renewals.domain.access.rules import WRITE_RECEIVABLES, require_role
 from renewals.domain.audit import record
 from renewals.domain.receivables.allocation import OpenItem, allocate_oldest_first
-from renewals.domain.receivables.ledger import Figures, invoice_number, status_for
+from renewals.domain.receivables.ledger import Figures, status_for
 from renewals.domain.receivables.schedule import (
     Period,
     PeriodAmount,
@@ -214,36 +215,41 @@ def _price(terms: _Terms, period: Period) -> tuple[dict[str, Any], list[dict[str
     return amounts, lines
 
 
-def _issue(session: Session, new: Sequence[_NewInvoice]) -> list[tuple[int, int, str, date, int]]:
+def _number_sql(session: Session) -> ColumnElement[str]:
+    """SQL for ``invoice_number("INV", year of issue, id)``, so numbering is one UPDATE per chunk."""
+    inv = _table(Invoice)
+    if session.get_bind().dialect.name == "postgresql":
+        padded = case((inv.c.id < 1_000_000, func.lpad(sql_cast(inv.c.id, String), 6, "0")),
+                      else_=sql_cast(inv.c.id, String))
+        return literal("INV-") + func.to_char(inv.c.issue_date, "YYYY") + literal("-") + padded
+    return func.printf("INV-%s-%06d", func.strftime("%Y", inv.c.issue_date), inv.c.id)
+
+
+def _issue(
+    session: Session, new: Sequence[_NewInvoice], run_id: int, low: int, high: int
+) -> list[tuple[int, int, str, date, int]]:
     """Insert the invoices (skipping periods someone else issued meanwhile), number them, add lines.
 
-    Return ``(invoice id, client id, currency, issue date, total minor)`` for the rows this call
-    really inserted.
+    The rows this run really inserted are read back by ``billing_run_id`` (a concurrent run's
+    rows carry its own), which keeps the insert a plain executemany. Return ``(invoice id, client
+    id, currency, issue date, total minor)`` for them.
     """
     if not new:
         return []
-    stmt = (
-        _insert(session, Invoice)
-        .on_conflict_do_nothing(index_elements=["contract_id", "period_start"])
-        .returning(_table(Invoice).c.id, _table(Invoice).c.contract_id, _table(Invoice).c.period_start)
-    )
-    inserted = session.execute(stmt, [n.row for n in new]).all()
-    if not inserted:
-        return []
+    inv = _table(Invoice)
+    session.execute(_insert(session, Invoice).on_conflict_do_nothing(
+        index_elements=["contract_id", "period_start"]), [n.row for n in new])
+    mine = (inv.c.billing_run_id == run_id) & inv.c.contract_id.between(low, high)
+    session.execute(update(inv).where(mine, inv.c.number.is_(None)).values(number=_number_sql(session)))
+    inserted = session.execute(select(inv.c.id, inv.c.contract_id, inv.c.period_start).where(mine)).all()
     by_key = {(n.row["contract_id"], n.row["period_start"]): n for n in new}
-    numbers: list[dict[str, Any]] = []
     lines: list[dict[str, Any]] = []
     issued: list[tuple[int, int, str, date, int]] = []
     for invoice_id, contract_id, period_start in inserted:
         item = by_key[(contract_id, period_start)]
-        numbers.append({"b_id": invoice_id, "b_number": invoice_number("INV", period_start.year, invoice_id)})
         lines.extend({**line, "invoice_id": invoice_id} for line in item.lines)
         issued.append((invoice_id, item.row["client_id"], item.row["currency"], period_start,
                        item.row["total_minor"]))
-    table = _table(Invoice)
-    session.execute(
-        update(table).where(table.c.id == bindparam("b_id")).values(number=bindparam("b_number")), numbers
-    )
     if lines:
         session.execute(_table(InvoiceLine).insert(), lines)
     return issued
@@ -341,7 +347,7 @@ def run_billing(session: Session, through: date, actor: User | None, *, chunk_si
         scanned += len(chunk)
         invoiced = _invoiced(session, chunk)
         new = [n for terms in chunk for n in _missing_invoices(terms, through, invoiced, run.id)]
-        issued = _issue(session, new)
+        issued = _issue(session, new, run.id, chunk[0].id, chunk[-1].id)
         issued_count += len(issued)
         credit_count += apply_unapplied_credit(session, issued)
         after_id = chunk[-1].id
