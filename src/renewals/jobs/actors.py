@@ -24,8 +24,10 @@ from renewals.jobs import config, runtime
 
 def scans_run(*, job_id: int, as_of: str) -> None:
     """Start a scan job: prepare the day and fan out one message per id-range chunk."""
-    with unit_of_work(runtime.current().sessions) as session:
-        scans.begin(session, job_id, date.fromisoformat(as_of), config.load().scan_chunk_size)
+    rt = runtime.current()
+    with unit_of_work(rt.sessions) as session:
+        scans.begin(session, job_id, date.fromisoformat(as_of), config.load().scan_chunk_size,
+                    rt.settings.renewal_horizon_days)
 
 
 def scans_chunk(*, job_id: int, as_of: str, kind: str, lo: int, hi: int) -> None:

@@ -37,10 +37,10 @@ class ScanDomain(Protocol):
 
     def Chunk(self, kind: str, lo: int, hi: int) -> ChunkLike: ...
     def plan(self, session: Session, as_of: date, chunk_size: int) -> list[ChunkLike]: ...
-    def prepare(self, session: Session, as_of: date) -> dict[str, int] | None: ...
+    def prepare(self, session: Session, as_of: date, horizon_days: int) -> dict[str, int] | None: ...
     def run_chunk(self, session: Session, as_of: date, chunk: ChunkLike) -> dict[str, int]: ...
     def finish(self, session: Session, as_of: date) -> dict[str, int] | None: ...
-    def run_day(self, session: Session, as_of: date) -> dict[str, Any]: ...
+    def run_day(self, session: Session, as_of: date, *, horizon_days: int) -> dict[str, Any]: ...
 
 
 def scan_domain() -> ScanDomain:
@@ -49,7 +49,9 @@ def scan_domain() -> ScanDomain:
     return module  # type: ignore[no-any-return]
 
 
-def begin(session: Session, job_id: int, as_of: date, chunk_size: int = DEFAULT_CHUNK_SIZE) -> int | None:
+def begin(
+    session: Session, job_id: int, as_of: date, chunk_size: int = DEFAULT_CHUNK_SIZE, horizon_days: int = 180,
+) -> int | None:
     """Start a queued scan job: run the day-level preparation, record its chunks and request one
     message per chunk (sent after commit). Return the number of chunks, or None when the job had
     already started (a redelivered message). Raise NotFound for an unknown job."""
@@ -58,7 +60,7 @@ def begin(session: Session, job_id: int, as_of: date, chunk_size: int = DEFAULT_
         return None
     domain = scan_domain()
     # Kept on the job so that the chunk that completes it can report the whole day.
-    job.result = {"prepare": dict(domain.prepare(session, as_of) or {})}
+    job.result = {"prepare": dict(domain.prepare(session, as_of, horizon_days) or {})}
     chunks = domain.plan(session, as_of, chunk_size)
     session.add_all(JobChunk(job_id=job_id, kind=c.kind, lo=c.lo, hi=c.hi) for c in chunks)
     job.chunks_total = len(chunks)
