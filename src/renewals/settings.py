@@ -15,6 +15,7 @@ DEFAULT_TIER_THRESHOLDS = (
     "KRW=130000000:32000000,JPY=15000000:3700000"
 )
 DEFAULT_AGING_BUCKETS = "0,30,60,90,180"
+DEFAULT_LOGO = Path(__file__).resolve().parents[2] / "templates" / "notices" / "sample-logo.svg"
 
 
 def _parse_tiers(raw: str) -> dict[str, tuple[Decimal, Decimal]]:
@@ -33,6 +34,23 @@ def _parse_buckets(raw: str) -> tuple[int, ...]:
     if not bounds or bounds[0] != 0 or list(bounds) != sorted(set(bounds)):
         raise ValueError("RENEWALS_AGING_BUCKETS must start at 0 and increase, e.g. 0,30,60,90,180")
     return bounds
+
+
+def _lines(raw: str | None) -> tuple[str, ...]:
+    """`line one|line two` → ("line one", "line two"): one printed line each."""
+    return tuple(part.strip() for part in (raw or "").split("|") if part.strip())
+
+
+def _logo(raw: str | None) -> Path | None:
+    """RENEWALS_LOGO: unset for the sample logo, empty for none, else a local image file."""
+    if raw is None:
+        return DEFAULT_LOGO
+    if not raw.strip():
+        return None
+    path = Path(raw.strip()).expanduser().resolve()
+    if not path.is_file():
+        raise ValueError(f"RENEWALS_LOGO={raw!r} is not a file")
+    return path
 
 
 def _flag(name: str, default: bool) -> bool:
@@ -59,6 +77,16 @@ class Settings:
     renewal_horizon_days: int = 180
     token_ttl_hours: int = 12
     mail_from: str = "renewals@localhost"
+    # Notices: the letterhead, the accounts-receivable contact and the daily auto-reminders.
+    company_name: str = "Renewals Data Centres Ltd."
+    company_address: tuple[str, ...] = ()
+    company_contact: tuple[str, ...] = ()
+    payment_instructions: tuple[str, ...] = ()
+    logo_path: Path | None = DEFAULT_LOGO
+    ar_name: str = "Accounts receivable"
+    ar_email: str = "renewals@localhost"
+    ar_phone: str | None = None
+    auto_reminders: bool = False
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -100,6 +128,16 @@ def load() -> Settings:
         renewal_horizon_days=int(os.environ.get("RENEWALS_RENEWAL_HORIZON_DAYS", "180")),
         token_ttl_hours=int(os.environ.get("RENEWALS_TOKEN_TTL_HOURS", "12")),
         mail_from=os.environ.get("RENEWALS_MAIL_FROM", "renewals@localhost"),
+        company_name=os.environ.get("RENEWALS_COMPANY_NAME") or "Renewals Data Centres Ltd.",
+        company_address=_lines(os.environ.get("RENEWALS_COMPANY_ADDRESS", "1 Example Street|London EC1A 1AA")),
+        company_contact=_lines(os.environ.get("RENEWALS_COMPANY_CONTACT")),
+        payment_instructions=_lines(os.environ.get(
+            "RENEWALS_PAYMENT_INSTRUCTIONS", "Bank transfer to the account on your invoice|Quote the invoice number")),
+        logo_path=_logo(os.environ.get("RENEWALS_LOGO")),
+        ar_name=os.environ.get("RENEWALS_AR_NAME") or "Accounts receivable",
+        ar_email=os.environ.get("RENEWALS_AR_EMAIL") or os.environ.get("RENEWALS_MAIL_FROM", "renewals@localhost"),
+        ar_phone=os.environ.get("RENEWALS_AR_PHONE") or None,
+        auto_reminders=_flag("RENEWALS_AUTO_REMINDERS", False),
     )
 
 

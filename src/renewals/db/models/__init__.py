@@ -7,6 +7,7 @@ from renewals.db.models.clients import Client, Contact
 from renewals.db.models.contracts import Contract, ContractLine
 from renewals.db.models.deliveries import Delivery
 from renewals.db.models.jobs import Job, JobChunk
+from renewals.db.models.notices import Notice, NoticeBatch, NoticeDelivery, NoticeLink
 from renewals.db.models.receivables import (
     Allocation,
     BillingRun,
@@ -21,6 +22,7 @@ from renewals.db.models.users import User
 
 __all__ = [
     "Activity", "Alert", "Allocation", "AuditEntry", "Base", "BillingRun", "Client", "Contact", "Contract",
-    "ContractLine", "CreditNote", "Delivery", "Invoice", "InvoiceLine", "Job", "JobChunk", "Payment", "Renewal",
+    "ContractLine", "CreditNote", "Delivery", "Invoice", "InvoiceLine", "Job", "JobChunk", "Notice", "NoticeBatch",
+    "NoticeDelivery", "NoticeLink", "Payment", "Renewal",
     "User", "WriteOff",
 ]
