@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from renewals.db.models import Activity, AuditEntry, Client, Contract, Renewal
 from renewals.db.uow import unit_of_work
@@ -17,6 +17,7 @@ from renewals.domain.renewals.schemas import TransitionIn
 from renewals.domain.renewals.service import (
     auto_renew_due,
     lapse_due,
+    list_renewals,
     mark_churned,
     open_renewals,
     run_renewal_scan,
@@ -331,3 +332,42 @@ def test_demo_book_has_renewals_in_every_state_with_follow_ups_due(session, sett
                         "auto_renewed", "lapsed"}
     assert count(session, Renewal, Renewal.next_action_date == as_of) > 0
     assert count(session, Renewal, Renewal.status == "awaiting_signature", Renewal.seal_received.is_(False)) > 0
+
+
+class StatementCounter:
+    def __init__(self, engine):
+        self.engine, self.count = engine, 0
+
+    def __enter__(self):
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, *args):
+        self.count += 1
+
+
+@pytest.mark.parametrize("step", ["auto_renew", "lapse", "worklist"])
+def test_scan_steps_and_worklist_issue_the_same_statements_for_4_rows_as_for_40(engine, sessions, book, step):
+    """No per-row queries: the statement count does not grow with the number of contracts."""
+    def statements(n, client_name):
+        with sessions() as s:
+            mina = s.get(type(book["mina"]), book["mina"].id)
+            client = make_client(s, owner=mina, name=client_name)
+            for _ in range(n):
+                contract_ending(s, client=client, actor=mina, end=date(2026, 6, 30), auto_renew=step == "auto_renew")
+            s.commit()
+            with StatementCounter(engine) as counter:
+                if step == "auto_renew":
+                    assert auto_renew_due(s, date(2026, 7, 1)) == n
+                elif step == "lapse":
+                    assert lapse_due(s, date(2026, 7, 1)) == n
+                else:
+                    items, _ = list_renewals(s, mina, as_of=date(2026, 6, 1), client_id=client.id, sort="risk")
+                    assert len(items) == n
+            s.commit()
+        return counter.count
+
+    assert statements(4, "Small") == statements(40, "Large")

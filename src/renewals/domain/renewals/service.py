@@ -25,7 +25,7 @@ from renewals.db.models import Activity, Client, Contract, ContractLine, Invoice
 from renewals.domain import money
 from renewals.domain.access.rules import WRITE_CLIENTS, can_see_client, require_role, scope_clients
 from renewals.domain.alerts.scan import resolve_for_contract
-from renewals.domain.audit import record
+from renewals.domain.audit import AuditRow, record, record_many
 from renewals.domain.clients.service import refresh_tier_and_status
 from renewals.domain.contracts import rules as contract_rules
 from renewals.domain.contracts.service import snapshot as contract_snapshot
@@ -684,10 +684,20 @@ def _auto_renew_chunk(
         select(Contract).where(Contract.id.in_(contract_ids)).options(selectinload(Contract.lines))))
     renewals = {r.contract_id: r for r in session.scalars(select(Renewal).where(Renewal.id.in_(renewal_ids)))}
     numbers = _successor_numbers(session, contracts)
-    successors = [_successor(c, _terms(c, None), numbers[c.id]) for c in contracts]
-    session.add_all(successors)
-    session.flush()
     stamp = now()
+    terms = {c.id: _terms(c, None) for c in contracts}
+    # One multi-row INSERT … RETURNING for the successors, one executemany for their lines: the
+    # ORM would insert row by row on SQLite, which cannot match returned ids to rows otherwise.
+    contract_table = cast(Table, Contract.__table__)
+    successor_of: dict[int, int] = dict(session.execute(
+        insert(contract_table).values([_successor_row(c, terms[c.id], numbers[c.id], stamp) for c in contracts])
+        .returning(contract_table.c.predecessor_id, contract_table.c.id)
+    ).tuples().all())
+    session.execute(insert(cast(Table, ContractLine.__table__)), [
+        {"contract_id": successor_of[c.id], "position": i, "description": line.description,
+         "quantity": line.quantity, "monthly_unit_price_minor": money.to_minor(line.monthly_unit_price, c.currency)}
+        for c in contracts for i, line in enumerate(terms[c.id].lines)
+    ])
     contract_before = {c.id: contract_snapshot(c) for c in contracts}
     renewal_before = {cid: snapshot(r) for cid, r in renewals.items()}
     session.execute(
@@ -695,37 +705,70 @@ def _auto_renew_chunk(
         .values(status="renewed", version=Contract.version + 1, updated_at=stamp)
         .execution_options(synchronize_session=False)
     )
-    successor_of = select(Contract.id).where(Contract.predecessor_id == Renewal.contract_id).scalar_subquery()
     session.execute(
         update(Renewal).where(Renewal.id.in_(renewal_ids), Renewal.status.in_(OPEN))
         .values(status=RenewalStatus.AUTO_RENEWED.value, decided_on=as_of, next_action_date=None,
-                successor_contract_id=successor_of, version=Renewal.version + 1, updated_at=stamp)
+                successor_contract_id=select(Contract.id).where(
+                    Contract.predecessor_id == Renewal.contract_id).scalar_subquery(),
+                version=Renewal.version + 1, updated_at=stamp)
         .execution_options(synchronize_session=False)
     )
-    for contract in contracts:
-        session.expire(contract)
-    for renewal in renewals.values():
-        session.expire(renewal)
-    for successor in successors:
-        old_id = successor.predecessor_id
-        assert old_id is not None  # noqa: S101 — set by _successor
-        before = contract_before[old_id]
-        record(session, actor, "create", "contract", successor.id, None, contract_snapshot(successor))
-        record(session, actor, "renew", "contract", old_id, before,
-               before | {"status": "renewed", "version": int(str(before["version"])) + 1})
+    for obj in [*contracts, *renewals.values()]:
+        session.expire(obj)
+    successors = {s.predecessor_id: s for s in session.scalars(
+        select(Contract).where(Contract.id.in_(list(successor_of.values()))).options(selectinload(Contract.lines)))}
+    audit: list[AuditRow] = []
+    activities: list[dict[str, Any]] = []
+    for old_id, before in contract_before.items():
+        successor = successors[old_id]
         r_before = renewal_before[old_id]
-        record(session, actor, "transition", "renewal", int(str(r_before["id"])), r_before,
-               r_before | {"status": RenewalStatus.AUTO_RENEWED.value, "decided_on": as_of,
-                           "next_action_date": None, "successor_contract_id": successor.id,
-                           "version": int(str(r_before["version"])) + 1})
-        session.add(Activity(
-            renewal_id=r_before["id"], kind="note", author_id=actor.id if actor else None,
-            text=(f"{r_before['status']} → auto_renewed: renewed as {successor.number} from "
-                  f"{successor.start_date.isoformat()} to {successor.end_date.isoformat()}"),
-        ))
-    session.flush()
-    open_renewals(session, as_of, horizon_days, contract_ids=[s.id for s in successors])
-    return len(successors)
+        audit += [
+            ("create", "contract", successor.id, None, contract_snapshot(successor)),
+            ("renew", "contract", old_id, before, before | {"status": "renewed", "version": _bump(before)}),
+            ("transition", "renewal", _int(r_before["id"]), r_before,
+             r_before | {"status": RenewalStatus.AUTO_RENEWED.value, "decided_on": as_of, "next_action_date": None,
+                         "successor_contract_id": successor.id, "version": _bump(r_before)}),
+        ]
+        activities.append(_activity_row(
+            _int(r_before["id"]), actor, stamp,
+            f"{r_before['status']} → auto_renewed: renewed as {successor.number} from "
+            f"{successor.start_date.isoformat()} to {successor.end_date.isoformat()}"))
+    record_many(session, actor, audit)
+    _insert_activities(session, activities)
+    open_renewals(session, as_of, horizon_days, contract_ids=list(successor_of.values()))
+    return len(successor_of)
+
+
+def _successor_row(contract: Contract, terms: rules.RenewalTerms, number: str, stamp: datetime) -> dict[str, Any]:
+    return {
+        "client_id": contract.client_id, "number": number, "title": contract.title, "kind": contract.kind,
+        "start_date": terms.start_date, "end_date": terms.end_date, "billing_cycle": contract.billing_cycle,
+        "currency": contract.currency, "tax_rate": contract.tax_rate,
+        "payment_terms_days": contract.payment_terms_days, "notice_period_days": contract.notice_period_days,
+        "auto_renew": contract.auto_renew, "renewal_term_months": contract.renewal_term_months,
+        "renewal_uplift_pct": contract.renewal_uplift_pct, "status": "active", "predecessor_id": contract.id,
+        "terminated_on": None, "termination_reason": None,
+        "monthly_value_minor": money.to_minor(terms.monthly_value, contract.currency), "version": 1,
+        "created_at": stamp, "updated_at": stamp,
+    }
+
+
+def _int(value: object) -> int:
+    return int(str(value))
+
+
+def _bump(snap: dict[str, object]) -> int:
+    return _int(snap["version"]) + 1
+
+
+def _activity_row(renewal_id: int, author: User | None, at: datetime, text: str) -> dict[str, Any]:
+    return {"renewal_id": renewal_id, "kind": "note", "author_id": author.id if author else None, "at": at,
+            "text": text, "next_follow_up_on": None}
+
+
+def _insert_activities(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(cast(Table, Activity.__table__)), rows)
 
 
 def lapse_due(
@@ -756,10 +799,11 @@ def _expire_contracts(session: Session, contract_ids: Sequence[int], actor: User
         .values(status="expired", version=Contract.version + 1, updated_at=now())
         .execution_options(synchronize_session=False)
     )
+    record_many(session, actor, [
+        ("expire", "contract", cid, snap, snap | {"status": "expired", "version": _bump(snap)})
+        for cid, snap in before.items()
+    ])
     for contract in contracts:
-        snap = before[contract.id]
-        record(session, actor, "expire", "contract", contract.id, snap,
-               snap | {"status": "expired", "version": int(str(snap["version"])) + 1})
         session.expire(contract)
 
 
@@ -769,24 +813,26 @@ def _lapse_chunk(
     renewal_ids = [r for r, _ in pairs]
     renewals = list(session.scalars(select(Renewal).where(Renewal.id.in_(renewal_ids))))
     before = {r.id: snapshot(r) for r in renewals}
+    stamp = now()
     session.execute(
         update(Renewal).where(Renewal.id.in_(renewal_ids), Renewal.status.in_(OPEN))
         .values(status=RenewalStatus.LAPSED.value, decided_on=as_of, next_action_date=None,
-                version=Renewal.version + 1, updated_at=now())
+                version=Renewal.version + 1, updated_at=stamp)
         .execution_options(synchronize_session=False)
     )
+    record_many(session, actor, [
+        ("transition", "renewal", rid, snap, snap | {"status": RenewalStatus.LAPSED.value, "decided_on": as_of,
+                                                     "next_action_date": None, "version": _bump(snap)})
+        for rid, snap in before.items()
+    ])
+    _insert_activities(session, [
+        _activity_row(r.id, actor, stamp, f"{before[r.id]['status']} → lapsed: the term ended on "
+                                          f"{r.end_date.isoformat()} with no decision")
+        for r in renewals
+    ])
     for renewal in renewals:
-        snap = before[renewal.id]
-        record(session, actor, "transition", "renewal", renewal.id, snap,
-               snap | {"status": RenewalStatus.LAPSED.value, "decided_on": as_of, "next_action_date": None,
-                       "version": int(str(snap["version"])) + 1})
-        session.add(Activity(
-            renewal_id=renewal.id, kind="note", author_id=actor.id if actor else None,
-            text=f"{snap['status']} → lapsed: the term ended on {renewal.end_date.isoformat()} with no decision",
-        ))
         session.expire(renewal)
     _expire_contracts(session, [c for _, c in pairs], actor)
-    session.flush()
     return len(renewals)
 
 
@@ -844,12 +890,12 @@ def mark_churned(
             .values(status="churned", version=Client.version + 1, updated_at=now())
             .execution_options(synchronize_session=False)
         )
+        record_many(session, actor, [
+            ("churn", "client", cid, snap, snap | {"status": "churned", "version": _bump(snap)})
+            for cid, snap in before.items()
+        ])
         for client in clients:
-            snap = before[client.id]
-            record(session, actor, "churn", "client", client.id, snap,
-                   snap | {"status": "churned", "version": int(str(snap["version"])) + 1})
             session.expire(client)
-        session.flush()
         churned += max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
@@ -889,9 +935,10 @@ def hand_over_renewals(session: Session, actor: User | None, client_id: int, own
         .values(owner_id=owner_id, version=Renewal.version + 1, updated_at=now())
         .execution_options(synchronize_session=False)
     )
+    record_many(session, actor, [
+        ("reassign", "renewal", rid, snap, snap | {"owner_id": owner_id, "version": _bump(snap)})
+        for rid, snap in before.items()
+    ])
     for renewal in renewals:
-        snap = before[renewal.id]
-        record(session, actor, "reassign", "renewal", renewal.id, snap,
-               snap | {"owner_id": owner_id, "version": int(str(snap["version"])) + 1})
         session.expire(renewal)
     return len(renewals)
