@@ -20,7 +20,7 @@ Kind = Literal["renewal_notice", "payment_reminder", "statement"]
 Language = Literal["en", "zh-Hans", "zh-Hant", "ko"]
 BillingCycle = Literal["monthly", "quarterly", "semiannual", "annual"]
 DunningLevel = Literal[1, 2, 3, 4]
-EntryKind = Literal["invoice", "payment", "credit_note", "payment_reversal", "write_off"]
+EntryKind = Literal["invoice", "payment", "credit_note", "payment_reversal", "write_off", "invoice_void"]
 
 KINDS: tuple[Kind, ...] = ("renewal_notice", "payment_reminder", "statement")
 LANGUAGES: tuple[Language, ...] = ("en", "zh-Hans", "zh-Hant", "ko")

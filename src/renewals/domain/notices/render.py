@@ -63,6 +63,7 @@ ENTRY_KINDS: dict[str, str] = {
     "credit_note": N_("Credit note"),
     "payment_reversal": N_("Payment reversed"),
     "write_off": N_("Write-off"),
+    "invoice_void": N_("Invoice voided"),
 }
 BUCKET_CURRENT = N_("Current")
 BUCKET_RANGE = N_("%(low)s–%(high)s days")
