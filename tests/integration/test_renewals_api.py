@@ -378,3 +378,18 @@ def test_open_renewals_follow_a_reassigned_client_to_its_new_owner(api, book, se
     assert api.get(f"/api/v1/renewals/{decided.id}", book["manager"]).json()["owner_id"] == book["mina"].id
     assert [i["id"] for i in api.get(f"/api/v1/renewals?owner={book['wei'].id}&status=upcoming",
                                      book["wei"]).json()["items"]] == [open_one.id]
+
+
+def test_a_terminated_contract_cannot_be_renewed_but_can_be_marked_lost(api, book, session):
+    contract, renewal = renewal_for(session, book, end=date(2026, 9, 30))
+    r = api.post(f"/api/v1/contracts/{contract.id}/terminate", book["mina"],
+                 {"effective_date": "2026-08-31", "reason": "Site closed"})
+    assert r.status_code == 200, r.text
+
+    refused = move(api, book["mina"], renewal.id, "renewed")
+    lost = move(api, book["mina"], renewal.id, "lost", reason="Site closed")
+
+    assert refused.status_code == 409
+    assert refused.json()["extra"]["allowed"] == ["lost"]
+    assert lost.status_code == 200
+    assert api.get(f"/api/v1/contracts/{contract.id}", book["mina"]).json()["status"] == "terminated"

@@ -467,8 +467,8 @@ def transition(
     marks the old contract `renewed` in this transaction; `lost` needs a reason.
 
     Raises NotFound (not visible), Forbidden (role, or dunning level ≥ 3 without a manager or an
-    override reason), StaleVersion (409), IllegalTransition (409 with the allowed targets) and
-    ValidationFailed (422 naming the field).
+    override reason), StaleVersion (409), IllegalTransition (409 with the allowed targets),
+    Conflict (renewing a terminated contract) and ValidationFailed (422 naming the field).
     """
     require_role(actor, WRITE_CLIENTS, "changing a renewal")
     renewal, contract, client = get_visible_renewal(session, actor, renewal_id, for_update=True)
@@ -505,6 +505,9 @@ def transition(
         if data.seal_received is not None:
             renewal.seal_received = data.seal_received
     if target == RenewalStatus.RENEWED:
+        if contract.status != "active":
+            raise Conflict(f"the contract is {contract.status}; only an active contract can be renewed",
+                           extra={"to": f"contract is {contract.status}", "allowed": ["lost"]})
         level = dunning_level_of(session, client.id)
         if rules.check_renewal_permission(level, actor.role, data.override_reason):
             renewal.override_reason = (data.override_reason or "").strip()
