@@ -1,0 +1,94 @@
+"""Notice shapes as the API carries them (pinned: id, kind, client_id, contract_id, language,
+status, sha256, size, pages, error, created_at)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+Kind = Literal["renewal_notice", "payment_reminder", "statement"]
+Language = Literal["en", "zh-Hans", "zh-Hant", "ko"]
+
+
+class NoticeIn(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Kind
+    client_id: int | None = None
+    """Required unless a renewal notice names its contract (the contract's client is used)."""
+    contract_id: int | None = None
+    language: Language | None = None
+    """The client's preferred language unless named here."""
+    as_of: date | None = None
+    """The issue date and the day overdue invoices are counted on (default: today)."""
+    from_: date | None = msgspec.field(default=None, name="from")
+    """Statements: the first day of the period (required)."""
+    to: date | None = None
+    """Statements: the last day of the period (default: `as_of`)."""
+
+
+class NoticeOut(msgspec.Struct):
+    id: int
+    kind: str
+    client_id: int
+    contract_id: int | None
+    language: str
+    status: str
+    sha256: str | None
+    size: int | None
+    pages: int | None
+    error: str | None
+    created_at: datetime
+    params: dict[str, Any]
+    batch_id: int | None
+    requested_by: int | None
+    rendered_at: datetime | None
+
+
+class BatchIn(msgspec.Struct, forbid_unknown_fields=True):
+    within_days: Annotated[int, msgspec.Meta(ge=1, le=730)]
+    owner_id: int | None = None
+    """The account manager whose contracts are noticed (default: the caller)."""
+    as_of: date | None = None
+    language: Language | None = None
+    """One language for every notice; by default each client's own."""
+
+
+class BatchOut(msgspec.Struct):
+    id: int
+    owner_id: int
+    within_days: int
+    as_of: date
+    language: str | None
+    status: str
+    notice_ids: list[int]
+    ready: int
+    failed: int
+    zip_sha256: str | None
+    zip_size: int | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class LinkIn(msgspec.Struct, forbid_unknown_fields=True):
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
+
+
+class LinkOut(msgspec.Struct):
+    id: str
+    notice_id: int
+    url: str
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class DeliveryOut(msgspec.Struct):
+    id: int
+    notice_id: int
+    to: list[str]
+    subject: str
+    status: str
+    sent_at: datetime | None
+    error: str | None
+    created_at: datetime
