@@ -20,6 +20,7 @@ from renewals.domain.deliveries import signing, transport
 from renewals.domain.jobs import billing, scans
 from renewals.domain.jobs import service as jobs
 from renewals.jobs import config, runtime
+from renewals.jobs import notices as notice_actors
 
 
 def scans_run(*, job_id: int, as_of: str) -> None:
@@ -118,6 +119,8 @@ ACTORS: dict[str, tuple[Callable[..., Any], str, dict[str, Any]]] = {
     "alerts.deliver_batch": (alerts_deliver_batch, "deliveries", _DELIVERY),
     "digests.send": (digests_send, "deliveries", {"time_limit": 600_000, "max_retries": 5}),
     "digests.deliver": (digests_deliver, "deliveries", _DELIVERY),
+    # Notice PDFs on their own `pdf` queue, with explicit time limits (see jobs.notices).
+    **notice_actors.ACTORS,
 }
 
 
