@@ -16,7 +16,6 @@ from dramatiq.middleware import CurrentMessage
 from renewals import clock
 from renewals.db.uow import unit_of_work
 from renewals.domain.notices import batches, build, service
-from renewals.domain.notices.context import Letterhead
 from renewals.errors import RenewalsError
 from renewals.jobs import runtime
 from renewals.settings import Settings
@@ -33,22 +32,6 @@ RENDER_MAX_RETRIES = 3
 
 _lock = threading.Lock()
 _renderer: Renderer | None = None
-
-
-def sender(settings: Settings) -> build.Sender:
-    """The letterhead and receivables contact printed on notices, from settings."""
-    letterhead: Letterhead = {
-        "company_name": settings.company_name,
-        "address_lines": list(settings.company_address),
-        "contact_lines": list(settings.company_contact),
-        "logo_path": str(settings.logo_path) if settings.logo_path else None,
-        "payment_instructions": list(settings.payment_instructions),
-    }
-    return build.Sender(
-        letterhead=letterhead,
-        receivables_contact={"name": settings.ar_name, "email": settings.ar_email, "phone": settings.ar_phone},
-        aging_bounds=settings.aging_buckets,
-    )
 
 
 def renderer(settings: Settings) -> Renderer:
@@ -86,7 +69,7 @@ def render_notice(rt: runtime.Runtime, notice_id: int) -> None:
     failed with the reason. Anything else (database or disk trouble) is raised, so Dramatiq
     retries it; on the last attempt the notice is marked failed first.
     """
-    sent = sender(rt.settings)
+    sent = build.Sender.from_settings(rt.settings)
     try:
         with unit_of_work(rt.sessions) as session:
             task = service.begin_render(session, notice_id, sent)

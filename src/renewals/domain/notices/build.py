@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -42,6 +42,9 @@ from renewals.domain.receivables.aging import DEFAULT_BOUNDS
 from renewals.domain.renewals import rules as renewal_rules
 from renewals.errors import Conflict, NotFound, ValidationFailed
 
+if TYPE_CHECKING:  # the values only, read by the edges; building never reads the environment
+    from renewals.settings import Settings
+
 # Only an active contract is offered a renewal; a draft has not started, the others are over.
 RENEWABLE_STATUSES = ("active",)
 
@@ -53,6 +56,22 @@ class Sender:
     letterhead: Letterhead
     receivables_contact: ContactCtx
     aging_bounds: tuple[int, ...] = DEFAULT_BOUNDS
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Sender:
+        """The letterhead and receivables contact configured for this installation."""
+        letterhead: Letterhead = {
+            "company_name": settings.company_name,
+            "address_lines": list(settings.company_address),
+            "contact_lines": list(settings.company_contact),
+            "logo_path": str(settings.logo_path) if settings.logo_path else None,
+            "payment_instructions": list(settings.payment_instructions),
+        }
+        return cls(
+            letterhead=letterhead,
+            receivables_contact={"name": settings.ar_name, "email": settings.ar_email, "phone": settings.ar_phone},
+            aging_bounds=settings.aging_buckets,
+        )
 
 
 def _recipient(session: Session, client: Client, *, signatory: bool) -> Recipient:
