@@ -10,7 +10,7 @@ import pytest
 from renewals import clock
 from renewals.domain.receivables.reports import aging
 from tests.factories import make_client, make_user
-from tests.integration.receivables_arrange import invoice, invoice_due
+from tests.integration.receivables_arrange import bounce, credit, invoice, invoice_due, pay, write_off
 
 AS_OF = date(2026, 9, 30)
 
@@ -61,6 +61,27 @@ def test_a_voided_invoice_counts_until_the_day_it_was_voided(session, finance, m
 
     assert aging(session, finance, date(2026, 9, 14)).currencies[0].total == Decimal("1200.00")
     assert aging(session, finance, date(2026, 9, 15)).currencies == []
+
+
+def test_payments_credits_and_write_offs_count_from_their_own_dates(session, finance, manager):
+    boss = make_user(session, role="manager")
+    client = make_client(session, owner=manager)
+    first = invoice(session, client=client, actor=manager, issued=date(2026, 5, 1))
+    second = invoice(session, client=client, actor=manager, issued=date(2026, 6, 1))
+    cheque = pay(session, client=client, actor=finance, amount="1000.00", on=date(2026, 6, 10))
+    credit(session, invoice=first, actor=finance, amount="50.00", on=date(2026, 6, 20))
+    bounce(session, payment=cheque, actor=finance, on=date(2026, 7, 1))
+    write_off(session, invoice=second, actor=boss, on=date(2026, 8, 1))
+
+    def total(day: date) -> Decimal:
+        return aging(session, finance, day).currencies[0].total
+
+    assert total(date(2026, 6, 9)) == Decimal("2400.00")
+    assert total(date(2026, 6, 10)) == Decimal("1400.00")
+    assert total(date(2026, 6, 20)) == Decimal("1350.00")
+    assert total(date(2026, 7, 1)) == Decimal("2350.00")
+    # the write-off closes the second invoice's balance; the first stays open
+    assert total(date(2026, 8, 1)) == Decimal("1150.00")
 
 
 def test_group_by_client_names_each_client_with_its_own_buckets(session, finance, manager):
