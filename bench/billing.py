@@ -1,110 +1,145 @@
-"""Time the billing run over N generated contracts on SQLite or PostgreSQL.
+"""The billing run (`run_billing`) over a book of contracts with nothing billed yet.
 
-    python -m bench.billing --contracts 20000 [--database-url URL] [--through 2026-12-31]
+Book: ``bench.generate`` "billing" — active contracts with one to three lines that started in
+the 150 days before AS_OF, so a run through AS_OF issues about 2.5 invoices a contract.
 
-The book is generated directly with bulk inserts (not through the services, which would
-dominate the time): one account manager, one client per 20 contracts, monthly, quarterly and
-annual contracts of one to three lines starting during 2026, so a run through the end of 2026
-issues about six invoices per contract. The database is migrated and emptied first; with no
-URL a fresh SQLite file under a temporary directory is used. The first run issues everything,
-the second must issue nothing (and shows what an idempotent re-run costs).
+* first run: issues every invoice (with its lines), one transaction, committed;
+* second run: the same date again must issue nothing (idempotence) — what the daily run costs
+  over a book that is already billed;
+* baseline for the first run: inserting the same invoice and line rows with a plain Core
+  executemany (the floor any implementation pays), in a transaction that is rolled back;
+* baseline for the second run: reading what it must read once — every billable contract with
+  its lines, and the invoice count and latest period per contract — without chunks.
 """
 
 from __future__ import annotations
 
-import argparse
-import random
-import tempfile
-import time
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import date
+from typing import cast
 
-from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy import Table, func, select
 
-from renewals.db.engine import make_engine, make_sessionmaker
-from renewals.db.migrate import upgrade
-from renewals.db.models import Base, Client, Contract, ContractLine, Invoice, InvoiceLine, User
-from renewals.db.uow import unit_of_work
-from renewals.domain.receivables.billing import run_billing
+from bench.common import AS_OF, Database, Row, Section, best_of, timed
+from renewals.db.models import Contract, ContractLine, Invoice, InvoiceLine
+from renewals.domain.receivables.billing import BILLED_STATUSES, run_billing
 
-CYCLES = ["monthly", "monthly", "quarterly", "annual"]
+NAME = "billing"
+TITLE = "Billing run"
+BOOK = "billing"
+WHAT = __doc__ or ""
+_CHUNK = 5000  # invoices read back per baseline insert
 
 
-def _empty(engine: Engine) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))
+def measure(db: Database, scale: int, section: Section, repeat: int) -> None:
+    with timed() as first_t, db.unit() as session:
+        first = run_billing(session, AS_OF, None)
+    with timed() as second_t, db.unit() as session:
+        second = run_billing(session, AS_OF, None)
+    with db.engine.connect() as conn:
+        invoices = int(conn.scalar(select(func.count()).select_from(Invoice)) or 0)
+        lines = int(conn.scalar(select(func.count()).select_from(InvoiceLine)) or 0)
+    floor = _insert_floor(db)
+    section.add(
+        Row(
+            scale,
+            "first run: issue everything",
+            first.invoices_issued,
+            "invoices",
+            first_t.wall,
+            first_t.cpu,
+            "plain insert of the same rows",
+            floor,
+        )
+    )
+    reread, _ = best_of(repeat, lambda: _read_floor(db))
+    section.add(
+        Row(
+            scale,
+            "second run: nothing to issue",
+            second.contracts_scanned,
+            "contracts",
+            second_t.wall,
+            second_t.cpu,
+            "one pass reading contracts, lines, invoice counts",
+            reread.wall,
+        )
+    )
+    section.note(
+        f"{scale:,} contracts: first run issued {first.invoices_issued:,} invoices ({invoices:,} invoices, "
+        f"{lines:,} invoice lines in the database); second run scanned {second.contracts_scanned:,} "
+        f"contracts and issued {second.invoices_issued:,}"
+    )
+    if second.invoices_issued != 0 or first.invoices_issued != invoices:
+        section.note("NOT IDEMPOTENT: the second run issued invoices or the counts disagree")
 
 
-def generate(engine: Engine, contracts: int, seed: int = 1) -> None:
-    """Insert one user, contracts/20 clients and `contracts` active contracts with lines."""
-    rng = random.Random(seed)  # noqa: S311 — reproducible data, not security
-    now = datetime.now(UTC)
-    stamps = {"created_at": now, "updated_at": now}
-    with engine.begin() as conn:
-        conn.execute(insert(User), [{"id": 1, "email": "bench@example.test", "name": "Bench", "role": "manager",
-                                     "password_hash": "x", "active": True, **stamps}])
-        n_clients = max(1, contracts // 20)
-        conn.execute(insert(Client), [
-            {"id": i, "name": f"Client {i}", "legal_name": f"Client {i} Ltd.", "legal_name_key": f"client{i}ltd.",
-             "segment": "enterprise", "size": "medium", "language": "en", "currency": "USD",
-             "credit_limit_minor": 0, "owner_id": 1, "status": "active", "tier": "B", "version": 1, **stamps}
-            for i in range(1, n_clients + 1)])
-        batch = 5000
-        line_id = 0
-        for low in range(1, contracts + 1, batch):
-            rows: list[dict[str, Any]] = []
-            lines: list[dict[str, Any]] = []
-            for cid in range(low, min(low + batch, contracts + 1)):
-                start = date(2026, 1, 1) + timedelta(days=rng.randint(0, 180))
-                rows.append({
-                    "id": cid, "client_id": 1 + (cid - 1) % n_clients, "number": f"B-{cid:07d}",
-                    "title": f"Bench {cid}", "kind": "rental", "start_date": start,
-                    "end_date": start.replace(year=start.year + rng.randint(1, 3)) - timedelta(days=1),
-                    "billing_cycle": rng.choice(CYCLES), "currency": "USD", "tax_rate": 6,
-                    "payment_terms_days": 30, "notice_period_days": 90, "auto_renew": False,
-                    "renewal_term_months": 12, "renewal_uplift_pct": 0, "status": "active",
-                    "monthly_value_minor": 0, "version": 1, **stamps})
-                for pos in range(rng.randint(1, 3)):
-                    line_id += 1
-                    lines.append({"id": line_id, "contract_id": cid, "position": pos, "description": f"Item {pos}",
-                                  "quantity": rng.randint(1, 4), "monthly_unit_price_minor": rng.randint(100, 500000)})
-            conn.execute(insert(Contract), rows)
-            conn.execute(insert(ContractLine), lines)
+def _insert_floor(db: Database) -> float:
+    """Seconds to insert copies of every issued invoice and its lines with a plain executemany.
+
+    The copies get new ids and period starts a century later (the unique key), no number; only
+    the inserts are timed, and the transaction is rolled back.
+    """
+    inv = cast(Table, Invoice.__table__)
+    lines = cast(Table, InvoiceLine.__table__)
+    inv_cols = [c for c in inv.c if c.name not in ("id", "number")]
+    line_cols = [c for c in lines.c if c.name not in ("id", "invoice_id")]
+    spent = 0.0
+    with db.engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            offset = int(conn.scalar(select(func.max(inv.c.id))) or 0)
+            last = 0
+            while True:
+                rows = conn.execute(
+                    select(inv.c.id, *inv_cols)
+                    .where(inv.c.id > last, inv.c.id <= offset)
+                    .order_by(inv.c.id)
+                    .limit(_CHUNK)
+                ).all()
+                if not rows:
+                    break
+                last = rows[-1].id
+                ids = [r.id for r in rows]
+                invoice_rows = [
+                    {
+                        **{c.name: getattr(r, c.name) for c in inv_cols},
+                        "id": r.id + offset,
+                        "number": None,
+                        "period_start": _later(r.period_start),
+                    }
+                    for r in rows
+                ]
+                line_rows = [
+                    {**{c.name: getattr(r, c.name) for c in line_cols}, "invoice_id": r.invoice_id + offset}
+                    for r in conn.execute(select(lines.c.invoice_id, *line_cols).where(lines.c.invoice_id.in_(ids)))
+                ]
+                with timed() as t:
+                    conn.execute(inv.insert(), invoice_rows)
+                    conn.execute(lines.insert(), line_rows)
+                spent += t.wall
+        finally:
+            trans.rollback()
+    return spent
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--contracts", type=int, default=20000)
-    parser.add_argument("--database-url")
-    parser.add_argument("--through", type=date.fromisoformat, default=date(2026, 12, 31))
-    args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-    engine = make_engine(url)
-    upgrade(engine)
-    _empty(engine)
-    started = time.perf_counter()
-    generate(engine, args.contracts)
-    print(f"{engine.dialect.name}: generated {args.contracts} contracts in {time.perf_counter() - started:.1f} s")
-    sessions = make_sessionmaker(engine)
-    for attempt in ("first run", "second run"):
-        started = time.perf_counter()
-        with unit_of_work(sessions) as session:
-            summary = run_billing(session, args.through, None)
-        elapsed = time.perf_counter() - started
-        print(f"{engine.dialect.name}: {attempt}: {summary.contracts_scanned} contracts scanned, "
-              f"{summary.invoices_issued} invoices issued in {elapsed:.1f} s")
-    with engine.connect() as conn:
-        invoices = conn.scalar(select(func.count()).select_from(Invoice))
-        lines = conn.scalar(select(func.count()).select_from(InvoiceLine))
-    print(f"{engine.dialect.name}: {invoices} invoices, {lines} invoice lines in the database")
-    engine.dispose()
+def _later(day: date) -> date:
+    return day.replace(year=day.year + 100)
 
 
-if __name__ == "__main__":
-    main()
+def _read_floor(db: Database) -> None:
+    with db.engine.connect() as conn:
+        conn.execute(
+            select(
+                Contract.id,
+                Contract.start_date,
+                Contract.end_date,
+                Contract.billing_cycle,
+                ContractLine.quantity,
+                ContractLine.monthly_unit_price_minor,
+            )
+            .outerjoin(ContractLine, ContractLine.contract_id == Contract.id)
+            .where(Contract.status.in_(BILLED_STATUSES), Contract.start_date <= AS_OF)
+        ).all()
+        conn.execute(
+            select(Invoice.contract_id, func.count(), func.max(Invoice.period_start)).group_by(Invoice.contract_id)
+        ).all()
