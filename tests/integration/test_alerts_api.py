@@ -34,6 +34,11 @@ def book(session):
     late = invoice_due(session, client=minas, actor=mina, due=DAY - timedelta(days=16))
     scan.run_day(session, DAY)
     session.commit()
+    # Reload what the scan changed now, and end that read: on SQLite a reader left open in the
+    # test's session would keep the app (one writer at a time) waiting.
+    for row in (late, ending):
+        session.refresh(row)
+    session.commit()
 
     def alert(kind: str, subject_id: int) -> Alert:
         found = session.scalars(select(Alert).where(Alert.kind == kind, Alert.subject_id == subject_id)).one()

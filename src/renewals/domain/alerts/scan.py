@@ -462,9 +462,11 @@ def _resolve_invoice_alerts(session: Session, as_of: date, in_range: ColumnEleme
 # --------------------------------------------------------------------------------------------
 
 
-def _latest_activity() -> Any:
+def _latest_activity(lo: int, hi: int) -> Any:
+    """The id of the newest activity of each renewal in the chunk."""
     return (
         select(Activity.renewal_id, func.max(Activity.id).label("latest_id"))
+        .where(Activity.renewal_id.between(lo, hi))
         .group_by(Activity.renewal_id).subquery("latest")
     )
 
@@ -487,7 +489,7 @@ def _scan_renewals(session: Session, as_of: date, lo: int, hi: int) -> dict[str,
             message=f"Contract {r.number} ended on {r.end_date.isoformat()} with no renewal decision; it lapsed",
             details={"contract_id": r.contract_id, "contract_number": r.number, "end_date": r.end_date.isoformat()},
         ))
-    latest = _latest_activity()
+    latest = _latest_activity(lo, hi)
     follow_ups = session.execute(
         select(Activity.id, Activity.renewal_id, Activity.author_id, Activity.next_follow_up_on,
                Activity.kind, Contract.number, Contract.client_id, Client.owner_id)
@@ -516,7 +518,7 @@ def _scan_renewals(session: Session, as_of: date, lo: int, hi: int) -> dict[str,
 
 
 def _resolve_renewal_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
-    latest = _latest_activity()
+    latest = _latest_activity(lo, hi)
     stmt = (
         select(Alert.id, Alert.details, Renewal.status, latest.c.latest_id)
         .join(Renewal, Renewal.id == Alert.subject_id)
