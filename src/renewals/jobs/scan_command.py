@@ -20,7 +20,8 @@ def run_sync(settings: Settings, as_of: date) -> dict[str, Any]:
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
-            counts = scans.scan_domain().run_day(session, as_of, horizon_days=settings.renewal_horizon_days)
+            counts = scans.scan_domain().run_day(session, as_of, horizon_days=settings.renewal_horizon_days,
+                                                 auto_reminders=settings.auto_reminders)
     finally:
         engine.dispose()
     return {"as_of": as_of.isoformat(), "status": "done", "counts": counts}

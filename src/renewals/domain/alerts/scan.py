@@ -231,16 +231,24 @@ def run_chunk(session: Session, as_of: date, chunk: Chunk) -> dict[str, int]:
     raise ValueError(f"unknown chunk kind {chunk.kind!r}; one of {', '.join(CHUNK_KINDS)}")
 
 
-def finish(session: Session, as_of: date) -> dict[str, int]:
-    """Close the day after every chunk ran: move clients left with no active contract to churned."""
+def finish(session: Session, as_of: date, *, auto_reminders: bool = False) -> dict[str, int]:
+    """Close the day after every chunk ran: move clients left with no active contract to churned.
+    With `auto_reminders` (RENEWALS_AUTO_REMINDERS), also request one payment reminder per client
+    whose invoice_overdue alerts were raised today (idempotent per client and day)."""
     from renewals.domain.renewals import service as renewals_service
 
-    return {"churned": _count(renewals_service.mark_churned(session, as_of))}
+    counts = {"churned": _count(renewals_service.mark_churned(session, as_of))}
+    if auto_reminders:
+        # Imported here: notices build on this module (overdue_by_client).
+        from renewals.domain.notices.service import request_auto_reminders
+
+        counts["reminders_requested"] = request_auto_reminders(session, as_of)
+    return counts
 
 
 def run_day(
     session: Session, as_of: date, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
-    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    horizon_days: int = DEFAULT_HORIZON_DAYS, auto_reminders: bool = False,
 ) -> dict[str, int]:
     """Run the whole scan for `as_of` in the caller's transaction and return the summed counts."""
     totals: dict[str, int] = dict(prepare(session, as_of, horizon_days))
@@ -248,7 +256,7 @@ def run_day(
     for chunk in plan(session, as_of, chunk_size):
         for key, value in run_chunk(session, as_of, chunk).items():
             totals[key] = totals.get(key, 0) + value
-    totals.update(finish(session, as_of))
+    totals.update(finish(session, as_of, auto_reminders=auto_reminders))
     session.flush()
     return totals
 

@@ -39,8 +39,10 @@ class ScanDomain(Protocol):
     def plan(self, session: Session, as_of: date, chunk_size: int) -> list[ChunkLike]: ...
     def prepare(self, session: Session, as_of: date, horizon_days: int) -> dict[str, int] | None: ...
     def run_chunk(self, session: Session, as_of: date, chunk: ChunkLike) -> dict[str, int]: ...
-    def finish(self, session: Session, as_of: date) -> dict[str, int] | None: ...
-    def run_day(self, session: Session, as_of: date, *, horizon_days: int) -> dict[str, Any]: ...
+    def finish(self, session: Session, as_of: date, *, auto_reminders: bool = ...) -> dict[str, int] | None: ...
+    def run_day(
+        self, session: Session, as_of: date, *, horizon_days: int, auto_reminders: bool = ...
+    ) -> dict[str, Any]: ...
 
 
 def scan_domain() -> ScanDomain:
@@ -51,6 +53,7 @@ def scan_domain() -> ScanDomain:
 
 def begin(
     session: Session, job_id: int, as_of: date, chunk_size: int = DEFAULT_CHUNK_SIZE, horizon_days: int = 180,
+    *, auto_reminders: bool = False,
 ) -> int | None:
     """Start a queued scan job: run the day-level preparation, record its chunks and request one
     message per chunk (sent after commit). Return the number of chunks, or None when the job had
@@ -66,14 +69,16 @@ def begin(
     job.chunks_total = len(chunks)
     session.flush()
     if not chunks:
-        _complete(session, job, as_of)
+        _complete(session, job, as_of, auto_reminders)
         return 0
     for c in chunks:
         request_job(session, "scans.chunk", job_id=job_id, as_of=as_of.isoformat(), kind=c.kind, lo=c.lo, hi=c.hi)
     return len(chunks)
 
 
-def run_chunk(session: Session, job_id: int, as_of: date, kind: str, lo: int, hi: int) -> dict[str, int] | None:
+def run_chunk(
+    session: Session, job_id: int, as_of: date, kind: str, lo: int, hi: int, *, auto_reminders: bool = False,
+) -> dict[str, int] | None:
     """Run one chunk of a scan job once. A chunk already done (the same message delivered twice)
     changes nothing and returns None. The chunk that completes the job also runs the day-level
     finish and marks the job done."""
@@ -97,15 +102,15 @@ def run_chunk(session: Session, job_id: int, as_of: date, kind: str, lo: int, hi
         .returning(Job.chunks_done, Job.chunks_total).execution_options(synchronize_session=False)
     ).one()
     if total is not None and done >= total:
-        _complete(session, session.get_one(Job, job_id, populate_existing=True), as_of)
+        _complete(session, session.get_one(Job, job_id, populate_existing=True), as_of, auto_reminders)
     return dict(counts)
 
 
-def _complete(session: Session, job: Job, as_of: date) -> None:
+def _complete(session: Session, job: Job, as_of: date, auto_reminders: bool = False) -> None:
     """Finish the day and record the job's result: the counts of the whole scan, as `run_day` sums them."""
     totals: Counter[str] = Counter((job.result or {}).get("prepare", {}))
     for result in session.execute(select(JobChunk.result).where(JobChunk.job_id == job.id)).scalars():
         totals.update(result or {})
-    totals.update(scan_domain().finish(session, as_of) or {})
+    totals.update(scan_domain().finish(session, as_of, auto_reminders=auto_reminders) or {})
     jobs.finish(session, job, {"as_of": as_of.isoformat(), "chunks": job.chunks_total or 0,
                                "counts": dict(sorted(totals.items()))})
