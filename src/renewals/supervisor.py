@@ -76,7 +76,15 @@ class Supervisor:
         """Worker and scheduler, once the jobs layer exists."""
         if importlib.util.find_spec("renewals.jobs.broker") is None:
             return []
-        return [("worker", ["worker"]), ("scheduler", ["scheduler"])]
+        from renewals.jobs.actors import ACTORS
+        from renewals.jobs.notices import PDF_QUEUE
+
+        # Notice rendering gets a process of its own: it is CPU-bound and serialised behind the
+        # renderer's lock, so sharing the worker's threads could hold up scans and deliveries.
+        others = sorted({queue for _, queue, _ in ACTORS.values()} - {PDF_QUEUE})
+        return [("worker", ["worker", "--queues", ",".join(others)]),
+                ("pdf-worker", ["worker", "--queues", PDF_QUEUE, "--threads", "1"]),
+                ("scheduler", ["scheduler"])]
 
     def stop(self) -> None:
         """Stop children newest first: SIGTERM, then SIGKILL after a grace period."""
