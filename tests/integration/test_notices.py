@@ -249,14 +249,16 @@ def test_bad_requests_name_the_field(api: Api, session: Session) -> None:
     book = arrange(session)
 
     no_contract = api.post("/api/v1/notices", book.am, json={"kind": "renewal_notice", "client_id": book.client.id})
-    no_period = api.post("/api/v1/notices", book.am, json={"kind": "statement", "client_id": book.client.id})
+    wrong_contract = api.post("/api/v1/notices", book.am, json={"kind": "payment_reminder",
+                                                                "client_id": book.client.id,
+                                                                "contract_id": book.contract.id})
     backwards = api.post("/api/v1/notices", book.am, json={"kind": "statement", "client_id": book.client.id,
                                                            "from": "2026-03-01", "to": "2026-02-01"})
 
     assert no_contract.status_code == 422
     assert no_contract.json()["extra"][0]["key"] == "contract_id"
-    assert no_period.status_code == 422
-    assert no_period.json()["extra"][0]["key"] == "from"
+    assert wrong_contract.status_code == 422
+    assert wrong_contract.json()["extra"][0]["key"] == "contract_id"
     assert backwards.status_code == 422
     assert backwards.json()["extra"][0]["key"] == "to"
 

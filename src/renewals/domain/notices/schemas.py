@@ -22,7 +22,7 @@ class NoticeIn(msgspec.Struct, forbid_unknown_fields=True):
     as_of: date | None = None
     """The issue date and the day overdue invoices are counted on (default: today)."""
     from_: date | None = msgspec.field(default=None, name="from")
-    """Statements: the first day of the period (required)."""
+    """Statements: the first day of the period (default: the first day of `to`'s month)."""
     to: date | None = None
     """Statements: the last day of the period (default: `as_of`)."""
 

@@ -59,12 +59,12 @@ def language_for(client: Client, requested: str | None) -> str:
 def _params(data: NoticeIn, as_of: date) -> dict[str, Any]:
     params: dict[str, Any] = {"as_of": as_of.isoformat()}
     if data.kind == "statement":
-        if data.from_ is None:
-            raise ValidationFailed("from", "a statement needs the first day of its period")
+        # As GET /statement: `to` defaults to the issue date, `from` to the first of `to`'s month.
         to = data.to or as_of
-        if to < data.from_:
+        start = data.from_ or to.replace(day=1)
+        if to < start:
             raise ValidationFailed("to", "must not be before `from`")
-        params.update({"from": data.from_.isoformat(), "to": to.isoformat()})
+        params.update({"from": start.isoformat(), "to": to.isoformat()})
     elif data.from_ is not None or data.to is not None:
         raise ValidationFailed("from", "only a statement covers a period")
     return params
