@@ -195,3 +195,24 @@ def test_billing_run_rejects_a_malformed_date(api, session, world):
     r = api.post("/api/v1/billing/run", world["finance"], {"through": "2026-02-30"})
 
     assert r.status_code in {400, 422}
+
+
+def test_debt_reopened_by_a_bounced_payment_can_be_written_off_again(api, session, world):
+    jan = bill(session, date(2026, 1, 1))[world["client"].id][0]
+    paid = api.post("/api/v1/payments", world["finance"], {
+        "client_id": world["client"].id, "amount": "400.00", "currency": "USD", "received_on": "2026-02-10"}).json()
+    first = api.post(f"/api/v1/invoices/{jan.id}/write-off", world["manager"],
+                     {"reason": "client insolvent", "written_off_on": "2026-06-30"})
+    assert first.json()["write_offs"][0]["amount"] == "600.00"
+
+    bounced = api.post(f"/api/v1/payments/{paid['id']}/reverse", world["finance"],
+                       {"reversed_on": "2026-07-05", "reason": "cheque bounced"})
+    assert bounced.status_code in (200, 201), bounced.text
+    assert api.get(f"/api/v1/invoices/{jan.id}", world["finance"]).json()["balance"] == "400.00"
+
+    second = api.post(f"/api/v1/invoices/{jan.id}/write-off", world["manager"],
+                      {"reason": "bounced after the first write-off", "written_off_on": "2026-07-31"})
+
+    assert second.status_code == 200, second.text
+    assert (second.json()["status"], second.json()["balance"]) == ("written_off", "0.00")
+    assert [w["amount"] for w in second.json()["write_offs"]] == ["600.00", "400.00"]

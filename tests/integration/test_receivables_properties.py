@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from renewals.db.engine import make_sessionmaker
-from renewals.db.models import Client, Invoice, Payment, User, WriteOff
+from renewals.db.models import Client, Invoice, Payment, User
 from renewals.domain.receivables.billing import run_billing
 from renewals.domain.receivables.ledger import OPEN_STATUSES
 from renewals.domain.receivables.reports import account_balances, aging, statement, unapplied_credit
@@ -93,10 +93,6 @@ class Book:
                     continue
                 target = owing[pick % len(owing)]
                 if kind == "write_off":
-                    # write_offs.invoice_id is unique: an invoice reopened by a bounce after its
-                    # write-off cannot be written off a second time (reported to receivables).
-                    if self.session.scalar(select(WriteOff.id).where(WriteOff.invoice_id == target.id)):
-                        continue
                     write_off(self.session, invoice=target, actor=self.manager, on=day)
                 else:
                     minor = max(1, target.balance_minor * (size % 100 + 1) // 100)

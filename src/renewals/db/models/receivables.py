@@ -195,7 +195,7 @@ class WriteOff(Timestamped, Base):
     __tablename__ = "write_offs"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -203,4 +203,8 @@ class WriteOff(Timestamped, Base):
     reason: Mapped[str] = mapped_column(Text)
     approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    __table_args__ = (Index("ix_write_offs_client_id_written_off_on", "client_id", "written_off_on"),)
+    # Not unique per invoice: a debt written off, then reopened by a bounced payment, can be written off again.
+    __table_args__ = (
+        Index("ix_write_offs_client_id_written_off_on", "client_id", "written_off_on"),
+        Index("ix_write_offs_invoice_id", "invoice_id"),
+    )
