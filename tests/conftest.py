@@ -91,7 +91,7 @@ def truncate_all(engine: Engine) -> None:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
             for name in tables:
-                conn.execute(text(f"DELETE FROM {name}"))  # noqa: S608 — names from our metadata
+                conn.execute(text(f"DELETE FROM {name}"))
             has_seq = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first()
             if has_seq:
                 conn.execute(text("DELETE FROM sqlite_sequence"))
@@ -127,5 +127,30 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def settings(tmp_path: Path, db_backend: str) -> Settings:
     os.environ.setdefault("RENEWALS_SECRET_KEY", "test-secret-key-not-for-production")
     base = load()
-    return replace(base, data_dir=tmp_path, database_url=db_backend, redis_url=None, demo=False,
-                   secret_key="test-secret-key-not-for-production")
+    return replace(
+        base,
+        data_dir=tmp_path,
+        database_url=db_backend,
+        redis_url=None,
+        demo=False,
+        secret_key="test-secret-key-not-for-production",
+    )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Hash test passwords with argon2's cheapest profile.
+
+    The production cost (a fifth of a second per hash, on purpose) would otherwise dominate a
+    suite that creates several users per test. Verification reads the cost from each hash, so
+    production hashes still verify.
+    """
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from renewals.domain.access import users
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(users, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
+    yield
+    patch.undo()
