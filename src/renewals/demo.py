@@ -20,6 +20,7 @@ from renewals import demo_receivables, demo_renewals
 from renewals.db.models import Client, Contact, Contract, User
 from renewals.domain.access.rules import Role
 from renewals.domain.access.users import UserIn, create_user
+from renewals.domain.alerts import scan
 from renewals.domain.clients.schemas import ClientIn, ContactIn, Language
 from renewals.domain.clients.service import add_contact, create_client, refresh_tier_and_status
 from renewals.domain.contracts.schemas import ContractIn, Kind, LineIn, TerminationIn
@@ -89,12 +90,28 @@ PRODUCTS: list[tuple[str, Kind, Decimal]] = [
     ("Cross-connect, single-mode fibre", "rental", Decimal("95")),
     ("Half rack, 2.5 kW", "rental", Decimal("780")),
 ]
-FX = {"USD": Decimal(1), "EUR": Decimal("0.92"), "CNY": Decimal("7.2"), "TWD": Decimal("32"),
-      "HKD": Decimal("7.8"), "KRW": Decimal("1350")}
-TAX = {"USD": Decimal(0), "EUR": Decimal(19), "CNY": Decimal(6), "TWD": Decimal(5), "HKD": Decimal(0),
-       "KRW": Decimal(10)}
-SEATS = {"en": ("Alex Morgan", "Jamie Patel"), "zh-Hans": ("王芳", "李强"), "zh-Hant": ("陳美玲", "林志明"),
-         "ko": ("김민준", "이서연")}
+FX = {
+    "USD": Decimal(1),
+    "EUR": Decimal("0.92"),
+    "CNY": Decimal("7.2"),
+    "TWD": Decimal("32"),
+    "HKD": Decimal("7.8"),
+    "KRW": Decimal("1350"),
+}
+TAX = {
+    "USD": Decimal(0),
+    "EUR": Decimal(19),
+    "CNY": Decimal(6),
+    "TWD": Decimal(5),
+    "HKD": Decimal(0),
+    "KRW": Decimal(10),
+}
+SEATS = {
+    "en": ("Alex Morgan", "Jamie Patel"),
+    "zh-Hans": ("王芳", "李强"),
+    "zh-Hant": ("陳美玲", "林志明"),
+    "ko": ("김민준", "이서연"),
+}
 
 
 @dataclass(frozen=True)
@@ -120,8 +137,10 @@ def _price(usd: Decimal, currency: str) -> Decimal:
 def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> DemoResult:
     """Create the demo users, clients and contracts in the caller's transaction."""
     rng = random.Random(seed)  # noqa: S311 — reproducible demo data, not security
-    users = {email: create_user(session, UserIn(email=email, name=name, role=role, password=DEMO_PASSWORD))
-             for email, name, role in USERS}
+    users = {
+        email: create_user(session, UserIn(email=email, name=name, role=role, password=DEMO_PASSWORD))
+        for email, name, role in USERS
+    }
     admin = users["admin@demo.renewals"]
     managers = [users["mina@demo.renewals"], users["wei@demo.renewals"]]
     tiers = settings.tier_thresholds
@@ -133,18 +152,40 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
         owner = managers[0] if lang in ("en", "ko") else managers[1]
         if i % 10 == 9:
             owner = managers[(i // 10) % 2]
-        client = create_client(session, admin, ClientIn(
-            name=name, legal_name=legal, segment=segment, size=rng.choice(["small", "medium", "large", "enterprise"]),
-            language=lang, currency=currency,
-            credit_limit=_price(Decimal(rng.choice([20000, 50000, 120000])), currency),
-            owner_id=owner.id))
+        client = create_client(
+            session,
+            admin,
+            ClientIn(
+                name=name,
+                legal_name=legal,
+                segment=segment,
+                size=rng.choice(["small", "medium", "large", "enterprise"]),
+                language=lang,
+                currency=currency,
+                credit_limit=_price(Decimal(rng.choice([20000, 50000, 120000])), currency),
+                owner_id=owner.id,
+            ),
+        )
         billing_name, signer_name = SEATS[lang]
         slug = f"client{i + 1}"
-        add_contact(session, admin, client.id, ContactIn(
-            name=billing_name, email=f"billing@{slug}.example", role="Accounts payable", is_billing=True,
-            birthday=_birthday(as_of + timedelta(days=rng.randint(0, 40)))))
-        add_contact(session, admin, client.id, ContactIn(
-            name=signer_name, email=f"ceo@{slug}.example", role="Director", is_signatory=True))
+        add_contact(
+            session,
+            admin,
+            client.id,
+            ContactIn(
+                name=billing_name,
+                email=f"billing@{slug}.example",
+                role="Accounts payable",
+                is_billing=True,
+                birthday=_birthday(as_of + timedelta(days=rng.randint(0, 40))),
+            ),
+        )
+        add_contact(
+            session,
+            admin,
+            client.id,
+            ContactIn(name=signer_name, email=f"ceo@{slug}.example", role="Director", is_signatory=True),
+        )
         for k in range(3):
             n_contracts += 1
             end = as_of + timedelta(days=offsets[(i * 3 + k) % len(offsets)])
@@ -152,38 +193,69 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
             start = end - relativedelta(years=years) + timedelta(days=1)
             picks = rng.sample(PRODUCTS, k=rng.randint(1, 3))
             status: Literal["draft", "active"] = "draft" if (i + k) % 17 == 0 else "active"
-            contract = create_contract(session, admin, ContractIn(
-                client_id=client.id, number=f"CT-{as_of.year % 100:02d}{i + 1:03d}-{k + 1}",
-                title=f"{picks[0][0]} — {name}", kind=picks[0][1], start_date=start, end_date=end,
-                billing_cycle=rng.choice(["monthly", "monthly", "quarterly", "annual"]), currency=currency,
-                tax_rate=TAX[currency], payment_terms_days=rng.choice([15, 30, 30, 45, 60]),
-                notice_period_days=rng.choice([30, 60, 90]), auto_renew=(i + k) % 3 == 0,
-                renewal_term_months=12, renewal_uplift_pct=Decimal(rng.choice([0, 3, 5])), status=status,
-                lines=[LineIn(description=d, quantity=Decimal(rng.randint(1, 6)),
-                              monthly_unit_price=_price(p, currency)) for d, _, p in picks],
-            ), tiers)
+            contract = create_contract(
+                session,
+                admin,
+                ContractIn(
+                    client_id=client.id,
+                    number=f"CT-{as_of.year % 100:02d}{i + 1:03d}-{k + 1}",
+                    title=f"{picks[0][0]} — {name}",
+                    kind=picks[0][1],
+                    start_date=start,
+                    end_date=end,
+                    billing_cycle=rng.choice(["monthly", "monthly", "quarterly", "annual"]),
+                    currency=currency,
+                    tax_rate=TAX[currency],
+                    payment_terms_days=rng.choice([15, 30, 30, 45, 60]),
+                    notice_period_days=rng.choice([30, 60, 90]),
+                    auto_renew=(i + k) % 3 == 0,
+                    renewal_term_months=12,
+                    renewal_uplift_pct=Decimal(rng.choice([0, 3, 5])),
+                    status=status,
+                    lines=[
+                        LineIn(
+                            description=d, quantity=Decimal(rng.randint(1, 6)), monthly_unit_price=_price(p, currency)
+                        )
+                        for d, _, p in picks
+                    ],
+                ),
+                tiers,
+            )
             if status == "active" and end < as_of and contract.auto_renew is False and k == 2:
                 contract.status = "expired"
             if status == "active" and i % 13 == 5 and k == 1 and end > as_of + timedelta(days=60):
-                terminate_contract(session, admin, contract.id, TerminationIn(
-                    effective_date=max(start, as_of - timedelta(days=10)),
-                    reason="Consolidated into another site"), tiers)
+                terminate_contract(
+                    session,
+                    admin,
+                    contract.id,
+                    TerminationIn(
+                        effective_date=max(start, as_of - timedelta(days=10)), reason="Consolidated into another site"
+                    ),
+                    tiers,
+                )
         refresh_tier_and_status(session, client, tiers)
     session.flush()
     demo_receivables.load(session, users["finance@demo.renewals"], as_of)
-    demo_renewals.load(session, {u.id: u for u in managers}, users["manager@demo.renewals"], as_of,
-                       settings.renewal_horizon_days)
-    return DemoResult(users=[(e, n, r) for e, n, r in USERS],
-                      clients=session.scalar(select(func.count()).select_from(Client)) or 0,
-                      contracts=session.scalar(select(func.count()).select_from(Contract)) or 0)
+    demo_renewals.load(
+        session, {u.id: u for u in managers}, users["manager@demo.renewals"], as_of, settings.renewal_horizon_days
+    )
+    # The morning's scan, so the first sign-in shows dunning levels, alerts and today's desk.
+    scan.run_day(session, as_of, horizon_days=settings.renewal_horizon_days)
+    return DemoResult(
+        users=[(e, n, r) for e, n, r in USERS],
+        clients=session.scalar(select(func.count()).select_from(Client)) or 0,
+        contracts=session.scalar(select(func.count()).select_from(Contract)) or 0,
+    )
 
 
 def sign_in_help(result: DemoResult, base_url: str) -> str:
-    lines = ["Demo book loaded: "
-             f"{result.clients} clients, {result.contracts} contracts. Sign in with any of these "
-             f"(password {DEMO_PASSWORD!r}):"]
+    lines = [
+        "Demo book loaded: "
+        f"{result.clients} clients, {result.contracts} contracts. Sign in with any of these "
+        f"(password {DEMO_PASSWORD!r}):"
+    ]
     lines += [f"  {role:<16} {email:<24} {name}" for email, name, role in result.users]
-    lines.append(f"  POST {base_url}/api/v1/auth/token {{\"email\": ..., \"password\": ...}} → bearer token")
+    lines.append(f'  POST {base_url}/api/v1/auth/token {{"email": ..., "password": ...}} → bearer token')
     return "\n".join(lines)
 
 
