@@ -89,8 +89,10 @@ def cmd_admin_create(args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
-            user = create_user(session, UserIn(email=args.email, name=args.name or args.email.split("@")[0],
-                                               role="admin", password=password))
+            user = create_user(
+                session,
+                UserIn(email=args.email, name=args.name or args.email.split("@")[0], role="admin", password=password),
+            )
             print(f"admin {user.email} created (id {user.id})")
     finally:
         engine.dispose()
@@ -164,8 +166,9 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", help="prompted for when omitted")
     create.add_argument("--name")
     demo = sub.add_parser("demo", help="the demo book").add_subparsers(dest="sub", required=True)
-    demo.add_parser("load", help="load the demo book").add_argument("--force", action="store_true",
-                                                                     help="load even if the database has users")
+    demo.add_parser("load", help="load the demo book").add_argument(
+        "--force", action="store_true", help="load even if the database has users"
+    )
     worker = sub.add_parser("worker", help="run a Dramatiq worker for the background jobs (stops on SIGTERM)")
     worker.add_argument("--threads", type=int, help="worker threads (default RENEWALS_WORKER_THREADS or 4)")
     worker.add_argument("--queues", help="comma-separated queues to consume (default: all)")
@@ -177,7 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (default 600)")
     billing = sub.add_parser("billing", help="receivables billing").add_subparsers(dest="sub", required=True)
     billing.add_parser("run", help="issue every invoice whose period starts on or before --through").add_argument(
-        "--through", type=_date, help="last period start to bill (default: today in RENEWALS_TIMEZONE)")
+        "--through", type=_date, help="last period start to bill (default: today in RENEWALS_TIMEZONE)"
+    )
     return parser
 
 

@@ -46,8 +46,15 @@ def _open_invoices(session: Session) -> dict[int, list[Invoice]]:
 
 def _pay(session: Session, finance: User, client_id: int, currency: str, minor: int, on: date, ref: str) -> None:
     amount = money.fmt(money.from_minor(minor, currency))
-    record_payment(session, finance, PaymentIn(client_id=client_id, amount=amount, currency=currency,
-                                               method="bank_transfer", reference=ref, received_on=on), None, on)
+    record_payment(
+        session,
+        finance,
+        PaymentIn(
+            client_id=client_id, amount=amount, currency=currency, method="bank_transfer", reference=ref, received_on=on
+        ),
+        None,
+        on,
+    )
 
 
 def load(session: Session, finance: User, as_of: date) -> DemoReceivables:
@@ -58,8 +65,15 @@ def load(session: Session, finance: User, as_of: date) -> DemoReceivables:
     for client_id, invoices in _open_invoices(session).items():
         old = [i for i in invoices if i.due_date < history_end]
         if old:
-            _pay(session, finance, client_id, old[0].currency, sum(i.balance_minor for i in old),
-                 max(i.due_date for i in old), f"HIST-{client_id}")
+            _pay(
+                session,
+                finance,
+                client_id,
+                old[0].currency,
+                sum(i.balance_minor for i in old),
+                max(i.due_date for i in old),
+                f"HIST-{client_id}",
+            )
             payments += 1
     overpaid = disputed = promised = False
     for n, (client_id, invoices) in enumerate(_open_invoices(session).items()):
@@ -73,20 +87,38 @@ def load(session: Session, finance: User, as_of: date) -> DemoReceivables:
             settled = due if overpaid else invoices
             extra = 0 if overpaid else 500 * 10 ** money.decimals(currency)
             overpaid = True
-            _pay(session, finance, client_id, currency, sum(i.balance_minor for i in settled) + extra,
-                 as_of - timedelta(days=2), f"RCPT-{client_id}")
+            _pay(
+                session,
+                finance,
+                client_id,
+                currency,
+                sum(i.balance_minor for i in settled) + extra,
+                as_of - timedelta(days=2),
+                f"RCPT-{client_id}",
+            )
             payments += 1
         elif n % 4 == 1:
-            _pay(session, finance, client_id, currency, due[0].balance_minor // 2, as_of - timedelta(days=3),
-                 f"PART-{client_id}")
+            _pay(
+                session,
+                finance,
+                client_id,
+                currency,
+                due[0].balance_minor // 2,
+                as_of - timedelta(days=3),
+                f"PART-{client_id}",
+            )
             payments += 1
         elif not disputed:
-            hold(session, finance, due[-1].id, HoldIn(kind="dispute", reason="Client disputes the rack count"),
-                 as_of)
+            hold(session, finance, due[-1].id, HoldIn(kind="dispute", reason="Client disputes the rack count"), as_of)
             disputed = True
         elif not promised:
-            hold(session, finance, due[0].id, HoldIn(kind="promise", until=as_of + timedelta(days=7),
-                                                     reason="CFO promised payment by phone"), as_of)
+            hold(
+                session,
+                finance,
+                due[0].id,
+                HoldIn(kind="promise", until=as_of + timedelta(days=7), reason="CFO promised payment by phone"),
+                as_of,
+            )
             promised = True
     session.flush()
     return DemoReceivables(invoices=summary.invoices_issued, payments=payments)

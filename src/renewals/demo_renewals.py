@@ -32,9 +32,13 @@ def load(session: Session, users: dict[int, User], manager: User, as_of: date, h
     service.open_renewals(session, as_of, horizon_days)
     service.auto_renew_due(session, as_of, horizon_days=horizon_days)
     service.lapse_due(session, as_of)
-    upcoming = list(session.scalars(
-        select(Renewal).where(Renewal.status == "upcoming", Renewal.end_date >= as_of)
-        .order_by(Renewal.end_date, Renewal.id)))
+    upcoming = list(
+        session.scalars(
+            select(Renewal)
+            .where(Renewal.status == "upcoming", Renewal.end_date >= as_of)
+            .order_by(Renewal.end_date, Renewal.id)
+        )
+    )
     for i, renewal in enumerate(upcoming):
         owner = users.get(renewal.owner_id, manager)
         step = i % 7
@@ -42,24 +46,54 @@ def load(session: Session, users: dict[int, User], manager: User, as_of: date, h
             continue  # left untouched: nobody has called yet
         kind, text = _NOTES[i % len(_NOTES)]
         follow_up = as_of + timedelta(days=(0, 1, 3, 7, 14, 2)[step])
-        service.add_activity(session, owner, renewal.id,
-                             ActivityIn(kind=kind, text=text, next_follow_up_on=follow_up), as_of=as_of)
+        service.add_activity(
+            session, owner, renewal.id, ActivityIn(kind=kind, text=text, next_follow_up_on=follow_up), as_of=as_of
+        )
         if step >= 1:
             service.transition(session, owner, renewal.id, TransitionIn(to="contacted"), as_of=as_of)
         if step >= 2:
-            service.transition(session, owner, renewal.id,
-                               TransitionIn(to="proposal_sent", note="Proposal sent by e-mail"), as_of=as_of)
+            service.transition(
+                session,
+                owner,
+                renewal.id,
+                TransitionIn(to="proposal_sent", note="Proposal sent by e-mail"),
+                as_of=as_of,
+            )
         if step in (3, 4):
-            service.transition(session, owner, renewal.id, TransitionIn(
-                to="awaiting_signature", sent_for_signature_on=as_of - timedelta(days=4),
-                note="Two originals sent by courier for signature and company seal"), as_of=as_of)
+            service.transition(
+                session,
+                owner,
+                renewal.id,
+                TransitionIn(
+                    to="awaiting_signature",
+                    sent_for_signature_on=as_of - timedelta(days=4),
+                    note="Two originals sent by courier for signature and company seal",
+                ),
+                as_of=as_of,
+            )
         if step == 4:
-            service.transition(session, manager, renewal.id, TransitionIn(
-                to="renewed", signed_on=as_of - timedelta(days=1), signed_by="Director", seal_received=True,
-                note="Signed and sealed originals received"), as_of=as_of, horizon_days=horizon_days)
+            service.transition(
+                session,
+                manager,
+                renewal.id,
+                TransitionIn(
+                    to="renewed",
+                    signed_on=as_of - timedelta(days=1),
+                    signed_by="Director",
+                    seal_received=True,
+                    note="Signed and sealed originals received",
+                ),
+                as_of=as_of,
+                horizon_days=horizon_days,
+            )
         if step == 5:
-            service.transition(session, owner, renewal.id, TransitionIn(
-                to="lost", reason="Moved the workload to a hyperscaler on price"), as_of=as_of)
+            service.transition(
+                session,
+                owner,
+                renewal.id,
+                TransitionIn(to="lost", reason="Moved the workload to a hyperscaler on price"),
+                as_of=as_of,
+            )
     session.flush()
     counts: dict[str, int] = {}
     for status in session.scalars(select(Renewal.status)):

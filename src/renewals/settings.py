@@ -131,8 +131,11 @@ def load() -> Settings:
         company_name=os.environ.get("RENEWALS_COMPANY_NAME") or "Renewals Data Centres Ltd.",
         company_address=_lines(os.environ.get("RENEWALS_COMPANY_ADDRESS", "1 Example Street|London EC1A 1AA")),
         company_contact=_lines(os.environ.get("RENEWALS_COMPANY_CONTACT")),
-        payment_instructions=_lines(os.environ.get(
-            "RENEWALS_PAYMENT_INSTRUCTIONS", "Bank transfer to the account on your invoice|Quote the invoice number")),
+        payment_instructions=_lines(
+            os.environ.get(
+                "RENEWALS_PAYMENT_INSTRUCTIONS", "Bank transfer to the account on your invoice|Quote the invoice number"
+            )
+        ),
         logo_path=_logo(os.environ.get("RENEWALS_LOGO")),
         ar_name=os.environ.get("RENEWALS_AR_NAME") or "Accounts receivable",
         ar_email=os.environ.get("RENEWALS_AR_EMAIL") or os.environ.get("RENEWALS_MAIL_FROM", "renewals@localhost"),

@@ -64,9 +64,24 @@ class Supervisor:
     def start_services(self) -> None:
         py = sys.executable
         host, port = self.settings.host, self.settings.port
-        self.spawn("api", [py, "-m", "uvicorn", "renewals.api.app:create_app", "--factory",
-                           "--host", host, "--port", str(port), "--log-level", "warning", "--no-access-log"],
-                   wait=lambda: embedded_redis.wait_for_port(port, timeout=30, host=host))
+        self.spawn(
+            "api",
+            [
+                py,
+                "-m",
+                "uvicorn",
+                "renewals.api.app:create_app",
+                "--factory",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            wait=lambda: embedded_redis.wait_for_port(port, timeout=30, host=host),
+        )
         print(f"  api        http://{host}:{port}/api/v1   (OpenAPI page: http://{host}:{port}/schema)", flush=True)
         for name, args in self.extra_processes():
             self.spawn(name, [py, "-m", "renewals.cli", *args])
@@ -82,9 +97,11 @@ class Supervisor:
         # Notice rendering gets a process of its own: it is CPU-bound and serialised behind the
         # renderer's lock, so sharing the worker's threads could hold up scans and deliveries.
         others = sorted({queue for _, queue, _ in ACTORS.values()} - {PDF_QUEUE})
-        return [("worker", ["worker", "--queues", ",".join(others)]),
-                ("pdf-worker", ["worker", "--queues", PDF_QUEUE, "--threads", "1"]),
-                ("scheduler", ["scheduler"])]
+        return [
+            ("worker", ["worker", "--queues", ",".join(others)]),
+            ("pdf-worker", ["worker", "--queues", PDF_QUEUE, "--threads", "1"]),
+            ("scheduler", ["scheduler"]),
+        ]
 
     def stop(self) -> None:
         """Stop children newest first: SIGTERM, then SIGKILL after a grace period."""

@@ -83,8 +83,9 @@ def service(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "RENEWALS_SECRET_KEY"}}
     env.update(RENEWALS_DATA_DIR=str(tmp_path / "var"), RENEWALS_PORT=str(port), RENEWALS_HOST="127.0.0.1")
     log = (tmp_path / "run.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "renewals.cli", "run"], env=env, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "renewals.cli", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, proc)
@@ -102,28 +103,54 @@ def test_run_serves_the_demo_book_and_stops_without_orphans(service):
     assert len(children) >= 2, "expected at least redis-server and the API as children"
     assert "password 'renewals-demo'" in log.read_text(), "sign-in details are printed on first start"
 
-    status, body = call(base, "POST", "/api/v1/auth/token",
-                        body={"email": "mina@demo.renewals", "password": "renewals-demo"})
+    status, body = call(
+        base, "POST", "/api/v1/auth/token", body={"email": "mina@demo.renewals", "password": "renewals-demo"}
+    )
     assert status == 201
     mina = body["access_token"]
-    _, body = call(base, "POST", "/api/v1/auth/token",
-                   body={"email": "wei@demo.renewals", "password": "renewals-demo"})
+    _, body = call(base, "POST", "/api/v1/auth/token", body={"email": "wei@demo.renewals", "password": "renewals-demo"})
     wei = body["access_token"]
 
-    status, client = call(base, "POST", "/api/v1/clients", mina, {
-        "name": "제주데이터", "legal_name": "제주데이터 주식회사 (e2e)", "segment": "enterprise", "size": "medium",
-        "language": "ko", "currency": "KRW", "credit_limit": "50000000"})
+    status, client = call(
+        base,
+        "POST",
+        "/api/v1/clients",
+        mina,
+        {
+            "name": "제주데이터",
+            "legal_name": "제주데이터 주식회사 (e2e)",
+            "segment": "enterprise",
+            "size": "medium",
+            "language": "ko",
+            "currency": "KRW",
+            "credit_limit": "50000000",
+        },
+    )
     assert status == 201, client
-    status, contract = call(base, "POST", "/api/v1/contracts", mina, {
-        "client_id": client["id"], "number": "CT-E2E-1", "title": "랙 2대", "kind": "rental",
-        "start_date": "2026-01-31", "end_date": "2027-01-30", "billing_cycle": "monthly",
-        "tax_rate": "10", "status": "active",
-        "lines": [{"description": "42U 랙", "quantity": 2, "monthly_unit_price": "1957500"}]})
+    status, contract = call(
+        base,
+        "POST",
+        "/api/v1/contracts",
+        mina,
+        {
+            "client_id": client["id"],
+            "number": "CT-E2E-1",
+            "title": "랙 2대",
+            "kind": "rental",
+            "start_date": "2026-01-31",
+            "end_date": "2027-01-30",
+            "billing_cycle": "monthly",
+            "tax_rate": "10",
+            "status": "active",
+            "lines": [{"description": "42U 랙", "quantity": 2, "monthly_unit_price": "1957500"}],
+        },
+    )
     assert status == 201, contract
 
     assert call(base, "GET", f"/api/v1/clients/{client['id']}", mina)[1]["status"] == "active"
-    assert call(base, "GET", f"/api/v1/contracts/{contract['id']}", mina)[1]["lines"][0]["monthly_unit_price"] \
-        == "1957500"
+    assert (
+        call(base, "GET", f"/api/v1/contracts/{contract['id']}", mina)[1]["lines"][0]["monthly_unit_price"] == "1957500"
+    )
     assert call(base, "GET", f"/api/v1/clients/{client['id']}", wei)[0] == 404
     assert call(base, "GET", f"/api/v1/contracts/{contract['id']}", wei)[0] == 404
 

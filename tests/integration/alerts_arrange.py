@@ -18,28 +18,42 @@ from renewals.domain.receivables.billing import run_billing
 from tests.factories import make_contract
 
 
-def invoice_due(session: Session, *, client: Client, actor: User, due: date, monthly: str = "100.00",
-                years: int = 1) -> Invoice:
+def invoice_due(
+    session: Session, *, client: Client, actor: User, due: date, monthly: str = "100.00", years: int = 1
+) -> Invoice:
     """Issue one annual invoice (12 × `monthly`, issued 30 days before `due`) through the billing run,
     from a contract of `years` years (only its first year is billed)."""
     issued = due - timedelta(days=30)
-    contract = make_contract(session, client=client, actor=actor, start_date=issued,
-                             end_date=issued + timedelta(days=365 * years - 1), billing_cycle="annual",
-                             payment_terms_days=30, lines=[("Managed service", "1", monthly)])
+    contract = make_contract(
+        session,
+        client=client,
+        actor=actor,
+        start_date=issued,
+        end_date=issued + timedelta(days=365 * years - 1),
+        billing_cycle="annual",
+        payment_terms_days=30,
+        lines=[("Managed service", "1", monthly)],
+    )
     run_billing(session, issued, None)
     return session.execute(select(Invoice).where(Invoice.contract_id == contract.id)).scalar_one()
 
 
 def hold(session: Session, invoice: Invoice, kind: str, until: date | None = None, on: date | None = None) -> None:
-    session.execute(update(Invoice).where(Invoice.id == invoice.id).values(
-        hold_kind=kind, hold_until=until, hold_reason=f"{kind} noted", held_on=on))
+    session.execute(
+        update(Invoice)
+        .where(Invoice.id == invoice.id)
+        .values(hold_kind=kind, hold_until=until, hold_reason=f"{kind} noted", held_on=on)
+    )
     session.expire(invoice)
 
 
 def settle(session: Session, invoice: Invoice) -> None:
     """The invoice is paid in full."""
-    session.execute(update(Invoice).where(Invoice.id == invoice.id).values(
-        paid_minor=Invoice.total_minor, balance_minor=0, status="paid"))
+    session.execute(
+        update(Invoice)
+        .where(Invoice.id == invoice.id)
+        .values(paid_minor=Invoice.total_minor, balance_minor=0, status="paid")
+    )
     session.expire(invoice)
 
 

@@ -95,14 +95,24 @@ def start_worker(
     started: list[WorkerProcess] = []
 
     def start(threads: int = 2, **extra_env: str) -> WorkerProcess:
-        env = {**os.environ, "DATABASE_URL": db_backend, "REDIS_URL": redis_url,
-               broker_mod.NAMESPACE_ENV: queues.namespace,  # type: ignore[attr-defined]
-               "RENEWALS_DATA_DIR": str(tmp_path), "RENEWALS_SECRET_KEY": SECRET, "RENEWALS_DEMO": "0",
-               **extra_env}
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_backend,
+            "REDIS_URL": redis_url,
+            broker_mod.NAMESPACE_ENV: queues.namespace,  # type: ignore[attr-defined]
+            "RENEWALS_DATA_DIR": str(tmp_path),
+            "RENEWALS_SECRET_KEY": SECRET,
+            "RENEWALS_DEMO": "0",
+            **extra_env,
+        }
         log = tmp_path / f"worker-{len(started)}.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "renewals.cli", "worker", "--threads", str(threads)],
-                                    env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "renewals.cli", "worker", "--threads", str(threads)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         worker = WorkerProcess(proc, log)
         started.append(worker)
         wait_until(lambda: "renewals worker:" in worker.output() or proc.poll() is not None, 30)
@@ -160,10 +170,20 @@ def arrange_book(session: Session, as_of: date, *, clients: int = 3) -> Book:
     finance = make_user(session, role="finance")
     for _ in range(clients):
         client = make_client(session, owner=account_manager)
-        make_contract(session, client=client, actor=account_manager, start_date=as_of - timedelta(days=335),
-                      end_date=as_of + timedelta(days=30))
-        make_contract(session, client=client, actor=account_manager, start_date=as_of - timedelta(days=165),
-                      end_date=as_of + timedelta(days=200))
+        make_contract(
+            session,
+            client=client,
+            actor=account_manager,
+            start_date=as_of - timedelta(days=335),
+            end_date=as_of + timedelta(days=30),
+        )
+        make_contract(
+            session,
+            client=client,
+            actor=account_manager,
+            start_date=as_of - timedelta(days=165),
+            end_date=as_of + timedelta(days=200),
+        )
     session.commit()
     return Book(manager, account_manager, finance, as_of)
 

@@ -14,8 +14,9 @@ from renewals.domain.renewals.service import open_renewals
 from tests.factories import make_contract
 
 
-def contract_ending(session: Session, *, client: Client, actor: User, end: date, as_of: date | None = None,
-                    **terms: Any) -> tuple[Contract, Renewal]:
+def contract_ending(
+    session: Session, *, client: Client, actor: User, end: date, as_of: date | None = None, **terms: Any
+) -> tuple[Contract, Renewal]:
     """A one-year active contract ending on `end`, with its renewal record opened as of `as_of`
     (default: 30 days before the end, well inside the horizon)."""
     start = end + timedelta(days=1) - relativedelta(years=1)
@@ -25,8 +26,9 @@ def contract_ending(session: Session, *, client: Client, actor: User, end: date,
     return contract, renewal
 
 
-def open_invoice(session: Session, *, contract: Contract, due: date, balance: str, dunning_level: int = 0,
-                 total: str | None = None) -> Invoice:
+def open_invoice(
+    session: Session, *, contract: Contract, due: date, balance: str, dunning_level: int = 0, total: str | None = None
+) -> Invoice:
     """An unpaid invoice as the billing run and the dunning scan would have left it.
 
     Written directly: what matters to renewals is the state of the receivable (balance, due
@@ -40,11 +42,22 @@ def open_invoice(session: Session, *, contract: Contract, due: date, balance: st
     total_minor = to_minor(Decimal(total or balance), cur)
     balance_minor = to_minor(Decimal(balance), cur)
     inv = Invoice(
-        client_id=contract.client_id, contract_id=contract.id, period_start=due - timedelta(days=60),
-        period_end=due - timedelta(days=31), issue_date=due - timedelta(days=30), due_date=due, currency=cur,
-        net_minor=total_minor, tax_minor=0, total_minor=total_minor, paid_minor=total_minor - balance_minor,
-        credited_minor=0, written_off_minor=0, balance_minor=balance_minor,
-        status="open" if balance_minor == total_minor else "partially_paid", dunning_level=dunning_level,
+        client_id=contract.client_id,
+        contract_id=contract.id,
+        period_start=due - timedelta(days=60),
+        period_end=due - timedelta(days=31),
+        issue_date=due - timedelta(days=30),
+        due_date=due,
+        currency=cur,
+        net_minor=total_minor,
+        tax_minor=0,
+        total_minor=total_minor,
+        paid_minor=total_minor - balance_minor,
+        credited_minor=0,
+        written_off_minor=0,
+        balance_minor=balance_minor,
+        status="open" if balance_minor == total_minor else "partially_paid",
+        dunning_level=dunning_level,
     )
     session.add(inv)
     session.flush()

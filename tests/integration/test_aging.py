@@ -28,8 +28,19 @@ def manager(session):
 def test_each_invoice_lands_in_the_bucket_its_days_past_due_name(session, finance, manager):
     client = make_client(session, owner=manager)
     # monthly price n → an invoice of 12 n, so each bucket's figure tells which invoices it holds
-    for days_late, monthly in [(-5, "1"), (0, "2"), (1, "4"), (30, "8"), (31, "16"), (60, "32"),
-                               (61, "64"), (90, "128"), (91, "256"), (180, "512"), (181, "1024")]:
+    for days_late, monthly in [
+        (-5, "1"),
+        (0, "2"),
+        (1, "4"),
+        (30, "8"),
+        (31, "16"),
+        (60, "32"),
+        (61, "64"),
+        (90, "128"),
+        (91, "256"),
+        (180, "512"),
+        (181, "1024"),
+    ]:
         invoice_due(session, client=client, actor=manager, due=AS_OF - timedelta(days=days_late), monthly=monthly)
 
     report = aging(session, finance, AS_OF)
@@ -37,8 +48,12 @@ def test_each_invoice_lands_in_the_bucket_its_days_past_due_name(session, financ
     [usd] = report.currencies
     assert report.buckets == ["current", "1-30", "31-60", "61-90", "91-180", "180+"]
     assert usd.totals == {
-        "current": Decimal(12 * (1 + 2)), "1-30": Decimal(12 * (4 + 8)), "31-60": Decimal(12 * (16 + 32)),
-        "61-90": Decimal(12 * (64 + 128)), "91-180": Decimal(12 * (256 + 512)), "180+": Decimal(12 * 1024),
+        "current": Decimal(12 * (1 + 2)),
+        "1-30": Decimal(12 * (4 + 8)),
+        "31-60": Decimal(12 * (16 + 32)),
+        "61-90": Decimal(12 * (64 + 128)),
+        "91-180": Decimal(12 * (256 + 512)),
+        "180+": Decimal(12 * 1024),
     }
     assert usd.total == Decimal(12 * 2047)
 
@@ -93,7 +108,9 @@ def test_group_by_client_names_each_client_with_its_own_buckets(session, finance
     [usd] = aging(session, finance, AS_OF, "client").currencies
 
     assert [(g.key, g.name, g.total) for g in usd.groups] == [
-        (acme.id, "Acme", Decimal("1200.00")), (bolt.id, "Bolt", Decimal("600.00"))]
+        (acme.id, "Acme", Decimal("1200.00")),
+        (bolt.id, "Bolt", Decimal("600.00")),
+    ]
     assert usd.groups[0].buckets["31-60"] == Decimal("1200.00")
     assert usd.groups[1].buckets["current"] == Decimal("600.00")
 
@@ -107,7 +124,9 @@ def test_group_by_owner_adds_up_each_account_managers_clients(session, finance, 
     [usd] = aging(session, finance, AS_OF, "owner").currencies
 
     assert [(g.key, g.name, g.buckets["1-30"]) for g in usd.groups] == [
-        (manager.id, "Mina Park", Decimal("3600.00")), (other.id, "Leo Chen", Decimal("600.00"))]
+        (manager.id, "Mina Park", Decimal("3600.00")),
+        (other.id, "Leo Chen", Decimal("600.00")),
+    ]
 
 
 def test_group_by_segment_keys_groups_by_the_segment(session, finance, manager):
@@ -118,7 +137,9 @@ def test_group_by_segment_keys_groups_by_the_segment(session, finance, manager):
     [usd] = aging(session, finance, AS_OF, "segment").currencies
 
     assert [(g.key, g.name, g.total) for g in usd.groups] == [
-        ("government", "government", Decimal("480.00")), ("finance", "finance", Decimal("240.00"))]
+        ("government", "government", Decimal("480.00")),
+        ("finance", "finance", Decimal("240.00")),
+    ]
 
 
 def test_currencies_are_never_summed_together(session, finance, manager):
@@ -131,7 +152,10 @@ def test_currencies_are_never_summed_together(session, finance, manager):
     report = aging(session, finance, AS_OF)
 
     assert [(c.currency, c.total) for c in report.currencies] == [
-        ("EUR", Decimal("1200.00")), ("KRW", Decimal("18000000")), ("USD", Decimal("1200.00"))]
+        ("EUR", Decimal("1200.00")),
+        ("KRW", Decimal("18000000")),
+        ("USD", Decimal("1200.00")),
+    ]
     assert [g.key for g in report.currencies[1].groups] == [seoul.id]
 
 
@@ -165,8 +189,21 @@ def test_report_over_http_has_the_pinned_shape_with_amounts_as_strings(api, sess
     assert usd["totals"]["1-30"] == "1203.00"
     assert usd["totals"]["current"] == "0.00"
     assert usd["dso"] == "90.0"
-    assert usd["groups"] == [{"key": client.id, "name": "Acme", "total": "1203.00", "buckets": {
-        "current": "0.00", "1-30": "1203.00", "31-60": "0.00", "61-90": "0.00", "91-180": "0.00", "180+": "0.00"}}]
+    assert usd["groups"] == [
+        {
+            "key": client.id,
+            "name": "Acme",
+            "total": "1203.00",
+            "buckets": {
+                "current": "0.00",
+                "1-30": "1203.00",
+                "31-60": "0.00",
+                "61-90": "0.00",
+                "91-180": "0.00",
+                "180+": "0.00",
+            },
+        }
+    ]
 
 
 def test_account_manager_sees_only_their_own_clients(api, session, manager):

@@ -27,10 +27,12 @@ def book(session):
     omar = make_user(session, role="account_manager")
     minas = make_client(session, owner=mina, name="Northwind")
     omars = make_client(session, owner=omar, name="Contoso")
-    ending = make_contract(session, client=minas, actor=mina, start_date=DAY - timedelta(days=3),
-                           end_date=DAY + timedelta(days=20))
-    make_contract(session, client=omars, actor=omar, start_date=DAY - timedelta(days=3),
-                  end_date=DAY + timedelta(days=50))
+    ending = make_contract(
+        session, client=minas, actor=mina, start_date=DAY - timedelta(days=3), end_date=DAY + timedelta(days=20)
+    )
+    make_contract(
+        session, client=omars, actor=omar, start_date=DAY - timedelta(days=3), end_date=DAY + timedelta(days=50)
+    )
     late = invoice_due(session, client=minas, actor=mina, due=DAY - timedelta(days=16))
     scan.run_day(session, DAY)
     session.commit()
@@ -45,8 +47,17 @@ def book(session):
         session.commit()  # end the read, so that the app (SQLite: one writer) is not kept waiting
         return found
 
-    return {"manager": manager, "finance": finance, "mina": mina, "omar": omar, "minas": minas,
-            "omars": omars, "ending": ending, "late": late, "alert": alert}
+    return {
+        "manager": manager,
+        "finance": finance,
+        "mina": mina,
+        "omar": omar,
+        "minas": minas,
+        "omars": omars,
+        "ending": ending,
+        "late": late,
+        "alert": alert,
+    }
 
 
 def listed(api, user, query: str = "") -> list[tuple[str, int]]:
@@ -56,8 +67,7 @@ def listed(api, user, query: str = "") -> list[tuple[str, int]]:
 
 
 def test_account_manager_sees_alerts_about_her_clients_only(api, book):
-    assert listed(api, book["mina"]) == [("invoice_overdue", book["late"].id),
-                                         ("renewal_due", book["ending"].id)]
+    assert listed(api, book["mina"]) == [("invoice_overdue", book["late"].id), ("renewal_due", book["ending"].id)]
     assert [kind for kind, _ in listed(api, book["omar"])] == ["renewal_due"]
 
 
@@ -68,16 +78,36 @@ def test_finance_and_managers_see_every_alert(api, book):
 
 
 def test_alert_carries_the_pinned_fields(api, book):
-    r = api.get(f"/api/v1/alerts?kind=invoice_overdue&subject_type=invoice&subject_id={book['late'].id}",
-                book["mina"])
+    r = api.get(f"/api/v1/alerts?kind=invoice_overdue&subject_type=invoice&subject_id={book['late'].id}", book["mina"])
 
     [item] = r.json()["items"]
     assert r.json()["total"] == 1
-    assert {k: item[k] for k in ("kind", "subject_type", "threshold", "severity", "assignee_id", "status",
-                                 "raised_on", "resolved_on", "dedupe_key", "informed_id")} == {
-        "kind": "invoice_overdue", "subject_type": "invoice", "threshold": 2, "severity": "warning",
-        "assignee_id": book["finance"].id, "status": "open", "raised_on": "2027-03-01", "resolved_on": None,
-        "dedupe_key": f"invoice_overdue:invoice:{book['late'].id}:2", "informed_id": book["mina"].id}
+    assert {
+        k: item[k]
+        for k in (
+            "kind",
+            "subject_type",
+            "threshold",
+            "severity",
+            "assignee_id",
+            "status",
+            "raised_on",
+            "resolved_on",
+            "dedupe_key",
+            "informed_id",
+        )
+    } == {
+        "kind": "invoice_overdue",
+        "subject_type": "invoice",
+        "threshold": 2,
+        "severity": "warning",
+        "assignee_id": book["finance"].id,
+        "status": "open",
+        "raised_on": "2027-03-01",
+        "resolved_on": None,
+        "dedupe_key": f"invoice_overdue:invoice:{book['late'].id}:2",
+        "informed_id": book["mina"].id,
+    }
 
 
 def test_another_managers_alert_is_not_found(api, book):
@@ -104,10 +134,11 @@ def test_acknowledge_then_resolve_is_audited_and_final(api, book, session):
     assert (r.json()["status"], r.json()["resolution"]) == ("resolved", "manual")
     assert r.json()["resolved_on"] is not None
     assert api.post(f"/api/v1/alerts/{alert.id}/resolve", book["mina"]).status_code == 409
-    trail = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "alert")
-                            .order_by(AuditEntry.id)).all()
+    trail = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "alert").order_by(AuditEntry.id)).all()
     assert [(e.action, e.actor_id, e.after["status"]) for e in trail] == [
-        ("acknowledge", book["mina"].id, "acknowledged"), ("resolve", book["mina"].id, "resolved")]
+        ("acknowledge", book["mina"].id, "acknowledged"),
+        ("resolve", book["mina"].id, "resolved"),
+    ]
     assert trail[0].after["note"] == "calling them"
 
 
@@ -121,9 +152,15 @@ def test_manually_resolved_alert_is_not_raised_again(api, book, session):
     assert listed(api, book["mina"], "?kind=renewal_due&status=open") == []
 
 
-@pytest.mark.parametrize(("query", "field"), [("?status=closed", "status"), ("?kind=fire", "kind"),
-                                              ("?assignee=someone", "assignee"),
-                                              ("?subject_type=planet", "subject_type")])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?status=closed", "status"),
+        ("?kind=fire", "kind"),
+        ("?assignee=someone", "assignee"),
+        ("?subject_type=planet", "subject_type"),
+    ],
+)
 def test_bad_filters_answer_422_naming_the_field(api, book, query, field):
     r = api.get(f"/api/v1/alerts{query}", book["mina"])
 
@@ -133,8 +170,13 @@ def test_bad_filters_answer_422_naming_the_field(api, book, query, field):
 
 def test_today_lists_the_account_managers_renewals_invoices_and_alerts(api, book, session):
     renewal = session.scalars(select(Renewal).where(Renewal.contract_id == book["ending"].id)).one()
-    renewals.add_activity(session, book["mina"], renewal.id, ActivityIn(
-        kind="call", text="Call back about the quote", next_follow_up_on=DAY + timedelta(days=2)), as_of=DAY)
+    renewals.add_activity(
+        session,
+        book["mina"],
+        renewal.id,
+        ActivityIn(kind="call", text="Call back about the quote", next_follow_up_on=DAY + timedelta(days=2)),
+        as_of=DAY,
+    )
     session.commit()
 
     r = api.get(f"/api/v1/today?as_of={(DAY + timedelta(days=2)).isoformat()}", book["mina"])
@@ -143,10 +185,12 @@ def test_today_lists_the_account_managers_renewals_invoices_and_alerts(api, book
     day = r.json()
     assert day["as_of"] == "2027-03-03"
     assert [(x["contract_id"], x["days_left"], x["reasons"]) for x in day["renewals"]] == [
-        (book["ending"].id, 18, ["next_action_due", "ending_soon"])]
+        (book["ending"].id, 18, ["next_action_due", "ending_soon"])
+    ]
     assert [x["text"] for x in day["follow_ups"]] == ["Call back about the quote"]
     assert [(x["id"], x["days_overdue"], x["balance"]) for x in day["overdue_invoices"]] == [
-        (book["late"].id, 18, "1200.00")]
+        (book["late"].id, 18, "1200.00")
+    ]
     assert sorted(a["kind"] for a in day["alerts"]) == ["invoice_overdue", "renewal_due"]
     assert day["counts"] == {"renewals": 1, "follow_ups": 1, "overdue_invoices": 1, "birthdays": 0, "alerts": 2}
 
@@ -169,14 +213,21 @@ def test_finance_today_lists_every_overdue_invoice_and_its_own_alerts(api, book)
 
 def test_birthdays_in_the_next_seven_days_cross_the_year_end_and_29_february(api, book, session):
     client = book["minas"]
-    for name, born in [("Ana", date(1980, 12, 31)), ("Bo", date(1975, 1, 3)), ("Cy", date(1990, 1, 4)),
-                       ("Di", date(1988, 2, 29)), ("Ed", date(1970, 12, 27))]:
+    for name, born in [
+        ("Ana", date(1980, 12, 31)),
+        ("Bo", date(1975, 1, 3)),
+        ("Cy", date(1990, 1, 4)),
+        ("Di", date(1988, 2, 29)),
+        ("Ed", date(1970, 12, 27)),
+    ]:
         add_contact(session, book["mina"], client.id, ContactIn(name=name, birthday=born))
     session.commit()
 
     winter = api.get("/api/v1/today?as_of=2027-12-28", book["mina"]).json()["birthdays"]
     assert [(b["name"], b["celebrate_on"], b["days_until"]) for b in winter] == [
-        ("Ana", "2027-12-31", 3), ("Bo", "2028-01-03", 6)]
+        ("Ana", "2027-12-31", 3),
+        ("Bo", "2028-01-03", 6),
+    ]
 
     leap = api.get("/api/v1/today?as_of=2028-02-24", book["mina"]).json()["birthdays"]
     assert [(b["name"], b["celebrate_on"]) for b in leap] == [("Di", "2028-02-29")]

@@ -24,20 +24,32 @@ def people(session):
 
 
 def invoices_of(session: Session, contract_id: int) -> list[Invoice]:
-    return list(session.scalars(select(Invoice).where(Invoice.contract_id == contract_id)
-                                .order_by(Invoice.period_start)))
+    return list(
+        session.scalars(select(Invoice).where(Invoice.contract_id == contract_id).order_by(Invoice.period_start))
+    )
 
 
 def test_monthly_contract_starting_31_january_bills_on_each_months_last_day(session, people):
     client = make_client(session, owner=people["mina"])
-    contract = make_contract(session, client=client, actor=people["mina"], start_date=date(2024, 1, 31),
-                             end_date=date(2025, 1, 30), lines=[("Rack", "1", "1000.00")])
+    contract = make_contract(
+        session,
+        client=client,
+        actor=people["mina"],
+        start_date=date(2024, 1, 31),
+        end_date=date(2025, 1, 30),
+        lines=[("Rack", "1", "1000.00")],
+    )
 
     summary = run_billing(session, date(2024, 5, 31), people["finance"])
 
     invoices = invoices_of(session, contract.id)
     assert [i.issue_date for i in invoices] == [
-        date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 31), date(2024, 4, 30), date(2024, 5, 31)]
+        date(2024, 1, 31),
+        date(2024, 2, 29),
+        date(2024, 3, 31),
+        date(2024, 4, 30),
+        date(2024, 5, 31),
+    ]
     assert [i.period_end for i in invoices][:2] == [date(2024, 2, 28), date(2024, 3, 30)]
     assert summary.invoices_issued == 5
     assert all(i.total_minor == 100000 and i.status == "open" for i in invoices)
@@ -45,8 +57,15 @@ def test_monthly_contract_starting_31_january_bills_on_each_months_last_day(sess
 
 def test_annual_contract_starting_29_february_bills_on_28_february_in_common_years(session, people):
     client = make_client(session, owner=people["mina"])
-    contract = make_contract(session, client=client, actor=people["mina"], start_date=date(2024, 2, 29),
-                             end_date=date(2027, 2, 27), billing_cycle="annual", lines=[("Cage", "1", "500.00")])
+    contract = make_contract(
+        session,
+        client=client,
+        actor=people["mina"],
+        start_date=date(2024, 2, 29),
+        end_date=date(2027, 2, 27),
+        billing_cycle="annual",
+        lines=[("Cage", "1", "500.00")],
+    )
 
     run_billing(session, date(2026, 12, 31), people["finance"])
 
@@ -57,9 +76,15 @@ def test_annual_contract_starting_29_february_bills_on_28_february_in_common_yea
 
 def test_invoice_carries_number_due_date_tax_and_lines(session, people):
     client = make_client(session, owner=people["mina"])
-    contract = make_contract(session, client=client, actor=people["mina"], start_date=date(2026, 1, 1),
-                             tax_rate=Decimal("19"), payment_terms_days=14,
-                             lines=[("42U rack", "2", "1450.00"), ("Cross-connect", "1.5", "95.50")])
+    contract = make_contract(
+        session,
+        client=client,
+        actor=people["mina"],
+        start_date=date(2026, 1, 1),
+        tax_rate=Decimal("19"),
+        payment_terms_days=14,
+        lines=[("42U rack", "2", "1450.00"), ("Cross-connect", "1.5", "95.50")],
+    )
 
     run_billing(session, date(2026, 1, 1), people["finance"])
 
@@ -67,16 +92,23 @@ def test_invoice_carries_number_due_date_tax_and_lines(session, people):
     assert invoice.number == f"INV-2026-{invoice.id:06d}"
     assert invoice.due_date == date(2026, 1, 15)
     assert (invoice.net_minor, invoice.tax_minor, invoice.total_minor) == (304325, 57822, 362147)
-    lines = session.scalars(select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id)
-                            .order_by(InvoiceLine.position)).all()
+    lines = session.scalars(
+        select(InvoiceLine).where(InvoiceLine.invoice_id == invoice.id).order_by(InvoiceLine.position)
+    ).all()
     assert [(ln.description, ln.amount_minor) for ln in lines] == [("42U rack", 290000), ("Cross-connect", 14325)]
 
 
 def test_krw_contract_is_billed_in_whole_won(session, people):
     client = make_client(session, owner=people["mina"], currency="KRW", language="ko")
-    contract = make_contract(session, client=client, actor=people["mina"], start_date=date(2026, 1, 1),
-                             end_date=date(2026, 2, 14), tax_rate=Decimal("10"),
-                             lines=[("랙", "1", "1957501")])
+    contract = make_contract(
+        session,
+        client=client,
+        actor=people["mina"],
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 2, 14),
+        tax_rate=Decimal("10"),
+        lines=[("랙", "1", "1957501")],
+    )
 
     run_billing(session, date(2026, 12, 31), people["finance"])
 
@@ -88,17 +120,26 @@ def test_krw_contract_is_billed_in_whole_won(session, people):
 
 def test_termination_mid_period_prorates_the_last_invoice_and_stops_billing(session, people):
     client = make_client(session, owner=people["mina"])
-    contract = make_contract(session, client=client, actor=people["mina"], start_date=date(2026, 1, 1),
-                             end_date=date(2026, 12, 31), lines=[("Rack", "1", "3100.00")])
-    terminate_contract(session, people["mina"], contract.id,
-                       TerminationIn(effective_date=date(2026, 3, 10), reason="moved out"), TIERS)
+    contract = make_contract(
+        session,
+        client=client,
+        actor=people["mina"],
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+        lines=[("Rack", "1", "3100.00")],
+    )
+    terminate_contract(
+        session, people["mina"], contract.id, TerminationIn(effective_date=date(2026, 3, 10), reason="moved out"), TIERS
+    )
 
     run_billing(session, date(2026, 12, 31), people["finance"])
 
     invoices = invoices_of(session, contract.id)
     assert [(i.period_start, i.period_end) for i in invoices] == [
-        (date(2026, 1, 1), date(2026, 1, 31)), (date(2026, 2, 1), date(2026, 2, 28)),
-        (date(2026, 3, 1), date(2026, 3, 10))]
+        (date(2026, 1, 1), date(2026, 1, 31)),
+        (date(2026, 2, 1), date(2026, 2, 28)),
+        (date(2026, 3, 1), date(2026, 3, 10)),
+    ]
     assert invoices[-1].total_minor == 100000  # 10 of March's 31 days of 3100.00
 
 
@@ -151,8 +192,9 @@ def test_a_later_run_issues_only_the_new_periods(session, people):
 
 def test_contracts_are_billed_across_chunks(session, people):
     client = make_client(session, owner=people["mina"])
-    contracts = [make_contract(session, client=client, actor=people["mina"], start_date=date(2026, 1, 1))
-                 for _ in range(5)]
+    contracts = [
+        make_contract(session, client=client, actor=people["mina"], start_date=date(2026, 1, 1)) for _ in range(5)
+    ]
 
     summary = run_billing(session, date(2026, 1, 1), people["finance"], chunk_size=2)
 
@@ -189,7 +231,9 @@ def test_two_concurrent_billing_runs_create_no_duplicates(sessions: sessionmaker
     assert sum(issued) == 20 * 6
     assert session.scalar(select(func.count()).select_from(Invoice)) == 20 * 6
     duplicates = session.execute(
-        select(Invoice.contract_id, Invoice.period_start).group_by(Invoice.contract_id, Invoice.period_start)
-        .having(func.count() > 1)).all()
+        select(Invoice.contract_id, Invoice.period_start)
+        .group_by(Invoice.contract_id, Invoice.period_start)
+        .having(func.count() > 1)
+    ).all()
     assert duplicates == []
     assert session.scalar(select(func.count()).select_from(InvoiceLine)) == 20 * 6

@@ -21,8 +21,15 @@ def people(session):
 
 
 def new_client(**over):
-    body = {"name": "Northwind", "legal_name": "Northwind Hosting Ltd.", "segment": "channel",
-            "size": "large", "language": "en", "currency": "USD", "credit_limit": "25000.00"}
+    body = {
+        "name": "Northwind",
+        "legal_name": "Northwind Hosting Ltd.",
+        "segment": "channel",
+        "size": "large",
+        "language": "en",
+        "currency": "USD",
+        "credit_limit": "25000.00",
+    }
     return body | over
 
 
@@ -132,10 +139,14 @@ def test_each_change_writes_exactly_one_audit_row(api, people, session):
     created = api.post("/api/v1/clients", people["mina"], new_client()).json()
     api.patch(f"/api/v1/clients/{created['id']}", people["mina"], {"version": 1, "segment": "finance"})
     api.post(f"/api/v1/clients/{created['id']}/contacts", people["mina"], {"name": "Ann", "is_billing": True})
-    rows = session.scalars(select(AuditEntry).where(AuditEntry.entity_type.in_(["client", "contact"]))
-                           .order_by(AuditEntry.id)).all()
-    assert [(r.entity_type, r.action) for r in rows] == [("client", "create"), ("client", "update"),
-                                                         ("contact", "create")]
+    rows = session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type.in_(["client", "contact"])).order_by(AuditEntry.id)
+    ).all()
+    assert [(r.entity_type, r.action) for r in rows] == [
+        ("client", "create"),
+        ("client", "update"),
+        ("contact", "create"),
+    ]
     update = rows[1]
     assert update.actor_id == people["mina"].id
     assert update.before["segment"] == "channel"
@@ -155,8 +166,11 @@ def test_audit_log_is_for_managers_and_admins(api, people):
 def test_contacts_are_listed_with_their_flags(api, people):
     created = api.post("/api/v1/clients", people["mina"], new_client()).json()
     url = f"/api/v1/clients/{created['id']}/contacts"
-    r = api.post(url, people["mina"], {"name": "김민준", "email": "Kim@Example.test", "birthday": "1990-02-28",
-                                       "is_signatory": True})
+    r = api.post(
+        url,
+        people["mina"],
+        {"name": "김민준", "email": "Kim@Example.test", "birthday": "1990-02-28", "is_signatory": True},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["email"] == "kim@example.test"
     listed = api.get(url, people["mina"]).json()

@@ -21,12 +21,24 @@ def world(session):
 
 def contract_body(client_id, **over):
     body = {
-        "client_id": client_id, "number": "CT-1001", "title": "Two racks in Frankfurt", "kind": "rental",
-        "start_date": "2026-01-31", "end_date": "2027-01-30", "billing_cycle": "monthly",
-        "tax_rate": "19", "payment_terms_days": 30, "notice_period_days": 90, "auto_renew": True,
-        "renewal_term_months": 12, "renewal_uplift_pct": "3.5", "status": "active",
-        "lines": [{"description": "42U rack", "quantity": 2, "monthly_unit_price": "1450.00"},
-                  {"description": "Cross-connect", "quantity": "1.5", "monthly_unit_price": "95.50"}],
+        "client_id": client_id,
+        "number": "CT-1001",
+        "title": "Two racks in Frankfurt",
+        "kind": "rental",
+        "start_date": "2026-01-31",
+        "end_date": "2027-01-30",
+        "billing_cycle": "monthly",
+        "tax_rate": "19",
+        "payment_terms_days": 30,
+        "notice_period_days": 90,
+        "auto_renew": True,
+        "renewal_term_months": 12,
+        "renewal_uplift_pct": "3.5",
+        "status": "active",
+        "lines": [
+            {"description": "42U rack", "quantity": 2, "monthly_unit_price": "1450.00"},
+            {"description": "Cross-connect", "quantity": "1.5", "monthly_unit_price": "95.50"},
+        ],
     }
     return body | over
 
@@ -47,8 +59,9 @@ def test_contract_with_lines_is_created_and_read_back(api, world):
 
 
 def test_first_active_contract_makes_the_client_active_and_sets_its_tier(api, world):
-    body = contract_body(world["client"].id, lines=[{"description": "Cage", "quantity": 1,
-                                                      "monthly_unit_price": "9000.00"}])
+    body = contract_body(
+        world["client"].id, lines=[{"description": "Cage", "quantity": 1, "monthly_unit_price": "9000.00"}]
+    )
     api.post("/api/v1/contracts", world["mina"], body)
     client = api.get(f"/api/v1/clients/{world['client'].id}", world["mina"]).json()
     assert client["status"] == "active"
@@ -56,13 +69,17 @@ def test_first_active_contract_makes_the_client_active_and_sets_its_tier(api, wo
 
 
 def test_krw_prices_have_no_decimals(api, world):
-    ok = contract_body(world["krw"].id, number="CT-KR-1",
-                       lines=[{"description": "랙", "quantity": 1, "monthly_unit_price": "1957500"}])
+    ok = contract_body(
+        world["krw"].id, number="CT-KR-1", lines=[{"description": "랙", "quantity": 1, "monthly_unit_price": "1957500"}]
+    )
     r = api.post("/api/v1/contracts", world["mina"], ok)
     assert r.status_code == 201
     assert r.json()["lines"][0]["monthly_unit_price"] == "1957500"
-    bad = contract_body(world["krw"].id, number="CT-KR-2",
-                        lines=[{"description": "랙", "quantity": 1, "monthly_unit_price": "1957500.50"}])
+    bad = contract_body(
+        world["krw"].id,
+        number="CT-KR-2",
+        lines=[{"description": "랙", "quantity": 1, "monthly_unit_price": "1957500.50"}],
+    )
     r = api.post("/api/v1/contracts", world["mina"], bad)
     assert r.status_code == 422
     assert r.json()["extra"][0]["key"] == "lines[0].monthly_unit_price"
@@ -75,8 +92,10 @@ def test_krw_prices_have_no_decimals(api, world):
         ({"currency": "ABC"}, "currency"),
         ({"lines": [{"description": "x", "quantity": "-1", "monthly_unit_price": "1.00"}]}, "lines[0].quantity"),
         ({"lines": [{"description": "x", "quantity": "1", "monthly_unit_price": "1.0.0"}]}, "monthly_unit_price"),
-        ({"lines": [{"description": "x", "quantity": "1", "monthly_unit_price": "9.999"}]},
-         "lines[0].monthly_unit_price"),
+        (
+            {"lines": [{"description": "x", "quantity": "1", "monthly_unit_price": "9.999"}]},
+            "lines[0].monthly_unit_price",
+        ),
         ({"tax_rate": "150"}, "tax_rate"),
         ({"billing_cycle": "weekly"}, "billing_cycle"),
         ({"start_date": "2026-02-30"}, "start_date"),
@@ -95,9 +114,18 @@ def test_bad_contract_input_is_4xx_naming_the_field_and_writes_nothing(api, worl
 
 def test_duplicate_contract_number_is_409(api, world):
     assert api.post("/api/v1/contracts", world["mina"], contract_body(world["client"].id)).status_code == 201
-    other = api.post("/api/v1/clients", world["mina"], {
-        "name": "Other", "legal_name": "Other Ltd.", "segment": "smb", "size": "small", "language": "en",
-        "currency": "USD"}).json()
+    other = api.post(
+        "/api/v1/clients",
+        world["mina"],
+        {
+            "name": "Other",
+            "legal_name": "Other Ltd.",
+            "segment": "smb",
+            "size": "small",
+            "language": "en",
+            "currency": "USD",
+        },
+    ).json()
     r = api.post("/api/v1/contracts", world["mina"], contract_body(other["id"]))
     assert r.status_code == 409
     assert r.json()["extra"]["number"] == "already used"
@@ -110,8 +138,9 @@ def test_contract_for_another_managers_client_is_404(api, world):
     assert api.get(f"/api/v1/contracts/{created['id']}", world["wei"]).status_code == 404
     assert api.get("/api/v1/contracts", world["wei"]).json()["total"] == 0
     assert api.get(f"/api/v1/contracts?client_id={world['client'].id}", world["wei"]).json()["total"] == 0
-    r = api.post(f"/api/v1/contracts/{created['id']}/terminate", world["wei"],
-                 {"effective_date": "2026-06-30", "reason": "x"})
+    r = api.post(
+        f"/api/v1/contracts/{created['id']}/terminate", world["wei"], {"effective_date": "2026-06-30", "reason": "x"}
+    )
     assert r.status_code == 404
 
 
@@ -126,23 +155,29 @@ def test_stale_contract_version_is_409(api, world):
 
 def test_termination_records_date_and_reason_and_is_audited_once(api, world, session):
     c = api.post("/api/v1/contracts", world["mina"], contract_body(world["client"].id)).json()
-    r = api.post(f"/api/v1/contracts/{c['id']}/terminate", world["mina"],
-                 {"effective_date": "2026-06-30", "reason": "Moved to own data centre"})
+    r = api.post(
+        f"/api/v1/contracts/{c['id']}/terminate",
+        world["mina"],
+        {"effective_date": "2026-06-30", "reason": "Moved to own data centre"},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "terminated"
     assert r.json()["terminated_on"] == "2026-06-30"
-    again = api.post(f"/api/v1/contracts/{c['id']}/terminate", world["mina"],
-                     {"effective_date": "2026-06-30", "reason": "twice"})
+    again = api.post(
+        f"/api/v1/contracts/{c['id']}/terminate", world["mina"], {"effective_date": "2026-06-30", "reason": "twice"}
+    )
     assert again.status_code == 409
-    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "contract")
-                              .order_by(AuditEntry.id)).all()
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity_type == "contract").order_by(AuditEntry.id)
+    ).all()
     assert actions == ["create", "terminate"]
 
 
 def test_termination_outside_the_term_names_effective_date(api, world):
     c = api.post("/api/v1/contracts", world["mina"], contract_body(world["client"].id)).json()
-    r = api.post(f"/api/v1/contracts/{c['id']}/terminate", world["mina"],
-                 {"effective_date": "2030-01-01", "reason": "x"})
+    r = api.post(
+        f"/api/v1/contracts/{c['id']}/terminate", world["mina"], {"effective_date": "2030-01-01", "reason": "x"}
+    )
     assert r.status_code == 422
     assert r.json()["extra"][0]["key"] == "effective_date"
 
@@ -155,8 +190,11 @@ def test_finance_reads_but_cannot_write_contracts(api, world):
 
 def test_contract_list_filters_by_end_date_and_status(api, world):
     api.post("/api/v1/contracts", world["mina"], contract_body(world["client"].id))
-    api.post("/api/v1/contracts", world["mina"], contract_body(
-        world["client"].id, number="CT-2", end_date="2026-03-31", status="draft"))
+    api.post(
+        "/api/v1/contracts",
+        world["mina"],
+        contract_body(world["client"].id, number="CT-2", end_date="2026-03-31", status="draft"),
+    )
     r = api.get("/api/v1/contracts?end_to=2026-06-30", world["mina"]).json()
     assert [c["number"] for c in r["items"]] == ["CT-2"]
     r = api.get("/api/v1/contracts?status=active", world["mina"]).json()

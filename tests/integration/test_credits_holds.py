@@ -19,10 +19,22 @@ def world(session):
     manager = make_user(session, role="manager")
     client = make_client(session, owner=mina, currency="USD")
     other = make_client(session, owner=wei, currency="USD")
-    make_contract(session, client=client, actor=mina, start_date=date(2026, 1, 1),
-                  lines=[("Rack", "1", "1000.00")], payment_terms_days=30)
-    make_contract(session, client=other, actor=wei, start_date=date(2026, 1, 1),
-                  lines=[("Bandwidth", "1", "250.00")], payment_terms_days=30)
+    make_contract(
+        session,
+        client=client,
+        actor=mina,
+        start_date=date(2026, 1, 1),
+        lines=[("Rack", "1", "1000.00")],
+        payment_terms_days=30,
+    )
+    make_contract(
+        session,
+        client=other,
+        actor=wei,
+        start_date=date(2026, 1, 1),
+        lines=[("Bandwidth", "1", "250.00")],
+        payment_terms_days=30,
+    )
     session.commit()
     return {"mina": mina, "wei": wei, "finance": finance, "manager": manager, "client": client, "other": other}
 
@@ -40,8 +52,11 @@ def bill(session: Session, through: date) -> dict[int, list[Invoice]]:
 def test_credit_note_reduces_the_balance(api, session, world):
     jan = bill(session, date(2026, 1, 1))[world["client"].id][0]
 
-    r = api.post(f"/api/v1/invoices/{jan.id}/credit-notes", world["finance"],
-                 {"amount": "250.00", "reason": "outage on 12 January", "issued_on": "2026-01-20"})
+    r = api.post(
+        f"/api/v1/invoices/{jan.id}/credit-notes",
+        world["finance"],
+        {"amount": "250.00", "reason": "outage on 12 January", "issued_on": "2026-01-20"},
+    )
 
     assert r.status_code == 201, r.text
     assert r.json()["number"].startswith("CN-2026-")
@@ -62,8 +77,9 @@ def test_credit_note_for_the_whole_balance_settles_the_invoice(api, session, wor
 def test_credit_note_above_the_balance_is_rejected(api, session, world):
     jan = bill(session, date(2026, 1, 1))[world["client"].id][0]
 
-    r = api.post(f"/api/v1/invoices/{jan.id}/credit-notes", world["finance"],
-                 {"amount": "1000.01", "reason": "too generous"})
+    r = api.post(
+        f"/api/v1/invoices/{jan.id}/credit-notes", world["finance"], {"amount": "1000.01", "reason": "too generous"}
+    )
 
     assert r.status_code == 422
     assert r.json()["extra"][0]["key"] == "amount"
@@ -91,8 +107,11 @@ def test_write_off_by_a_manager_closes_the_balance_as_bad_debt(api, session, wor
     jan = bill(session, date(2026, 1, 1))[world["client"].id][0]
     api.post(f"/api/v1/invoices/{jan.id}/credit-notes", world["finance"], {"amount": "100", "reason": "sla"})
 
-    r = api.post(f"/api/v1/invoices/{jan.id}/write-off", world["manager"],
-                 {"reason": "client insolvent", "written_off_on": "2026-06-30"})
+    r = api.post(
+        f"/api/v1/invoices/{jan.id}/write-off",
+        world["manager"],
+        {"reason": "client insolvent", "written_off_on": "2026-06-30"},
+    )
 
     assert r.status_code == 200, r.text
     invoice = r.json()
@@ -106,16 +125,20 @@ def test_write_off_by_a_manager_closes_the_balance_as_bad_debt(api, session, wor
 def test_dispute_hold_shows_on_the_invoice_and_is_released(api, session, world):
     jan = bill(session, date(2026, 1, 1))[world["client"].id][0]
 
-    held = api.post(f"/api/v1/invoices/{jan.id}/hold", world["mina"],
-                    {"kind": "dispute", "reason": "client says one rack was never delivered"})
+    held = api.post(
+        f"/api/v1/invoices/{jan.id}/hold",
+        world["mina"],
+        {"kind": "dispute", "reason": "client says one rack was never delivered"},
+    )
     released = api.post(f"/api/v1/invoices/{jan.id}/release", world["finance"], {"reason": "resolved"})
 
     assert held.status_code == 200, held.text
     assert held.json()["hold"]["kind"] == "dispute"
     assert held.json()["hold"]["reason"] == "client says one rack was never delivered"
     assert released.json()["hold"] is None
-    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "invoice",
-                                                              AuditEntry.entity_id == jan.id)).all()
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity_type == "invoice", AuditEntry.entity_id == jan.id)
+    ).all()
     assert sorted(actions) == ["hold", "release"]
 
 
@@ -123,8 +146,11 @@ def test_promise_to_pay_needs_a_date(api, session, world):
     jan = bill(session, date(2026, 1, 1))[world["client"].id][0]
 
     missing = api.post(f"/api/v1/invoices/{jan.id}/hold", world["finance"], {"kind": "promise", "reason": "call"})
-    promised = api.post(f"/api/v1/invoices/{jan.id}/hold", world["finance"],
-                        {"kind": "promise", "until": "2999-01-31", "reason": "CFO promised on the phone"})
+    promised = api.post(
+        f"/api/v1/invoices/{jan.id}/hold",
+        world["finance"],
+        {"kind": "promise", "until": "2999-01-31", "reason": "CFO promised on the phone"},
+    )
 
     assert missing.status_code == 422
     assert missing.json()["extra"][0]["key"] == "until"
@@ -146,14 +172,32 @@ def test_invoice_list_filters_by_status_client_and_overdue_date(api, session, wo
 
     settled = api.get("/api/v1/invoices", world["finance"], params={"status": "paid"}).json()
     mine = api.get("/api/v1/invoices", world["finance"], params={"client_id": world["client"].id}).json()
-    overdue = api.get("/api/v1/invoices", world["finance"],
-                      params={"overdue_as_of": "2026-03-05", "client_id": world["client"].id}).json()
+    overdue = api.get(
+        "/api/v1/invoices", world["finance"], params={"overdue_as_of": "2026-03-05", "client_id": world["client"].id}
+    ).json()
 
     assert [i["id"] for i in settled["items"]] == [jan.id]
     assert mine["total"] == 3
     assert set(mine["items"][0]) >= {
-        "id", "number", "client_id", "contract_id", "period_start", "period_end", "issue_date", "due_date",
-        "currency", "net", "tax", "total", "paid", "credited", "balance", "status", "dunning_level", "hold"}
+        "id",
+        "number",
+        "client_id",
+        "contract_id",
+        "period_start",
+        "period_end",
+        "issue_date",
+        "due_date",
+        "currency",
+        "net",
+        "tax",
+        "total",
+        "paid",
+        "credited",
+        "balance",
+        "status",
+        "dunning_level",
+        "hold",
+    }
     # Feb is due 3 March (1 Feb + 30 days): overdue on the 5th; March is due in April; January is settled.
     assert [i["id"] for i in overdue["items"]] == [feb.id]
     assert mar.id not in [i["id"] for i in overdue["items"]]
@@ -199,19 +243,31 @@ def test_billing_run_rejects_a_malformed_date(api, session, world):
 
 def test_debt_reopened_by_a_bounced_payment_can_be_written_off_again(api, session, world):
     jan = bill(session, date(2026, 1, 1))[world["client"].id][0]
-    paid = api.post("/api/v1/payments", world["finance"], {
-        "client_id": world["client"].id, "amount": "400.00", "currency": "USD", "received_on": "2026-02-10"}).json()
-    first = api.post(f"/api/v1/invoices/{jan.id}/write-off", world["manager"],
-                     {"reason": "client insolvent", "written_off_on": "2026-06-30"})
+    paid = api.post(
+        "/api/v1/payments",
+        world["finance"],
+        {"client_id": world["client"].id, "amount": "400.00", "currency": "USD", "received_on": "2026-02-10"},
+    ).json()
+    first = api.post(
+        f"/api/v1/invoices/{jan.id}/write-off",
+        world["manager"],
+        {"reason": "client insolvent", "written_off_on": "2026-06-30"},
+    )
     assert first.json()["write_offs"][0]["amount"] == "600.00"
 
-    bounced = api.post(f"/api/v1/payments/{paid['id']}/reverse", world["finance"],
-                       {"reversed_on": "2026-07-05", "reason": "cheque bounced"})
+    bounced = api.post(
+        f"/api/v1/payments/{paid['id']}/reverse",
+        world["finance"],
+        {"reversed_on": "2026-07-05", "reason": "cheque bounced"},
+    )
     assert bounced.status_code in (200, 201), bounced.text
     assert api.get(f"/api/v1/invoices/{jan.id}", world["finance"]).json()["balance"] == "400.00"
 
-    second = api.post(f"/api/v1/invoices/{jan.id}/write-off", world["manager"],
-                      {"reason": "bounced after the first write-off", "written_off_on": "2026-07-31"})
+    second = api.post(
+        f"/api/v1/invoices/{jan.id}/write-off",
+        world["manager"],
+        {"reason": "bounced after the first write-off", "written_off_on": "2026-07-31"},
+    )
 
     assert second.status_code == 200, second.text
     assert (second.json()["status"], second.json()["balance"]) == ("written_off", "0.00")

@@ -81,13 +81,15 @@ class Mailbox:
 def mailbox() -> Iterator[tuple[Mailbox, str]]:
     box = Mailbox()
     port = embedded_redis.free_port()
+
     def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
         ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (b"renewals", b"s3cret")
         return AuthResult(success=ok)
 
     # Plain SMTP with AUTH allowed on loopback; the sender must log in with the URL's credentials.
-    controller = Controller(box, hostname="127.0.0.1", port=port, authenticator=authenticate,
-                            auth_require_tls=False, auth_required=True)
+    controller = Controller(
+        box, hostname="127.0.0.1", port=port, authenticator=authenticate, auth_require_tls=False, auth_required=True
+    )
     controller.start()
     yield box, f"smtp://renewals:s3cret@127.0.0.1:{port}"
     controller.stop()
@@ -107,8 +109,13 @@ def scan_day(sessions: sessionmaker[Session]) -> list[int]:
 
 
 def test_each_new_alert_is_posted_to_the_webhook_once_with_a_valid_signature(
-    session: Session, sessions: sessionmaker[Session], engine: Engine, worker_thread: dramatiq.Worker,
-    job_settings: Settings, receiver: Receiver, monkeypatch: pytest.MonkeyPatch,
+    session: Session,
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    worker_thread: dramatiq.Worker,
+    job_settings: Settings,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("RENEWALS_WEBHOOK_SECRET", WEBHOOK_SECRET)
     deliver_to(job_settings, engine, webhook_url=receiver.url)
@@ -133,8 +140,12 @@ def test_each_new_alert_is_posted_to_the_webhook_once_with_a_valid_signature(
 
 
 def test_a_refused_webhook_is_retried_with_backoff_until_accepted_and_then_never_repeated(
-    session: Session, sessions: sessionmaker[Session], engine: Engine, worker_thread: dramatiq.Worker,
-    job_settings: Settings, receiver: Receiver,
+    session: Session,
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    worker_thread: dramatiq.Worker,
+    job_settings: Settings,
+    receiver: Receiver,
 ) -> None:
     deliver_to(job_settings, engine, webhook_url=receiver.url)
     arrange_book(session, AS_OF, clients=1)
@@ -157,8 +168,12 @@ def test_a_refused_webhook_is_retried_with_backoff_until_accepted_and_then_never
 
 
 def test_without_a_webhook_url_nothing_is_posted_or_recorded(
-    session: Session, sessions: sessionmaker[Session], engine: Engine, worker_thread: dramatiq.Worker,
-    job_settings: Settings, receiver: Receiver,
+    session: Session,
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    worker_thread: dramatiq.Worker,
+    job_settings: Settings,
+    receiver: Receiver,
 ) -> None:
     deliver_to(job_settings, engine, webhook_url=None)
     arrange_book(session, AS_OF, clients=1)
@@ -173,8 +188,12 @@ def test_without_a_webhook_url_nothing_is_posted_or_recorded(
 
 
 def test_the_daily_digest_reaches_each_assignee_once_over_smtp(
-    session: Session, sessions: sessionmaker[Session], engine: Engine, worker_thread: dramatiq.Worker,
-    job_settings: Settings, mailbox: tuple[Mailbox, str],
+    session: Session,
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    worker_thread: dramatiq.Worker,
+    job_settings: Settings,
+    mailbox: tuple[Mailbox, str],
 ) -> None:
     box, smtp_url = mailbox
     deliver_to(job_settings, engine, smtp_url=smtp_url, mail_from="alerts@renewals.test")

@@ -29,12 +29,22 @@ AS_OF = date(2026, 3, 2)
 
 
 def _env(db_backend: str, redis_url: str, namespace: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": db_backend, "REDIS_URL": redis_url, "RENEWALS_QUEUE_NAMESPACE": namespace,
-            "RENEWALS_DATA_DIR": str(tmp_path), "RENEWALS_SECRET_KEY": SECRET, "RENEWALS_DEMO": "0", **extra}
+    return {
+        **os.environ,
+        "DATABASE_URL": db_backend,
+        "REDIS_URL": redis_url,
+        "RENEWALS_QUEUE_NAMESPACE": namespace,
+        "RENEWALS_DATA_DIR": str(tmp_path),
+        "RENEWALS_SECRET_KEY": SECRET,
+        "RENEWALS_DEMO": "0",
+        **extra,
+    }
 
 
 def test_billing_job_on_a_worker_process_issues_the_invoices_once(
-    session: Session, sessions: sessionmaker[Session], start_worker: Callable[..., WorkerProcess],
+    session: Session,
+    sessions: sessionmaker[Session],
+    start_worker: Callable[..., WorkerProcess],
 ) -> None:
     owner = make_user(session, role="account_manager")
     client = make_client(session, owner=owner)
@@ -61,17 +71,28 @@ def test_billing_job_on_a_worker_process_issues_the_invoices_once(
 
 
 def test_two_schedulers_started_at_once_send_one_job_per_kind_and_day(
-    session: Session, sessions: sessionmaker[Session], queues: dramatiq.Broker, db_backend: str, redis_url: str,
+    session: Session,
+    sessions: sessionmaker[Session],
+    queues: dramatiq.Broker,
+    db_backend: str,
+    redis_url: str,
     tmp_path: Path,
 ) -> None:
     make_user(session, role="admin")
     session.commit()
-    env = _env(db_backend, redis_url, queues.namespace, tmp_path,  # type: ignore[attr-defined]
-               RENEWALS_BILLING_AT="00:00", RENEWALS_SCAN_AT="00:00", RENEWALS_DIGEST_AT="00:00")
+    env = _env(
+        db_backend,
+        redis_url,
+        queues.namespace,
+        tmp_path,  # type: ignore[attr-defined]
+        RENEWALS_BILLING_AT="00:00",
+        RENEWALS_SCAN_AT="00:00",
+        RENEWALS_DIGEST_AT="00:00",
+    )
     argv = [sys.executable, "-m", "renewals.cli", "scheduler", "--tick", "0.5"]
-    schedulers = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-                  for _ in range(2)]
+    schedulers = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
     try:
+
         def three_jobs() -> bool:
             with sessions() as s:
                 return s.execute(select(func.count()).select_from(Job)).scalar_one() >= 3
@@ -106,15 +127,26 @@ def test_a_worker_stops_cleanly_on_sigterm(start_worker: Callable[..., WorkerPro
 
 
 def test_renewals_scan_waits_for_the_queued_job_and_prints_its_result(
-    session: Session, engine: Engine, start_worker: Callable[..., WorkerProcess], queues: dramatiq.Broker,
-    db_backend: str, redis_url: str, tmp_path: Path,
+    session: Session,
+    engine: Engine,
+    start_worker: Callable[..., WorkerProcess],
+    queues: dramatiq.Broker,
+    db_backend: str,
+    redis_url: str,
+    tmp_path: Path,
 ) -> None:
     arrange_book(session, AS_OF, clients=2)
     start_worker(threads=2)
     env = _env(db_backend, redis_url, queues.namespace, tmp_path)  # type: ignore[attr-defined]
 
-    done = subprocess.run([sys.executable, "-m", "renewals.cli", "scan", "--as-of", "2026-03-02", "--timeout", "60"],
-                          env=env, capture_output=True, text=True, timeout=90, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "renewals.cli", "scan", "--as-of", "2026-03-02", "--timeout", "60"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
 
     assert done.returncode == 0, done.stdout + done.stderr
     printed = json.loads(done.stdout)
@@ -124,13 +156,22 @@ def test_renewals_scan_waits_for_the_queued_job_and_prints_its_result(
 
 
 def test_renewals_scan_sync_runs_in_process_without_redis(
-    session: Session, engine: Engine, db_backend: str, tmp_path: Path,
+    session: Session,
+    engine: Engine,
+    db_backend: str,
+    tmp_path: Path,
 ) -> None:
     arrange_book(session, AS_OF, clients=2)
     env = {k: v for k, v in _env(db_backend, "", "", tmp_path).items() if k != "REDIS_URL"}
 
-    done = subprocess.run([sys.executable, "-m", "renewals.cli", "scan", "--as-of", "2026-03-02", "--sync"],
-                          env=env, capture_output=True, text=True, timeout=90, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "renewals.cli", "scan", "--as-of", "2026-03-02", "--sync"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["counts"]["raised"] == 2

@@ -35,7 +35,10 @@ AS_OF = date(2026, 3, 2)
 
 
 def test_scan_requested_through_the_api_is_run_by_a_worker_process_and_raises_the_days_alerts(
-    api: Api, session: Session, sessions: sessionmaker[Session], engine: Engine,
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    engine: Engine,
     start_worker: Callable[..., WorkerProcess],
 ) -> None:
     book = arrange_book(session, AS_OF, clients=3)
@@ -60,7 +63,9 @@ def test_scan_requested_through_the_api_is_run_by_a_worker_process_and_raises_th
 
 
 def test_scan_job_is_refused_to_account_managers_and_hidden_from_others(
-    api: Api, session: Session, queues: dramatiq.Broker,
+    api: Api,
+    session: Session,
+    queues: dramatiq.Broker,
 ) -> None:
     book = arrange_book(session, AS_OF, clients=1)
 
@@ -84,7 +89,10 @@ def test_scan_with_a_bad_date_is_rejected_naming_the_field_and_queues_nothing(ap
 
 
 def test_same_scan_messages_delivered_twice_leave_the_database_unchanged(
-    session: Session, sessions: sessionmaker[Session], engine: Engine, worker_thread: dramatiq.Worker,
+    session: Session,
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    worker_thread: dramatiq.Worker,
 ) -> None:
     arrange_book(session, AS_OF, clients=3)
     with unit_of_work(sessions) as s:
@@ -107,7 +115,10 @@ def test_same_scan_messages_delivered_twice_leave_the_database_unchanged(
 
 
 def test_two_scans_for_the_same_day_at_the_same_time_raise_each_alert_once(
-    session: Session, sessions: sessionmaker[Session], engine: Engine, worker_thread: dramatiq.Worker,
+    session: Session,
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    worker_thread: dramatiq.Worker,
 ) -> None:
     arrange_book(session, AS_OF, clients=4)
     expected = expected_alert_keys(sessions, AS_OF)
@@ -123,7 +134,9 @@ def test_two_scans_for_the_same_day_at_the_same_time_raise_each_alert_once(
 
 
 def test_a_job_whose_message_fails_for_good_is_marked_failed_with_the_reason(
-    session: Session, sessions: sessionmaker[Session], worker_thread: dramatiq.Worker,
+    session: Session,
+    sessions: sessionmaker[Session],
+    worker_thread: dramatiq.Worker,
 ) -> None:
     arrange_book(session, AS_OF, clients=1)
     with unit_of_work(sessions) as s:
@@ -144,8 +157,13 @@ def test_a_job_whose_message_fails_for_good_is_marked_failed_with_the_reason(
 
 
 def test_a_worker_killed_mid_scan_is_replaced_and_the_full_alert_set_arrives_within_a_minute(
-    session: Session, sessions: sessionmaker[Session], engine: Engine, start_worker: Callable[..., WorkerProcess],
-    queues: dramatiq.Broker, redis_url: str, actor_runtime: object,
+    session: Session,
+    sessions: sessionmaker[Session],
+    engine: Engine,
+    start_worker: Callable[..., WorkerProcess],
+    queues: dramatiq.Broker,
+    redis_url: str,
+    actor_runtime: object,
 ) -> None:
     arrange_book(session, AS_OF, clients=6)
     expected = expected_alert_keys(sessions, AS_OF)

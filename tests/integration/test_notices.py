@@ -97,8 +97,14 @@ class Book:
     contract: Contract
 
 
-def arrange(session: Session, *, language: str = "ko", currency: str = "KRW", name: str = "주식회사 한빛클라우드",
-            contacts: bool = True) -> Book:
+def arrange(
+    session: Session,
+    *,
+    language: str = "ko",
+    currency: str = "KRW",
+    name: str = "주식회사 한빛클라우드",
+    contacts: bool = True,
+) -> Book:
     """A client in `language` with a billing contact and a signatory, and an auto-renewing
     contract ending 45 days after AS_OF with a 3.5 % uplift (starting after every invoice the
     tests issue, so the billing runs they make never bill it)."""
@@ -108,13 +114,21 @@ def arrange(session: Session, *, language: str = "ko", currency: str = "KRW", na
     finance = make_user(session, role="finance")
     client = make_client(session, owner=am, legal_name=name, name=name, language=language, currency=currency)
     if contacts:
-        add_contact(session, am, client.id, ContactIn(name="김민준", email="minjun.kim@hanbit.example",
-                                                      is_signatory=True))
+        add_contact(
+            session, am, client.id, ContactIn(name="김민준", email="minjun.kim@hanbit.example", is_signatory=True)
+        )
         add_contact(session, am, client.id, ContactIn(name="이지은", email="billing@hanbit.example", is_billing=True))
     contract = make_contract(
-        session, client=client, actor=am, number="CT-2023-0733", start_date=date(2026, 3, 1),
-        end_date=AS_OF + timedelta(days=45), auto_renew=True, notice_period_days=30,
-        renewal_uplift_pct=Decimal("3.5"), lines=[("전용 서버 (2소켓, 512GB 메모리)", "8", "1850000")],
+        session,
+        client=client,
+        actor=am,
+        number="CT-2023-0733",
+        start_date=date(2026, 3, 1),
+        end_date=AS_OF + timedelta(days=45),
+        auto_renew=True,
+        notice_period_days=30,
+        renewal_uplift_pct=Decimal("3.5"),
+        lines=[("전용 서버 (2소켓, 512GB 메모리)", "8", "1850000")],
     )
     session.commit()
     return Book(manager, am, other_am, finance, client, contract)
@@ -123,9 +137,19 @@ def arrange(session: Session, *, language: str = "ko", currency: str = "KRW", na
 def pay_invoice(session: Session, invoice: Invoice, actor: User, *, on: date) -> None:
     """Pay one invoice in full, allocated to it by name."""
     amount = str(money.from_minor(invoice.total_minor, invoice.currency))
-    record_payment(session, actor, PaymentIn(
-        client_id=invoice.client_id, amount=amount, currency=invoice.currency, received_on=on,
-        allocations=[AllocationIn(invoice_id=invoice.id, amount=amount)]), None, on)
+    record_payment(
+        session,
+        actor,
+        PaymentIn(
+            client_id=invoice.client_id,
+            amount=amount,
+            currency=invoice.currency,
+            received_on=on,
+            allocations=[AllocationIn(invoice_id=invoice.id, amount=amount)],
+        ),
+        None,
+        on,
+    )
     session.commit()
 
 
@@ -163,15 +187,22 @@ def request(api: Api, user: User, **body: Any) -> dict[str, Any]:
 
 
 def test_a_korean_renewal_notice_is_rendered_by_a_real_worker_and_reads_right(
-    api: Api, session: Session, worker_thread: dramatiq.Worker, renderer: Renderer,
+    api: Api,
+    session: Session,
+    worker_thread: dramatiq.Worker,
+    renderer: Renderer,
 ) -> None:
     book = arrange(session)
 
     accepted = request(api, book.am, kind="renewal_notice", contract_id=book.contract.id, as_of="2026-03-16")
     assert accepted["status"] == "queued"
     assert accepted["language"] == "ko"
-    ready = wait_until(lambda: (n := api.get(f"/api/v1/notices/{accepted['id']}", book.am).json())["status"]
-                       in {"ready", "failed"} and n, 60)
+    ready = wait_until(
+        lambda: (
+            (n := api.get(f"/api/v1/notices/{accepted['id']}", book.am).json())["status"] in {"ready", "failed"} and n
+        ),
+        60,
+    )
     pdf = api.get(f"/api/v1/notices/{accepted['id']}/pdf", book.am)
 
     assert ready["status"] == "ready", ready["error"]
@@ -181,15 +212,25 @@ def test_a_korean_renewal_notice_is_rendered_by_a_real_worker_and_reads_right(
     assert ready["pages"] >= 1
     text = pdf_text(pdf.content)
     fmt = Formatter("ko")
-    for expected in ("주식회사한빛클라우드", "CT-2023-0733", "김민준", "박서연",
-                     fmt.money(Decimal("1850000"), "KRW"), fmt.money(Decimal("1914750"), "KRW"),
-                     fmt.date(book.contract.end_date), fmt.date(AS_OF + timedelta(days=14))):
+    for expected in (
+        "주식회사한빛클라우드",
+        "CT-2023-0733",
+        "김민준",
+        "박서연",
+        fmt.money(Decimal("1850000"), "KRW"),
+        fmt.money(Decimal("1914750"), "KRW"),
+        fmt.date(book.contract.end_date),
+        fmt.date(AS_OF + timedelta(days=14)),
+    ):
         assert squash(expected) in text, expected
     assert any("CJK" in name or "Nanum" in name or "Core-KR" in name for name in embedded_font_names(pdf.content))
 
 
 def test_the_same_request_twice_gives_the_same_pdf(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime,
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
 ) -> None:
     book = arrange(session)
     body = {"kind": "renewal_notice", "contract_id": book.contract.id, "as_of": "2026-03-16", "language": "en"}
@@ -207,7 +248,10 @@ def test_the_same_request_twice_gives_the_same_pdf(
 
 
 def test_a_payment_reminder_lists_every_open_overdue_invoice_but_never_a_paid_or_held_one(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime,
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
 ) -> None:
     book = arrange(session, language="zh-Hans", currency="CNY", name="上海云启科技有限公司")
     late = invoice_due(session, client=book.client, actor=book.am, due=date(2026, 1, 10), monthly="6800.00")
@@ -237,8 +281,11 @@ def test_a_payment_reminder_lists_every_open_overdue_invoice_but_never_a_paid_or
 def test_a_client_with_nothing_overdue_gets_409_and_no_notice(api: Api, session: Session) -> None:
     book = arrange(session)
 
-    refused = api.post("/api/v1/notices", book.finance, json={"kind": "payment_reminder",
-                                                              "client_id": book.client.id, "as_of": "2026-03-16"})
+    refused = api.post(
+        "/api/v1/notices",
+        book.finance,
+        json={"kind": "payment_reminder", "client_id": book.client.id, "as_of": "2026-03-16"},
+    )
 
     assert refused.status_code == 409
     assert "nothing to remind" in refused.json()["detail"]
@@ -249,11 +296,16 @@ def test_bad_requests_name_the_field(api: Api, session: Session) -> None:
     book = arrange(session)
 
     no_contract = api.post("/api/v1/notices", book.am, json={"kind": "renewal_notice", "client_id": book.client.id})
-    wrong_contract = api.post("/api/v1/notices", book.am, json={"kind": "payment_reminder",
-                                                                "client_id": book.client.id,
-                                                                "contract_id": book.contract.id})
-    backwards = api.post("/api/v1/notices", book.am, json={"kind": "statement", "client_id": book.client.id,
-                                                           "from": "2026-03-01", "to": "2026-02-01"})
+    wrong_contract = api.post(
+        "/api/v1/notices",
+        book.am,
+        json={"kind": "payment_reminder", "client_id": book.client.id, "contract_id": book.contract.id},
+    )
+    backwards = api.post(
+        "/api/v1/notices",
+        book.am,
+        json={"kind": "statement", "client_id": book.client.id, "from": "2026-03-01", "to": "2026-02-01"},
+    )
 
     assert no_contract.status_code == 422
     assert no_contract.json()["extra"][0]["key"] == "contract_id"
@@ -264,15 +316,25 @@ def test_bad_requests_name_the_field(api: Api, session: Session) -> None:
 
 
 def test_a_statement_in_traditional_chinese_shows_the_period_and_the_aging(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime,
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
 ) -> None:
     book = arrange(session, language="zh-Hant", currency="TWD", name="台灣數據服務股份有限公司")
     first = invoice_due(session, client=book.client, actor=book.am, due=date(2026, 1, 31), monthly="38000")
     pay(session, client=book.client, actor=book.finance, amount="100000", on=date(2026, 2, 10), currency="TWD")
     session.commit()
 
-    notice = request(api, book.finance, kind="statement", client_id=book.client.id, **{"from": "2026-01-01"},
-                     to="2026-03-31", as_of="2026-03-31")
+    notice = request(
+        api,
+        book.finance,
+        kind="statement",
+        client_id=book.client.id,
+        **{"from": "2026-01-01"},
+        to="2026-03-31",
+        as_of="2026-03-31",
+    )
     render_queued(rt, sessions)
     shown = api.get(f"/api/v1/notices/{notice['id']}", book.finance).json()
     text = pdf_text(api.get(f"/api/v1/notices/{notice['id']}/pdf", book.finance).content)
@@ -287,7 +349,11 @@ def test_a_statement_in_traditional_chinese_shows_the_period_and_the_aging(
 
 
 def test_a_missing_font_fails_the_notice_with_the_reason(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime, warm_renderer: Renderer,
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
+    warm_renderer: Renderer,
 ) -> None:
     book = arrange(session)
     without_hangul = Renderer(allowed_files=[SAMPLE_LOGO], core_fonts=False, warm=False)
@@ -307,7 +373,10 @@ def test_a_missing_font_fails_the_notice_with_the_reason(
 
 
 def test_a_reminder_whose_invoices_were_paid_before_rendering_fails_with_the_reason(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime,
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
 ) -> None:
     book = arrange(session, language="en", currency="USD", name="Northwind Hosting Ltd.")
     late = invoice_due(session, client=book.client, actor=book.am, due=date(2026, 2, 1))
@@ -323,16 +392,37 @@ def test_a_reminder_whose_invoices_were_paid_before_rendering_fails_with_the_rea
 
 
 def test_a_batch_zips_one_renewal_notice_per_contract_ending_in_the_window(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime,
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
 ) -> None:
     book = arrange(session, language="en", currency="USD", name="Northwind Hosting Ltd.")
-    soon = make_contract(session, client=book.client, actor=book.am, number="CT-SOON", start_date=date(2025, 4, 1),
-                         end_date=AS_OF + timedelta(days=20))
-    make_contract(session, client=book.client, actor=book.am, number="CT-LATER", start_date=date(2025, 10, 1),
-                  end_date=AS_OF + timedelta(days=200))
+    soon = make_contract(
+        session,
+        client=book.client,
+        actor=book.am,
+        number="CT-SOON",
+        start_date=date(2025, 4, 1),
+        end_date=AS_OF + timedelta(days=20),
+    )
+    make_contract(
+        session,
+        client=book.client,
+        actor=book.am,
+        number="CT-LATER",
+        start_date=date(2025, 10, 1),
+        end_date=AS_OF + timedelta(days=200),
+    )
     theirs = make_client(session, owner=book.other_am)
-    make_contract(session, client=theirs, actor=book.other_am, number="CT-THEIRS", start_date=date(2025, 4, 1),
-                  end_date=AS_OF + timedelta(days=10))
+    make_contract(
+        session,
+        client=theirs,
+        actor=book.other_am,
+        number="CT-THEIRS",
+        start_date=date(2025, 4, 1),
+        end_date=AS_OF + timedelta(days=10),
+    )
     session.commit()
 
     accepted = api.post("/api/v1/notices/batch", book.am, json={"within_days": 60, "as_of": "2026-03-16"})
@@ -365,10 +455,12 @@ def test_a_batch_with_no_contract_in_the_window_is_refused(api: Api, session: Se
     assert "no active contract" in refused.json()["detail"]
 
 
-def ready_notice(api: Api, book: Book, rt: runtime.Runtime, sessions: sessionmaker[Session],
-                 **body: Any) -> dict[str, Any]:
-    notice = request(api, book.am, **{"kind": "renewal_notice", "contract_id": book.contract.id,
-                                      "as_of": "2026-03-16", **body})
+def ready_notice(
+    api: Api, book: Book, rt: runtime.Runtime, sessions: sessionmaker[Session], **body: Any
+) -> dict[str, Any]:
+    notice = request(
+        api, book.am, **{"kind": "renewal_notice", "contract_id": book.contract.id, "as_of": "2026-03-16", **body}
+    )
     render_queued(rt, sessions)
     shown: dict[str, Any] = api.get(f"/api/v1/notices/{notice['id']}", book.am).json()
     assert shown["status"] == "ready", shown["error"]
@@ -376,7 +468,10 @@ def ready_notice(api: Api, book: Book, rt: runtime.Runtime, sessions: sessionmak
 
 
 def test_a_shared_link_serves_the_pdf_without_an_account_until_revoked(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime,
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
 ) -> None:
     book = arrange(session)
     notice = ready_notice(api, book, rt, sessions)
@@ -386,8 +481,9 @@ def test_a_shared_link_serves_the_pdf_without_an_account_until_revoked(
     token = link["url"].removeprefix("/n/")
     tampered = api.get("/n/" + token[:-2] + ("AA" if not token.endswith("AA") else "BB"))
     other_id = api.get("/n/" + ("x" if token[0] != "x" else "y") + token[1:])
-    gone = api.client.delete(f"/api/v1/notices/{notice['id']}/link/{link['id']}",
-                             headers={"Authorization": f"Bearer {api.token(book.am)}"})
+    gone = api.client.delete(
+        f"/api/v1/notices/{notice['id']}/link/{link['id']}", headers={"Authorization": f"Bearer {api.token(book.am)}"}
+    )
     after = api.get(link["url"])
 
     assert link["url"].startswith("/n/")
@@ -404,7 +500,11 @@ def test_a_shared_link_serves_the_pdf_without_an_account_until_revoked(
 
 
 def test_an_expired_link_answers_404(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime, engine: Engine,
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
+    engine: Engine,
 ) -> None:
     book = arrange(session)
     notice = ready_notice(api, book, rt, sessions)
@@ -418,8 +518,14 @@ def test_an_expired_link_answers_404(
 
 
 def test_sending_mails_the_pdf_to_the_billing_contacts_and_records_the_delivery(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime, engine: Engine,
-    settings: Settings, mailbox: tuple[Mailbox, str], api_with: Callable[[Settings], Api],  # noqa: F811
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
+    engine: Engine,
+    settings: Settings,
+    mailbox: tuple[Mailbox, str],  # noqa: F811
+    api_with: Callable[[Settings], Api],
 ) -> None:
     box, smtp_url = mailbox
     book = arrange(session, language="en", currency="USD", name="Northwind Hosting Ltd.")
@@ -446,8 +552,12 @@ def test_sending_mails_the_pdf_to_the_billing_contacts_and_records_the_delivery(
 
 
 def test_sending_to_a_client_without_a_signatory_contact_is_a_clear_409(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime,
-    settings: Settings, api_with: Callable[[Settings], Api],
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
+    settings: Settings,
+    api_with: Callable[[Settings], Api],
 ) -> None:
     book = arrange(session, contacts=False)
     notice = ready_notice(api, book, rt, sessions)
@@ -465,17 +575,23 @@ def test_sending_to_a_client_without_a_signatory_contact_is_a_clear_409(
 
 
 def test_an_account_manager_gets_404_for_another_managers_notices(
-    api: Api, session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime,
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
 ) -> None:
     book = arrange(session)
     notice = ready_notice(api, book, rt, sessions)
     path = f"/api/v1/notices/{notice['id']}"
 
-    answers = [api.get(path, book.other_am), api.get(f"{path}/pdf", book.other_am),
-               api.post(f"{path}/link", book.other_am, json={}), api.post(f"{path}/send", book.other_am)]
+    answers = [
+        api.get(path, book.other_am),
+        api.get(f"{path}/pdf", book.other_am),
+        api.post(f"{path}/link", book.other_am, json={}),
+        api.post(f"{path}/send", book.other_am),
+    ]
     listed = api.get("/api/v1/notices", book.other_am).json()
-    asked = api.post("/api/v1/notices", book.other_am, json={"kind": "renewal_notice",
-                                                             "contract_id": book.contract.id})
+    asked = api.post("/api/v1/notices", book.other_am, json={"kind": "renewal_notice", "contract_id": book.contract.id})
     own = api.get("/api/v1/notices", book.am, params={"kind": "renewal_notice"}).json()
 
     assert [a.status_code for a in answers] == [404, 404, 404, 404]
@@ -503,7 +619,10 @@ def scan(sessions: sessionmaker[Session], *, auto_reminders: bool) -> dict[str, 
 
 
 def test_the_daily_scan_requests_one_reminder_per_client_with_new_overdue_alerts_when_asked(
-    session: Session, sessions: sessionmaker[Session], rt: runtime.Runtime, api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
+    api: Api,
 ) -> None:
     book = arrange(session, language="en", currency="USD", name="Northwind Hosting Ltd.")
     first = invoice_due(session, client=book.client, actor=book.am, due=date(2026, 2, 1))

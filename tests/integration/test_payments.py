@@ -26,11 +26,17 @@ def world(session):
     finance = make_user(session, role="finance")
     manager = make_user(session, role="manager")
     client = make_client(session, owner=mina, currency="USD")
-    contract = make_contract(session, client=client, actor=mina, start_date=date(2026, 1, 1),
-                             end_date=date(2026, 12, 31), lines=[("Rack", "1", "1000.00")], payment_terms_days=30)
+    contract = make_contract(
+        session,
+        client=client,
+        actor=mina,
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+        lines=[("Rack", "1", "1000.00")],
+        payment_terms_days=30,
+    )
     session.commit()
-    return {"mina": mina, "wei": wei, "finance": finance, "manager": manager, "client": client,
-            "contract": contract}
+    return {"mina": mina, "wei": wei, "finance": finance, "manager": manager, "client": client, "contract": contract}
 
 
 def bill(session: Session, through: date) -> list[Invoice]:
@@ -47,8 +53,14 @@ def invoice_json(api, user, invoice_id):
 
 def pay(api, world, amount, key=None, **extra):
     headers = {"Idempotency-Key": key} if key else None
-    body = {"client_id": world["client"].id, "amount": amount, "currency": "USD",
-            "received_on": "2026-03-05", "method": "bank_transfer", "reference": "TT-1"} | extra
+    body = {
+        "client_id": world["client"].id,
+        "amount": amount,
+        "currency": "USD",
+        "received_on": "2026-03-05",
+        "method": "bank_transfer",
+        "reference": "TT-1",
+    } | extra
     return api.post("/api/v1/payments", world["finance"], body, headers=headers)
 
 
@@ -59,12 +71,24 @@ def test_payment_pays_the_oldest_due_invoices_first(api, session, world):
 
     assert r.status_code == 201, r.text
     body = r.json()
-    assert set(body) >= {"id", "client_id", "amount", "currency", "received_on", "method", "reference",
-                         "unapplied", "allocations", "reversed"}
+    assert set(body) >= {
+        "id",
+        "client_id",
+        "amount",
+        "currency",
+        "received_on",
+        "method",
+        "reference",
+        "unapplied",
+        "allocations",
+        "reversed",
+    }
     assert body["amount"] == "1500.00"
     assert body["unapplied"] == "0.00"
-    assert body["allocations"] == [{"invoice_id": jan.id, "amount": "1000.00"},
-                                   {"invoice_id": feb.id, "amount": "500.00"}]
+    assert body["allocations"] == [
+        {"invoice_id": jan.id, "amount": "1000.00"},
+        {"invoice_id": feb.id, "amount": "500.00"},
+    ]
     assert invoice_json(api, world["finance"], jan.id)["status"] == "paid"
     feb_now = invoice_json(api, world["finance"], feb.id)
     assert (feb_now["status"], feb_now["paid"], feb_now["balance"]) == ("partially_paid", "500.00", "500.00")
@@ -144,8 +168,10 @@ def test_overpayment_stays_as_credit_and_pays_the_next_billing_runs_invoice(api,
     assert feb_now["allocations"][0]["applied_on"] == "2026-02-01"  # the later of receipt and issue
     credits = api.get("/api/v1/payments", world["finance"], params={"client_id": world["client"].id}).json()
     assert credits["items"][0]["unapplied"] == "0.00"
-    assert credits["items"][0]["allocations"] == [{"invoice_id": jan.id, "amount": "1000.00"},
-                                                 {"invoice_id": feb.id, "amount": "500.00"}]
+    assert credits["items"][0]["allocations"] == [
+        {"invoice_id": jan.id, "amount": "1000.00"},
+        {"invoice_id": feb.id, "amount": "500.00"},
+    ]
 
 
 def test_explicit_allocations_pay_only_the_named_invoices(api, session, world):
@@ -193,8 +219,9 @@ def test_float_amount_is_a_client_error_not_a_crash(api, session, world):
 
 
 def test_account_manager_cannot_record_payments(api, session, world):
-    r = api.post("/api/v1/payments", world["mina"], {"client_id": world["client"].id, "amount": "10.00",
-                                                      "currency": "USD"})
+    r = api.post(
+        "/api/v1/payments", world["mina"], {"client_id": world["client"].id, "amount": "10.00", "currency": "USD"}
+    )
 
     assert r.status_code == 403
 
@@ -221,8 +248,9 @@ def test_payments_filter_by_date_range_and_reversal(api, session, world):
     pay(api, world, "100.00", received_on="2026-02-10")
     api.post(f"/api/v1/payments/{early['id']}/reverse", world["finance"], {"reversed_on": "2026-01-12"})
 
-    february = api.get("/api/v1/payments", world["finance"],
-                       params={"received_from": "2026-02-01", "received_to": "2026-02-28"}).json()
+    february = api.get(
+        "/api/v1/payments", world["finance"], params={"received_from": "2026-02-01", "received_to": "2026-02-28"}
+    ).json()
     bounced = api.get("/api/v1/payments", world["finance"], params={"reversed": "true"}).json()
 
     assert [p["received_on"] for p in february["items"]] == ["2026-02-10"]
@@ -235,8 +263,9 @@ def test_payment_and_reversal_are_audited_once_each(api, session, world):
     pay(api, world, "100.00", key="k-1")
     api.post(f"/api/v1/payments/{payment['id']}/reverse", world["finance"], {})
 
-    actions = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "payment",
-                                                              AuditEntry.entity_id == payment["id"])).all()
+    actions = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity_type == "payment", AuditEntry.entity_id == payment["id"])
+    ).all()
 
     assert sorted(actions) == ["create", "reverse"]
 
@@ -250,7 +279,8 @@ operations = st.lists(
         st.tuples(st.just("credit"), st.integers(min_value=1, max_value=50_000)),
         st.tuples(st.just("bill"), st.just(0)),
     ),
-    min_size=1, max_size=12,
+    min_size=1,
+    max_size=12,
 )
 
 
@@ -279,8 +309,8 @@ def check_ledger(session: Session, client_id: int) -> None:
         assert inv.balance_minor >= 0, f"invoice {inv.number} has a negative balance"
         assert inv.balance_minor == inv.total_minor - paid[inv.id] - credited[inv.id] - written[inv.id]
     assert sum(i.balance_minor for i in invoices) == (
-        sum(i.total_minor for i in invoices) - sum(paid.values()) - sum(credited.values())
-        - sum(written.values()))
+        sum(i.total_minor for i in invoices) - sum(paid.values()) - sum(credited.values()) - sum(written.values())
+    )
 
 
 @hsettings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -288,28 +318,45 @@ def check_ledger(session: Session, client_id: int) -> None:
 def test_random_payment_sequences_keep_the_ledger_consistent(session, world, ops):
     finance, owner = world["finance"], world["mina"]
     client = make_client(session, owner=owner, currency="USD")
-    make_contract(session, client=client, actor=owner, start_date=date(2026, 1, 1), end_date=date(2026, 12, 31),
-                  lines=[("Rack", "1", "1000.00")])
+    make_contract(
+        session,
+        client=client,
+        actor=owner,
+        start_date=date(2026, 1, 1),
+        end_date=date(2026, 12, 31),
+        lines=[("Rack", "1", "1000.00")],
+    )
     through = date(2026, 1, 1)
     run_billing(session, through, None)
     payment_ids: list[int] = []
     for kind, value in ops:
         if kind == "pay":
-            body, _ = record_payment(session, finance, PaymentIn(
-                client_id=client.id, amount=str(Decimal(value) / 100), currency="USD",
-                received_on=date(2026, 6, 1)), None, date(2026, 6, 1))
+            body, _ = record_payment(
+                session,
+                finance,
+                PaymentIn(
+                    client_id=client.id, amount=str(Decimal(value) / 100), currency="USD", received_on=date(2026, 6, 1)
+                ),
+                None,
+                date(2026, 6, 1),
+            )
             payment_ids.append(body["id"])
         elif kind == "reverse" and payment_ids:
             target = session.get_one(Payment, payment_ids[value % len(payment_ids)])
             if not target.reversed:
                 reverse_payment(session, finance, target.id, ReversalIn(), date(2026, 6, 2))
         elif kind == "credit":
-            open_invoice = session.scalar(select(Invoice).where(Invoice.client_id == client.id,
-                                                                Invoice.balance_minor >= value))
+            open_invoice = session.scalar(
+                select(Invoice).where(Invoice.client_id == client.id, Invoice.balance_minor >= value)
+            )
             if open_invoice is not None:
-                issue_credit_note(session, finance, open_invoice.id,
-                                  CreditNoteIn(amount=str(Decimal(value) / 100), reason="goodwill"),
-                                  date(2026, 6, 1))
+                issue_credit_note(
+                    session,
+                    finance,
+                    open_invoice.id,
+                    CreditNoteIn(amount=str(Decimal(value) / 100), reason="goodwill"),
+                    date(2026, 6, 1),
+                )
         elif kind == "bill" and through < date(2026, 12, 1):
             through = date(2026, through.month + 1, 1)
             run_billing(session, through, None)
@@ -329,9 +376,15 @@ def test_two_simultaneous_requests_with_one_key_record_one_payment(sessions, ses
             with sessions() as own:
                 barrier.wait(timeout=10)
                 finance = own.get_one(User, world["finance"].id)
-                body, _ = record_payment(own, finance, PaymentIn(
-                    client_id=world["client"].id, amount="1500.00", currency="USD",
-                    received_on=date(2026, 3, 5)), "same-key", date(2026, 3, 5))
+                body, _ = record_payment(
+                    own,
+                    finance,
+                    PaymentIn(
+                        client_id=world["client"].id, amount="1500.00", currency="USD", received_on=date(2026, 3, 5)
+                    ),
+                    "same-key",
+                    date(2026, 3, 5),
+                )
                 own.commit()
                 answers.append(body)
         except BaseException as exc:

@@ -31,17 +31,21 @@ END = date(2026, 12, 31)
 KINDS = ("contract", "contract", "contract", "pay", "pay", "pay", "bounce", "credit", "write_off")
 
 day_event = st.tuples(
-    st.integers(0, 240),                # day of the year it happens on
+    st.integers(0, 240),  # day of the year it happens on
     st.sampled_from(KINDS),
-    st.integers(0, 1),                  # which client
+    st.integers(0, 1),  # which client
     st.sampled_from(["USD", "KRW"]),
-    st.integers(1, 3000),               # size of the amount
-    st.integers(0, 10_000),             # which payment / invoice, payment terms
+    st.integers(1, 3000),  # size of the amount
+    st.integers(0, 10_000),  # which payment / invoice, payment terms
 )
 books = st.lists(day_event, min_size=3, max_size=14)
 # The explain phase replays each failure hundreds of times against the database: skip it.
-PROPERTY = settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=25,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @dataclass
@@ -72,9 +76,16 @@ class Book:
             client = self.clients[who]
             if kind == "contract":
                 price = f"{size}.{pick % 100:02d}" if currency == "USD" else str(size * 1000)
-                make_contract(self.session, client=client, actor=self.manager, start_date=day,
-                              end_date=day + timedelta(days=89), currency=currency,
-                              payment_terms_days=pick % 61, lines=[("Capacity", "1", price)])
+                make_contract(
+                    self.session,
+                    client=client,
+                    actor=self.manager,
+                    start_date=day,
+                    end_date=day + timedelta(days=89),
+                    currency=currency,
+                    payment_terms_days=pick % 61,
+                    lines=[("Capacity", "1", price)],
+                )
                 run_billing(self.session, day, None)  # its first period starts today
                 self.end_transaction()
             elif kind == "pay":
@@ -82,13 +93,16 @@ class Book:
                 pay(self.session, client=client, actor=self.finance, amount=amount, currency=currency, on=day)
             elif kind == "bounce":
                 live = self.session.scalars(
-                    select(Payment).where(Payment.reversed.is_(False)).order_by(Payment.id)).all()
+                    select(Payment).where(Payment.reversed.is_(False)).order_by(Payment.id)
+                ).all()
                 if live:
                     bounce(self.session, payment=live[pick % len(live)], actor=self.finance, on=day)
             else:
                 owing = self.session.scalars(
-                    select(Invoice).where(Invoice.status.in_(OPEN_STATUSES), Invoice.balance_minor > 0)
-                    .order_by(Invoice.id)).all()
+                    select(Invoice)
+                    .where(Invoice.status.in_(OPEN_STATUSES), Invoice.balance_minor > 0)
+                    .order_by(Invoice.id)
+                ).all()
                 if not owing:
                     continue
                 target = owing[pick % len(owing)]
@@ -99,7 +113,7 @@ class Book:
                     amount = Decimal(minor).scaleb(-2) if target.currency == "USD" else Decimal(minor)
                     credit(self.session, invoice=target, actor=self.finance, amount=str(amount), on=day)
             self.end_transaction()
-        statuses = sorted(s for s, in self.session.execute(select(Invoice.status).distinct()))
+        statuses = sorted(s for (s,) in self.session.execute(select(Invoice.status).distinct()))
         event(f"invoice statuses: {', '.join(statuses) or 'none'}")
 
 
@@ -107,13 +121,17 @@ def new_book(engine: Engine) -> tuple[Session, Book]:
     truncate_all(engine)
     session = make_sessionmaker(engine)()
     # These users never sign in: skip the (deliberately slow) password hashing of make_user.
-    manager, finance = (User(email=f"{role}@example.test", name=role, role=role, password_hash="!", active=True)
-                        for role in ("manager", "finance"))
+    manager, finance = (
+        User(email=f"{role}@example.test", name=role, role=role, password_hash="!", active=True)
+        for role in ("manager", "finance")
+    )
     session.add_all([manager, finance])
     session.flush()
     book = Book(session, finance, manager)
-    book.clients = [make_client(session, owner=manager, currency="USD"),
-                    make_client(session, owner=manager, currency="KRW")]
+    book.clients = [
+        make_client(session, owner=manager, currency="USD"),
+        make_client(session, owner=manager, currency="KRW"),
+    ]
     return session, book
 
 
@@ -132,12 +150,15 @@ def test_aging_buckets_sum_to_the_total_open_balance(engine, events, mid):
                 assert all(amount >= 0 for g in section.groups for amount in g.buckets.values())
 
         # At the end of the year the point-in-time figures meet the invoices' current balances.
-        current = dict(session.execute(
-            select(Invoice.currency, func.sum(Invoice.balance_minor))
-            .where(Invoice.status.in_(OPEN_STATUSES), Invoice.balance_minor > 0).group_by(Invoice.currency)).all())
+        current = dict(
+            session.execute(
+                select(Invoice.currency, func.sum(Invoice.balance_minor))
+                .where(Invoice.status.in_(OPEN_STATUSES), Invoice.balance_minor > 0)
+                .group_by(Invoice.currency)
+            ).all()
+        )
         at_year_end = {s.currency: s.total for s in aging(session, book.finance, END).currencies if s.total}
-        assert at_year_end == {
-            c: Decimal(int(m)).scaleb(-2 if c == "USD" else 0) for c, m in current.items() if m}
+        assert at_year_end == {c: Decimal(int(m)).scaleb(-2 if c == "USD" else 0) for c, m in current.items() if m}
     finally:
         session.close()
 
@@ -186,6 +207,7 @@ def test_statement_opening_plus_entries_equals_closing(engine, events, first, le
                 # The account balance is what is open on invoices less what was paid but not applied.
                 assert section.closing_balance == section.aging.total - section.unapplied_credit
                 assert section.unapplied_credit == Decimal(unapplied.get(section.currency, 0)).scaleb(
-                    -2 if section.currency == "USD" else 0)
+                    -2 if section.currency == "USD" else 0
+                )
     finally:
         session.close()

@@ -89,16 +89,22 @@ def test_records_open_for_active_contracts_inside_the_horizon_once(session, book
     session.commit()
 
     assert (first, again) == (3, 0)
-    opened = session.execute(select(Renewal.contract_id, Renewal.status, Renewal.end_date, Renewal.owner_id)
-                             .order_by(Renewal.contract_id)).all()
+    opened = session.execute(
+        select(Renewal.contract_id, Renewal.status, Renewal.end_date, Renewal.owner_id).order_by(Renewal.contract_id)
+    ).all()
     assert opened == [(c.id, "upcoming", c.end_date, mina.id) for c in (inside, edge, ended)]
     assert beyond.id not in {row[0] for row in opened}
 
 
 def test_two_scans_opening_records_at_the_same_time_open_each_once(session, sessions, book):
     for month in range(1, 13):
-        make_contract(session, client=book["acme"], actor=book["mina"], start_date=date(2026, month, 1),
-                      end_date=date(2026, month, 28))
+        make_contract(
+            session,
+            client=book["acme"],
+            actor=book["mina"],
+            start_date=date(2026, month, 1),
+            end_date=date(2026, month, 28),
+        )
     session.commit()
 
     results = run_in_threads(sessions, lambda s: open_renewals(s, date(2026, 6, 1), 365))
@@ -114,9 +120,16 @@ def test_two_scans_opening_records_at_the_same_time_open_each_once(session, sess
 
 def test_auto_renew_contract_is_renewed_the_day_after_its_end_exactly_once(session, book):
     old, renewal = contract_ending(
-        session, client=book["acme"], actor=book["mina"], end=date(2026, 6, 30), number="DC-77",
-        auto_renew=True, renewal_term_months=12, renewal_uplift_pct=Decimal(4),
-        lines=[("42U rack", "3", "1199.99")])
+        session,
+        client=book["acme"],
+        actor=book["mina"],
+        end=date(2026, 6, 30),
+        number="DC-77",
+        auto_renew=True,
+        renewal_term_months=12,
+        renewal_uplift_pct=Decimal(4),
+        lines=[("42U rack", "3", "1199.99")],
+    )
     session.commit()
 
     on_end_date = auto_renew_due(session, date(2026, 6, 30))
@@ -129,24 +142,38 @@ def test_auto_renew_contract_is_renewed_the_day_after_its_end_exactly_once(sessi
     successor = session.execute(select(Contract).where(Contract.predecessor_id == old.id)).scalar_one()
     assert successor.number == "DC-77-R1"
     assert (successor.start_date, successor.end_date, successor.status) == (
-        date(2026, 7, 1), date(2027, 6, 30), "active")
+        date(2026, 7, 1),
+        date(2027, 6, 30),
+        "active",
+    )
     assert [(ln.quantity, ln.monthly_unit_price_minor) for ln in successor.lines] == [(Decimal(3), 124799)]  # 1247.99
     assert successor.auto_renew is True
     decided = renewal_of(session, old)
     assert (decided.status, decided.decided_on, decided.successor_contract_id) == (
-        "auto_renewed", date(2026, 7, 1), successor.id)
+        "auto_renewed",
+        date(2026, 7, 1),
+        successor.id,
+    )
     assert session.get(Contract, old.id, populate_existing=True).status == "renewed"
     assert count(session, AuditEntry, AuditEntry.entity_type == "renewal", AuditEntry.entity_id == renewal.id) == 1
-    assert session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "contract",
-                                                           AuditEntry.action != "create")).all() == ["renew"]
+    assert session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity_type == "contract", AuditEntry.action != "create")
+    ).all() == ["renew"]
     assert session.scalars(select(Activity.text).where(Activity.renewal_id == renewal.id)).all() == [
-        "upcoming → auto_renewed: renewed as DC-77-R1 from 2026-07-01 to 2027-06-30"]
+        "upcoming → auto_renewed: renewed as DC-77-R1 from 2026-07-01 to 2027-06-30"
+    ]
 
 
 def test_auto_renewal_run_concurrently_renews_each_contract_once(session, sessions, book):
     contracts = [
-        contract_ending(session, client=book["acme"], actor=book["mina"], end=date(2026, 6, 30),
-                        auto_renew=True, renewal_term_months=6)[0]
+        contract_ending(
+            session,
+            client=book["acme"],
+            actor=book["mina"],
+            end=date(2026, 6, 30),
+            auto_renew=True,
+            renewal_term_months=6,
+        )[0]
         for _ in range(23)
     ]
     session.commit()
@@ -154,23 +181,39 @@ def test_auto_renewal_run_concurrently_renews_each_contract_once(session, sessio
     results = run_in_threads(sessions, lambda s: auto_renew_due(s, date(2026, 7, 1), chunk=5), n=3)
 
     assert sum(results) == 23
-    per_contract = dict(session.execute(
-        select(Contract.predecessor_id, func.count()).where(Contract.predecessor_id.is_not(None))
-        .group_by(Contract.predecessor_id)).all())
+    per_contract = dict(
+        session.execute(
+            select(Contract.predecessor_id, func.count())
+            .where(Contract.predecessor_id.is_not(None))
+            .group_by(Contract.predecessor_id)
+        ).all()
+    )
     assert per_contract == {c.id: 1 for c in contracts}
     assert count(session, Renewal, Renewal.status == "auto_renewed") == 23
     assert count(session, AuditEntry, AuditEntry.entity_type == "renewal") == 23
 
 
 def test_lost_and_terminated_auto_renew_contracts_are_never_renewed(session, book):
-    lost, lost_renewal = contract_ending(session, client=book["acme"], actor=book["mina"], end=date(2026, 6, 30),
-                                         auto_renew=True)
-    ended_early, _ = contract_ending(session, client=book["acme"], actor=book["mina"], end=date(2026, 6, 30),
-                                     auto_renew=True)
-    transition(session, book["mina"], lost_renewal.id, TransitionIn(to="lost", reason="Consolidating vendors"),
-               as_of=date(2026, 6, 10))
-    terminate_contract(session, book["mina"], ended_early.id,
-                       TerminationIn(effective_date=date(2026, 5, 31), reason="Site closed"), TIERS)
+    lost, lost_renewal = contract_ending(
+        session, client=book["acme"], actor=book["mina"], end=date(2026, 6, 30), auto_renew=True
+    )
+    ended_early, _ = contract_ending(
+        session, client=book["acme"], actor=book["mina"], end=date(2026, 6, 30), auto_renew=True
+    )
+    transition(
+        session,
+        book["mina"],
+        lost_renewal.id,
+        TransitionIn(to="lost", reason="Consolidating vendors"),
+        as_of=date(2026, 6, 10),
+    )
+    terminate_contract(
+        session,
+        book["mina"],
+        ended_early.id,
+        TerminationIn(effective_date=date(2026, 5, 31), reason="Site closed"),
+        TIERS,
+    )
     session.commit()
 
     renewed = auto_renew_due(session, date(2026, 7, 1))
@@ -203,8 +246,9 @@ def test_undecided_contract_lapses_and_expires_the_day_after_its_end(session, bo
     lapsed = renewal_of(session, contract)
     assert (lapsed.status, lapsed.decided_on) == ("lapsed", date(2026, 7, 1))
     assert session.get(Contract, contract.id, populate_existing=True).status == "expired"
-    assert session.scalars(select(AuditEntry.action).where(AuditEntry.action != "create")
-                           .order_by(AuditEntry.id)).all() == ["transition", "expire"]
+    assert session.scalars(
+        select(AuditEntry.action).where(AuditEntry.action != "create").order_by(AuditEntry.id)
+    ).all() == ["transition", "expire"]
 
 
 def test_client_whose_last_contract_ended_without_renewal_is_churned(session, book, api):
@@ -215,10 +259,12 @@ def test_client_whose_last_contract_ended_without_renewal_is_churned(session, bo
     contract_ending(session, client=gone, actor=mina, end=date(2026, 6, 30))
     contract_ending(session, client=staying, actor=mina, end=date(2026, 6, 30))
     make_contract(session, client=staying, actor=mina, start_date=date(2026, 1, 1), end_date=date(2027, 12, 31))
-    notice = make_contract(session, client=leaving_later, actor=mina, start_date=date(2026, 1, 1),
-                           end_date=date(2027, 12, 31))
-    terminate_contract(session, mina, notice.id, TerminationIn(effective_date=date(2026, 7, 31), reason="Moving"),
-                       TIERS)
+    notice = make_contract(
+        session, client=leaving_later, actor=mina, start_date=date(2026, 1, 1), end_date=date(2027, 12, 31)
+    )
+    terminate_contract(
+        session, mina, notice.id, TerminationIn(effective_date=date(2026, 7, 31), reason="Moving"), TIERS
+    )
     session.commit()
 
     lapse_due(session, date(2026, 7, 1))
@@ -237,8 +283,9 @@ def test_client_whose_last_contract_ended_without_renewal_is_churned(session, bo
 
 def test_the_scan_steps_run_in_order_and_a_second_run_changes_nothing(session, book):
     mina, acme = book["mina"], book["acme"]
-    make_contract(session, client=acme, actor=mina, start_date=date(2025, 7, 1), end_date=date(2026, 6, 30),
-                  auto_renew=True)
+    make_contract(
+        session, client=acme, actor=mina, start_date=date(2025, 7, 1), end_date=date(2026, 6, 30), auto_renew=True
+    )
     other = make_client(session, owner=mina, name="Other")
     make_contract(session, client=other, actor=mina, start_date=date(2025, 7, 1), end_date=date(2026, 6, 30))
     session.commit()
@@ -263,8 +310,9 @@ def test_renewals_report_on_a_small_fixed_book(session, book, api):
     hanbit = make_client(session, owner=wei, name="한빛클라우드", currency="KRW", language="ko")
 
     def ending(end, monthly, client=acme, owner=mina, **terms):
-        return contract_ending(session, client=client, actor=owner, end=end,
-                               lines=[("Capacity", "1", monthly)], **terms)[1]
+        return contract_ending(
+            session, client=client, actor=owner, end=end, lines=[("Capacity", "1", monthly)], **terms
+        )[1]
 
     ending(date(2026, 6, 20), "2000.00")
     july = ending(date(2026, 7, 10), "1000.00")
@@ -303,7 +351,12 @@ def test_renewals_report_on_a_small_fixed_book(session, book, api):
     rates = report["rates"]
     assert (rates["decided_from"], rates["decided_to"]) == ("2026-03-16", "2026-06-15")
     assert (rates["decided"], rates["renewed"], rates["auto_renewed"], rates["lost"], rates["lapsed"]) == (
-        4, 1, 1, 1, 1)
+        4,
+        1,
+        1,
+        1,
+        1,
+    )
     assert (rates["renewal_rate"], rates["churn_rate"]) == ("50.00", "50.00")
     risk = report["value_at_risk"]
     assert (risk["through"], risk["count"]) == ("2026-09-13", 3)
@@ -328,8 +381,16 @@ def test_demo_book_has_renewals_in_every_state_with_follow_ups_due(session, sett
     session.flush()
 
     statuses = set(session.scalars(select(Renewal.status).distinct()))
-    assert statuses == {"upcoming", "contacted", "proposal_sent", "awaiting_signature", "renewed", "lost",
-                        "auto_renewed", "lapsed"}
+    assert statuses == {
+        "upcoming",
+        "contacted",
+        "proposal_sent",
+        "awaiting_signature",
+        "renewed",
+        "lost",
+        "auto_renewed",
+        "lapsed",
+    }
     assert count(session, Renewal, Renewal.next_action_date == as_of) > 0
     assert count(session, Renewal, Renewal.status == "awaiting_signature", Renewal.seal_received.is_(False)) > 0
 
@@ -352,6 +413,7 @@ class StatementCounter:
 @pytest.mark.parametrize("step", ["auto_renew", "lapse", "worklist"])
 def test_scan_steps_and_worklist_issue_the_same_statements_for_4_rows_as_for_40(engine, sessions, book, step):
     """No per-row queries: the statement count does not grow with the number of contracts."""
+
     def statements(n, client_name):
         with sessions() as s:
             mina = s.get(type(book["mina"]), book["mina"].id)

@@ -42,19 +42,37 @@ def move(api, user, renewal_id, to, **body):
 
 def test_contract_created_inside_the_horizon_gets_its_renewal_at_once(api, book):
     today = clock.today("UTC")
-    body = {"client_id": book["acme"].id, "title": "Racks", "kind": "rental", "billing_cycle": "monthly",
-            "status": "active", "lines": [{"description": "Rack", "quantity": 1, "monthly_unit_price": "900.00"}]}
-    near = api.post("/api/v1/contracts", book["mina"], body | {
-        "number": "NEAR", "start_date": (today - timedelta(days=300)).isoformat(),
-        "end_date": (today + timedelta(days=60)).isoformat()}).json()
-    far = api.post("/api/v1/contracts", book["mina"], body | {
-        "number": "FAR", "start_date": today.isoformat(), "end_date": (today + timedelta(days=400)).isoformat()})
+    body = {
+        "client_id": book["acme"].id,
+        "title": "Racks",
+        "kind": "rental",
+        "billing_cycle": "monthly",
+        "status": "active",
+        "lines": [{"description": "Rack", "quantity": 1, "monthly_unit_price": "900.00"}],
+    }
+    near = api.post(
+        "/api/v1/contracts",
+        book["mina"],
+        body
+        | {
+            "number": "NEAR",
+            "start_date": (today - timedelta(days=300)).isoformat(),
+            "end_date": (today + timedelta(days=60)).isoformat(),
+        },
+    ).json()
+    far = api.post(
+        "/api/v1/contracts",
+        book["mina"],
+        body
+        | {"number": "FAR", "start_date": today.isoformat(), "end_date": (today + timedelta(days=400)).isoformat()},
+    )
     assert far.status_code == 201
 
     items = api.get("/api/v1/renewals", book["mina"]).json()["items"]
 
     assert [(r["contract_id"], r["status"], r["end_date"], r["owner_id"]) for r in items] == [
-        (near["id"], "upcoming", near["end_date"], book["mina"].id)]
+        (near["id"], "upcoming", near["end_date"], book["mina"].id)
+    ]
 
 
 def test_renewal_walks_the_pipeline_with_one_activity_and_one_audit_row_per_step(api, book, session):
@@ -74,8 +92,9 @@ def test_renewal_walks_the_pipeline_with_one_activity_and_one_audit_row_per_step
         "upcoming → contacted: now contacted",
     ]
     assert all(a["author_id"] == book["mina"].id and a["kind"] == "note" for a in shown["activities"])
-    audits = session.scalars(select(AuditEntry.action).where(
-        AuditEntry.entity_type == "renewal", AuditEntry.entity_id == renewal.id)).all()
+    audits = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity_type == "renewal", AuditEntry.entity_id == renewal.id)
+    ).all()
     assert audits == ["transition"] * 3
 
 
@@ -93,12 +112,25 @@ def test_illegal_transition_is_409_listing_the_allowed_targets(api, book, sessio
 
 
 def test_renewed_creates_the_successor_contract_with_the_uplift(api, book, session):
-    old, renewal = renewal_for(session, book, end=date(2027, 1, 30), number="CT-1001",
-                               renewal_uplift_pct=Decimal("3.5"),
-                               lines=[("42U rack", "2", "1450.00"), ("Cross-connect", "1.5", "95.50")])
+    old, renewal = renewal_for(
+        session,
+        book,
+        end=date(2027, 1, 30),
+        number="CT-1001",
+        renewal_uplift_pct=Decimal("3.5"),
+        lines=[("42U rack", "2", "1450.00"), ("Cross-connect", "1.5", "95.50")],
+    )
 
-    r = move(api, book["mina"], renewal.id, "renewed", note="signed and sealed", signed_on="2026-06-01",
-             signed_by="Kim Jisoo, CFO", seal_received=True)
+    r = move(
+        api,
+        book["mina"],
+        renewal.id,
+        "renewed",
+        note="signed and sealed",
+        signed_on="2026-06-01",
+        signed_by="Kim Jisoo, CFO",
+        seal_received=True,
+    )
 
     assert r.status_code == 200, r.text
     shown = r.json()
@@ -114,11 +146,21 @@ def test_renewed_creates_the_successor_contract_with_the_uplift(api, book, sessi
         {"description": "Cross-connect", "quantity": "1.5", "monthly_unit_price": "98.84"},  # 98.8425 half-up
     ]
     assert api.get(f"/api/v1/contracts/{old.id}", book["mina"]).json()["status"] == "renewed"
-    contract_audits = session.scalars(select(AuditEntry.action).where(AuditEntry.entity_type == "contract")
-                                      .where(AuditEntry.action != "create").order_by(AuditEntry.id)).all()
+    contract_audits = session.scalars(
+        select(AuditEntry.action)
+        .where(AuditEntry.entity_type == "contract")
+        .where(AuditEntry.action != "create")
+        .order_by(AuditEntry.id)
+    ).all()
     assert contract_audits == ["renew"]
-    assert session.scalar(select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.entity_type == "contract", AuditEntry.entity_id == successor["id"])) == 1
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.entity_type == "contract", AuditEntry.entity_id == successor["id"])
+        )
+        == 1
+    )
 
 
 @pytest.mark.parametrize(
@@ -143,8 +185,14 @@ def test_renewed_term_follows_month_end_anchoring(api, book, session, old_end, t
 def test_renewed_with_an_explicit_end_date_and_new_prices(api, book, session):
     _, renewal = renewal_for(session, book, end=date(2026, 9, 30), renewal_uplift_pct=Decimal(5))
 
-    r = move(api, book["mina"], renewal.id, "renewed", end_date="2027-03-31",
-             lines=[{"description": "Cage", "quantity": 1, "monthly_unit_price": "4200.00"}])
+    r = move(
+        api,
+        book["mina"],
+        renewal.id,
+        "renewed",
+        end_date="2027-03-31",
+        lines=[{"description": "Cage", "quantity": 1, "monthly_unit_price": "4200.00"}],
+    )
 
     assert r.status_code == 200, r.text
     successor = api.get(f"/api/v1/contracts/{r.json()['successor_contract_id']}", book["mina"]).json()
@@ -158,10 +206,14 @@ def test_renewed_with_an_explicit_end_date_and_new_prices(api, book, session):
         ({"end_date": "2026-09-30"}, "end_date"),  # not after the old term
         ({"term_months": 0}, "term_months"),
         ({"uplift_pct": "500"}, "uplift_pct"),
-        ({"uplift_pct": "3", "lines": [{"description": "x", "quantity": 1, "monthly_unit_price": "1.00"}]},
-         "uplift_pct"),
-        ({"lines": [{"description": "x", "quantity": 1, "monthly_unit_price": "1.001"}]},
-         "lines[0].monthly_unit_price"),
+        (
+            {"uplift_pct": "3", "lines": [{"description": "x", "quantity": 1, "monthly_unit_price": "1.00"}]},
+            "uplift_pct",
+        ),
+        (
+            {"lines": [{"description": "x", "quantity": 1, "monthly_unit_price": "1.001"}]},
+            "lines[0].monthly_unit_price",
+        ),
         ({"signed_on": "2999-01-01"}, "signed_on"),
     ],
 )
@@ -216,8 +268,9 @@ def test_client_at_dunning_level_3_needs_a_manager_or_an_override_reason(api, bo
 
     assert allowed.status_code == 200, allowed.text
     assert allowed.json()["override_reason"] == "CFO promised payment on signing"
-    audit = session.scalars(select(AuditEntry).where(
-        AuditEntry.entity_type == "renewal", AuditEntry.entity_id == renewal.id)).one()
+    audit = session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type == "renewal", AuditEntry.entity_id == renewal.id)
+    ).one()
     assert audit.after["override"] == {"dunning_level": 3, "reason": "CFO promised payment on signing"}
     assert audit.actor_id == book["mina"].id
 
@@ -238,9 +291,16 @@ def test_activity_with_a_follow_up_sets_the_next_action_date(api, book, session)
     _, renewal = renewal_for(session, book)
     follow_up = clock.today("UTC") + timedelta(days=3)
 
-    r = api.post(f"/api/v1/renewals/{renewal.id}/activities", book["mina"], {
-        "kind": "call", "text": "Spoke to procurement; they want a 3-year option",
-        "next_follow_up_on": follow_up.isoformat(), "at": "2026-06-01T09:30:00+09:00"})
+    r = api.post(
+        f"/api/v1/renewals/{renewal.id}/activities",
+        book["mina"],
+        {
+            "kind": "call",
+            "text": "Spoke to procurement; they want a 3-year option",
+            "next_follow_up_on": follow_up.isoformat(),
+            "at": "2026-06-01T09:30:00+09:00",
+        },
+    )
 
     assert r.status_code == 201, r.text
     assert r.json()["author_id"] == book["mina"].id
@@ -287,13 +347,20 @@ def test_signature_paper_trail_is_updated_while_awaiting_signature(api, book, se
     assert early.status_code == 409
     waiting = move(api, book["mina"], renewal.id, "awaiting_signature", sent_for_signature_on="2026-05-20").json()
 
-    r = api.patch(f"/api/v1/renewals/{renewal.id}", book["mina"], {
-        "version": waiting["version"], "signed_on": "2026-05-28", "signed_by": "Lee Min-ho", "seal_received": True})
+    r = api.patch(
+        f"/api/v1/renewals/{renewal.id}",
+        book["mina"],
+        {"version": waiting["version"], "signed_on": "2026-05-28", "signed_by": "Lee Min-ho", "seal_received": True},
+    )
 
     assert r.status_code == 200, r.text
     shown = r.json()
     assert (shown["sent_for_signature_on"], shown["signed_on"], shown["signed_by"], shown["seal_received"]) == (
-        "2026-05-20", "2026-05-28", "Lee Min-ho", True)
+        "2026-05-20",
+        "2026-05-28",
+        "Lee Min-ho",
+        True,
+    )
 
 
 def test_another_managers_renewal_is_404_everywhere(api, book, session):
@@ -302,8 +369,10 @@ def test_another_managers_renewal_is_404_everywhere(api, book, session):
 
     assert api.get(f"/api/v1/renewals/{theirs.id}", book["mina"]).status_code == 404
     assert move(api, book["mina"], theirs.id, "contacted").status_code == 404
-    assert api.post(f"/api/v1/renewals/{theirs.id}/activities", book["mina"],
-                    {"kind": "note", "text": "x"}).status_code == 404
+    assert (
+        api.post(f"/api/v1/renewals/{theirs.id}/activities", book["mina"], {"kind": "note", "text": "x"}).status_code
+        == 404
+    )
     assert api.patch(f"/api/v1/renewals/{theirs.id}", book["mina"], {"version": 1}).status_code == 404
     mine = api.get("/api/v1/renewals", book["mina"]).json()
     assert {r["client_id"] for r in mine["items"]} == {book["acme"].id}
@@ -343,8 +412,9 @@ def test_worklist_filters_by_status_window_owner_and_client_sorted_by_end_date(a
 def test_worklist_by_risk_puts_the_client_in_dunning_first(api, book, session):
     _, soon_but_quiet = renewal_for(session, book, end=date(2026, 7, 31))
     initech = make_client(session, owner=book["mina"], name="Initech")
-    indebted, in_dunning = renewal_for(session, book, end=date(2026, 11, 20), client=initech,
-                                       lines=[("Rack", "1", "1000.00")])
+    indebted, in_dunning = renewal_for(
+        session, book, end=date(2026, 11, 20), client=initech, lines=[("Rack", "1", "1000.00")]
+    )
     _, later = renewal_for(session, book, end=date(2026, 10, 31))
     open_invoice(session, contract=indebted, due=date(2026, 4, 1), balance="3000.00", dunning_level=4)
     open_invoice(session, contract=indebted, due=date(2026, 6, 20), balance="1000.00")  # not yet due
@@ -360,7 +430,10 @@ def test_worklist_by_risk_puts_the_client_in_dunning_first(api, book, session):
     assert items[1]["risk_score"] == 38  # 35 × 120/180 urgency + 15 of silence = 38.3
     assert items[2]["risk_score"] == 20  # 35 × 28/180 + 15 = 20.4
     assert [i["id"] for i in api.get("/api/v1/renewals?as_of=2026-06-01", book["mina"]).json()["items"]] == [
-        soon_but_quiet.id, later.id, in_dunning.id]
+        soon_but_quiet.id,
+        later.id,
+        in_dunning.id,
+    ]
 
 
 def test_open_renewals_follow_a_reassigned_client_to_its_new_owner(api, book, session):
@@ -369,21 +442,27 @@ def test_open_renewals_follow_a_reassigned_client_to_its_new_owner(api, book, se
     assert move(api, book["mina"], decided.id, "lost", reason="Went in-house").status_code == 200
     client = api.get(f"/api/v1/clients/{book['acme'].id}", book["manager"]).json()
 
-    r = api.patch(f"/api/v1/clients/{client['id']}", book["manager"],
-                  {"version": client["version"], "owner_id": book["wei"].id})
+    r = api.patch(
+        f"/api/v1/clients/{client['id']}", book["manager"], {"version": client["version"], "owner_id": book["wei"].id}
+    )
 
     assert r.status_code == 200, r.text
     assert api.get(f"/api/v1/renewals/{open_one.id}", book["wei"]).json()["owner_id"] == book["wei"].id
     assert api.get(f"/api/v1/renewals/{open_one.id}", book["mina"]).status_code == 404
     assert api.get(f"/api/v1/renewals/{decided.id}", book["manager"]).json()["owner_id"] == book["mina"].id
-    assert [i["id"] for i in api.get(f"/api/v1/renewals?owner={book['wei'].id}&status=upcoming",
-                                     book["wei"]).json()["items"]] == [open_one.id]
+    assert [
+        i["id"]
+        for i in api.get(f"/api/v1/renewals?owner={book['wei'].id}&status=upcoming", book["wei"]).json()["items"]
+    ] == [open_one.id]
 
 
 def test_a_terminated_contract_cannot_be_renewed_but_can_be_marked_lost(api, book, session):
     contract, renewal = renewal_for(session, book, end=date(2026, 9, 30))
-    r = api.post(f"/api/v1/contracts/{contract.id}/terminate", book["mina"],
-                 {"effective_date": "2026-08-31", "reason": "Site closed"})
+    r = api.post(
+        f"/api/v1/contracts/{contract.id}/terminate",
+        book["mina"],
+        {"effective_date": "2026-08-31", "reason": "Site closed"},
+    )
     assert r.status_code == 200, r.text
 
     refused = move(api, book["mina"], renewal.id, "renewed")

@@ -66,8 +66,11 @@ def test_each_threshold_supersedes_the_one_before(session, people):
         scan.run_day(session, DAY + timedelta(days=offset))
 
     assert keys(session, subject_id=contract.id, kind="renewal_due") == [
-        ("renewal_due", 90, "resolved"), ("renewal_due", 60, "resolved"),
-        ("renewal_due", 30, "resolved"), ("renewal_due", 7, "open")]
+        ("renewal_due", 90, "resolved"),
+        ("renewal_due", 60, "resolved"),
+        ("renewal_due", 30, "resolved"),
+        ("renewal_due", 7, "open"),
+    ]
     assert [a.severity for a in alerts(session, kind="renewal_due")] == ["info", "info", "warning", "critical"]
 
 
@@ -84,8 +87,9 @@ def test_contract_entering_at_20_days_gets_only_the_30_day_warning(session, peop
 def test_auto_renew_contract_warns_14_days_before_the_opt_out_deadline(session, people):
     client = make_client(session, owner=people["mina"])
     end = DAY + timedelta(days=150)
-    contract = make_contract(session, client=client, actor=people["mina"], end_date=end, auto_renew=True,
-                             notice_period_days=60)
+    contract = make_contract(
+        session, client=client, actor=people["mina"], end_date=end, auto_renew=True, notice_period_days=60
+    )
     deadline = end - timedelta(days=60)
 
     scan.run_day(session, deadline - timedelta(days=15))
@@ -96,8 +100,11 @@ def test_auto_renew_contract_warns_14_days_before_the_opt_out_deadline(session, 
     [alert] = alerts(session, kind="notice_deadline")
     assert (alert.subject_id, alert.threshold, alert.severity, alert.status) == (contract.id, 14, "warning", "open")
     assert alert.assignee_id == people["mina"].id
-    assert alert.details == {"contract_number": contract.number, "opt_out_deadline": deadline.isoformat(),
-                             "end_date": end.isoformat()}
+    assert alert.details == {
+        "contract_number": contract.number,
+        "opt_out_deadline": deadline.isoformat(),
+        "end_date": end.isoformat(),
+    }
 
     scan.run_day(session, deadline + timedelta(days=1))
     assert keys(session, kind="notice_deadline") == [("notice_deadline", 14, "resolved")]
@@ -128,17 +135,22 @@ def test_overdue_invoice_climbs_dunning_levels_and_goes_to_finance(session, peop
         scan.run_day(session, DAY + timedelta(days=late))
 
     assert keys(session, subject_id=invoice.id, kind="invoice_overdue") == [
-        ("invoice_overdue", 1, "resolved"), ("invoice_overdue", 2, "resolved"),
-        ("invoice_overdue", 3, "resolved"), ("invoice_overdue", 4, "open")]
+        ("invoice_overdue", 1, "resolved"),
+        ("invoice_overdue", 2, "resolved"),
+        ("invoice_overdue", 3, "resolved"),
+        ("invoice_overdue", 4, "open"),
+    ]
     top = alerts(session, kind="invoice_overdue")[-1]
     assert top.assignee_id == people["finance"].id
     assert top.informed_id == people["mina"].id
     assert top.severity == "critical"
     assert session.get(Invoice, invoice.id).dunning_level == 4
-    changes = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "invoice",
-                                                       AuditEntry.action == "dunning")).all()
+    changes = session.scalars(
+        select(AuditEntry).where(AuditEntry.entity_type == "invoice", AuditEntry.action == "dunning")
+    ).all()
     assert [(c.before, c.after) for c in changes] == [
-        ({"dunning_level": level}, {"dunning_level": level + 1}) for level in range(4)]
+        ({"dunning_level": level}, {"dunning_level": level + 1}) for level in range(4)
+    ]
 
 
 def test_invoice_seen_late_gets_only_its_current_level(session, people):
@@ -236,7 +248,9 @@ def test_one_reminder_lists_all_overdue_invoices_of_the_client_but_not_held_or_p
     lines = scan.overdue_by_client(session, DAY, client.id)
 
     assert [(line.invoice_id, line.days_overdue, line.dunning_level) for line in lines] == [
-        (oldest.id, 40, 3), (newer.id, 3, 1)]
+        (oldest.id, 40, 3),
+        (newer.id, 3, 1),
+    ]
     assert not_due.id not in {line.invoice_id for line in lines}
 
 
@@ -263,8 +277,13 @@ def test_follow_up_due_today_goes_to_its_author_and_resolves_when_logged(session
     make_contract(session, client=client, actor=people["mina"], end_date=DAY + timedelta(days=120))
     scan.run_day(session, DAY)
     renewal = session.scalars(select(Renewal)).one()
-    renewals.add_activity(session, people["mina"], renewal.id, ActivityIn(
-        kind="call", text="Asked for the budget; call again", next_follow_up_on=DAY + timedelta(days=5)), as_of=DAY)
+    renewals.add_activity(
+        session,
+        people["mina"],
+        renewal.id,
+        ActivityIn(kind="call", text="Asked for the budget; call again", next_follow_up_on=DAY + timedelta(days=5)),
+        as_of=DAY,
+    )
 
     scan.run_day(session, DAY + timedelta(days=4))
     assert alerts(session, kind="follow_up_due") == []
@@ -273,8 +292,13 @@ def test_follow_up_due_today_goes_to_its_author_and_resolves_when_logged(session
     [alert] = alerts(session, kind="follow_up_due")
     assert (alert.subject_type, alert.subject_id, alert.threshold) == ("renewal", renewal.id, 20270306)
     assert (alert.assignee_id, alert.severity) == (people["mina"].id, "info")
-    renewals.add_activity(session, people["mina"], renewal.id, ActivityIn(kind="call", text="Budget approved"),
-                          as_of=DAY + timedelta(days=5))
+    renewals.add_activity(
+        session,
+        people["mina"],
+        renewal.id,
+        ActivityIn(kind="call", text="Budget approved"),
+        as_of=DAY + timedelta(days=5),
+    )
     scan.run_day(session, DAY + timedelta(days=6))
     assert keys(session, kind="follow_up_due") == [("follow_up_due", 20270306, "resolved")]
 
@@ -286,8 +310,9 @@ def test_renewed_contract_resolves_its_renewal_warnings_at_once(session, people)
     renewal = session.scalars(select(Renewal)).one()
     from renewals.domain.renewals.schemas import TransitionIn
 
-    renewals.transition(session, people["mina"], renewal.id, TransitionIn(to="renewed", term_months=12),
-                        as_of=DAY + timedelta(days=1))
+    renewals.transition(
+        session, people["mina"], renewal.id, TransitionIn(to="renewed", term_months=12), as_of=DAY + timedelta(days=1)
+    )
 
     [alert] = alerts(session, kind="renewal_due", subject_id=contract.id)
     assert (alert.threshold, alert.status, alert.resolved_on) == (30, "resolved", DAY + timedelta(days=1))
@@ -298,13 +323,23 @@ def test_lost_renewal_resolves_its_warnings_and_follow_ups_at_once(session, peop
     make_contract(session, client=client, actor=people["mina"], end_date=DAY + timedelta(days=25))
     scan.run_day(session, DAY)
     renewal = session.scalars(select(Renewal)).one()
-    renewals.add_activity(session, people["mina"], renewal.id, ActivityIn(
-        kind="call", text="They are thinking", next_follow_up_on=DAY + timedelta(days=1)), as_of=DAY)
+    renewals.add_activity(
+        session,
+        people["mina"],
+        renewal.id,
+        ActivityIn(kind="call", text="They are thinking", next_follow_up_on=DAY + timedelta(days=1)),
+        as_of=DAY,
+    )
     scan.run_day(session, DAY + timedelta(days=1))
     from renewals.domain.renewals.schemas import TransitionIn
 
-    renewals.transition(session, people["mina"], renewal.id,
-                        TransitionIn(to="lost", reason="moved to a competitor"), as_of=DAY + timedelta(days=1))
+    renewals.transition(
+        session,
+        people["mina"],
+        renewal.id,
+        TransitionIn(to="lost", reason="moved to a competitor"),
+        as_of=DAY + timedelta(days=1),
+    )
 
     assert keys(session) == [("renewal_due", 30, "resolved"), ("follow_up_due", 20270302, "resolved")]
 
@@ -318,8 +353,13 @@ def test_recorded_payment_resolves_reminders_and_credit_warning_at_once(session,
     scan.run_day(session, DAY + timedelta(days=15))
     assert keys(session) == [("invoice_overdue", 2, "open"), ("credit_limit", 100000, "open")]
 
-    record_payment(session, people["finance"], PaymentIn(client_id=client.id, amount="1200.00", currency="USD"),
-                   None, DAY + timedelta(days=16))
+    record_payment(
+        session,
+        people["finance"],
+        PaymentIn(client_id=client.id, amount="1200.00", currency="USD"),
+        None,
+        DAY + timedelta(days=16),
+    )
 
     assert keys(session) == [("invoice_overdue", 2, "resolved"), ("credit_limit", 100000, "resolved")]
     assert session.get(Invoice, invoice.id).status == "paid"
@@ -333,8 +373,13 @@ def test_credit_note_for_the_whole_balance_resolves_the_reminder(session, people
     invoice = invoice_due(session, client=client, actor=people["mina"], due=DAY)
     scan.run_day(session, DAY + timedelta(days=1))
 
-    issue_credit_note(session, people["finance"], invoice.id, CreditNoteIn(amount="1200.00", reason="service outage"),
-                      DAY + timedelta(days=2))
+    issue_credit_note(
+        session,
+        people["finance"],
+        invoice.id,
+        CreditNoteIn(amount="1200.00", reason="service outage"),
+        DAY + timedelta(days=2),
+    )
 
     assert keys(session) == [("invoice_overdue", 1, "resolved")]
 
@@ -357,14 +402,24 @@ def test_scanning_the_same_day_twice_changes_nothing_the_second_time(session, en
 
     assert database_rows(engine) == first
     assert {a.kind for a in alerts(session)} == {
-        "renewal_due", "renewal_lapsed", "invoice_overdue", "promise_broken", "credit_limit"}
+        "renewal_due",
+        "renewal_lapsed",
+        "invoice_overdue",
+        "promise_broken",
+        "credit_limit",
+    }
 
 
 def test_two_scans_of_the_same_day_at_the_same_time_raise_each_alert_once(sessions, session, people):
     for n in range(6):
         client = make_client(session, owner=people["mina"], credit_limit=Decimal("100"))
-        make_contract(session, client=client, actor=people["mina"], start_date=DAY - timedelta(days=5),
-                      end_date=DAY + timedelta(days=10 + n))
+        make_contract(
+            session,
+            client=client,
+            actor=people["mina"],
+            start_date=DAY - timedelta(days=5),
+            end_date=DAY + timedelta(days=10 + n),
+        )
         invoice_due(session, client=client, actor=people["mina"], due=DAY - timedelta(days=n * 5))
     session.commit()
     barrier = threading.Barrier(2)

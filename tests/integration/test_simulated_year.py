@@ -60,12 +60,28 @@ def test_a_year_of_daily_scans_raises_and_resolves_exactly_the_expected_alerts(s
     early = START - timedelta(days=200)
     con = {
         "A": make_contract(session, client=c1, actor=mina, start_date=early, end_date=d("2027-06-30")),
-        "C": make_contract(session, client=c1, actor=mina, start_date=early, end_date=d("2027-10-31"),
-                           auto_renew=True, notice_period_days=30, renewal_term_months=12,
-                           renewal_uplift_pct=Decimal("5")),
+        "C": make_contract(
+            session,
+            client=c1,
+            actor=mina,
+            start_date=early,
+            end_date=d("2027-10-31"),
+            auto_renew=True,
+            notice_period_days=30,
+            renewal_term_months=12,
+            renewal_uplift_pct=Decimal("5"),
+        ),
         "F": make_contract(session, client=c1, actor=mina, start_date=early, end_date=d("2027-12-31")),
-        "H": make_contract(session, client=c1, actor=mina, start_date=early, end_date=d("2028-02-29"),
-                           auto_renew=True, notice_period_days=45, renewal_term_months=12),
+        "H": make_contract(
+            session,
+            client=c1,
+            actor=mina,
+            start_date=early,
+            end_date=d("2028-02-29"),
+            auto_renew=True,
+            notice_period_days=45,
+            renewal_term_months=12,
+        ),
     }
     session.commit()
 
@@ -73,20 +89,26 @@ def test_a_year_of_daily_scans_raises_and_resolves_exactly_the_expected_alerts(s
         return session.scalars(select(Renewal).where(Renewal.contract_id == con[name].id)).one()
 
     def enter_b(day: date) -> None:
-        con["B"] = make_contract(session, client=c1, actor=mina, start_date=day - timedelta(days=365),
-                                 end_date=d("2027-09-30"))
+        con["B"] = make_contract(
+            session, client=c1, actor=mina, start_date=day - timedelta(days=365), end_date=d("2027-09-30")
+        )
 
     def renew_b(day: date) -> None:
-        renewals.transition(session, mina, renewal_of("B").id, TransitionIn(to="renewed", term_months=12),
-                            as_of=day)
+        renewals.transition(session, mina, renewal_of("B").id, TransitionIn(to="renewed", term_months=12), as_of=day)
 
     def plan_call(day: date) -> None:
-        renewals.add_activity(session, mina, renewal_of("F").id, ActivityIn(
-            kind="call", text="Budget not ready; call again", next_follow_up_on=d("2027-10-12")), as_of=day)
+        renewals.add_activity(
+            session,
+            mina,
+            renewal_of("F").id,
+            ActivityIn(kind="call", text="Budget not ready; call again", next_follow_up_on=d("2027-10-12")),
+            as_of=day,
+        )
 
     def log_call(day: date) -> None:
-        renewals.add_activity(session, mina, renewal_of("F").id, ActivityIn(kind="call", text="Proposal wanted"),
-                              as_of=day)
+        renewals.add_activity(
+            session, mina, renewal_of("F").id, ActivityIn(kind="call", text="Proposal wanted"), as_of=day
+        )
 
     events: dict[date, Callable[[date], None]] = {
         d("2027-03-10"): lambda day: settle(session, inv["I1"]),
@@ -108,8 +130,9 @@ def test_a_year_of_daily_scans_raises_and_resolves_exactly_the_expected_alerts(s
         scan.run_day(session, day)
         session.commit()
         names = _names(session, con, inv, c2)
-        for a in session.scalars(select(Alert).where(or_(Alert.raised_on == day, Alert.resolved_on == day))
-                                 .order_by(Alert.id)):
+        for a in session.scalars(
+            select(Alert).where(or_(Alert.raised_on == day, Alert.resolved_on == day)).order_by(Alert.id)
+        ):
             if a.raised_on == day:
                 history.append((day.isoformat(), "raised", a.kind, names[(a.subject_type, a.subject_id)], a.threshold))
         for a in session.scalars(select(Alert).where(Alert.resolved_on == day).order_by(Alert.id)):
@@ -120,25 +143,43 @@ def test_a_year_of_daily_scans_raises_and_resolves_exactly_the_expected_alerts(s
 
     who = {(a.kind, a.assignee_id, a.informed_id) for a in session.scalars(select(Alert))}
     assert who == {
-        ("renewal_due", mina.id, None), ("notice_deadline", mina.id, None), ("follow_up_due", mina.id, None),
-        ("renewal_lapsed", mina.id, manager.id), ("invoice_overdue", finance.id, mina.id),
-        ("promise_broken", finance.id, mina.id), ("credit_limit", finance.id, mina.id),
+        ("renewal_due", mina.id, None),
+        ("notice_deadline", mina.id, None),
+        ("follow_up_due", mina.id, None),
+        ("renewal_lapsed", mina.id, manager.id),
+        ("invoice_overdue", finance.id, mina.id),
+        ("promise_broken", finance.id, mina.id),
+        ("credit_limit", finance.id, mina.id),
     }
 
     session.expire_all()
-    successors = session.scalars(select(Contract).where(Contract.predecessor_id.is_not(None))
-                                 .order_by(Contract.id)).all()
-    assert sorted((s.predecessor_id, s.start_date, s.end_date) for s in successors) == sorted([
-        (con["C"].id, d("2027-11-01"), d("2028-10-31")),
-        (con["B"].id, d("2027-10-01"), d("2028-09-30")),
-        (con["H"].id, d("2028-03-01"), d("2029-02-28")),
-    ])
-    assert [r.status for r in map(renewal_of, "ABCFH")] == ["lapsed", "renewed", "auto_renewed", "lapsed",
-                                                           "auto_renewed"]
+    successors = session.scalars(
+        select(Contract).where(Contract.predecessor_id.is_not(None)).order_by(Contract.id)
+    ).all()
+    assert sorted((s.predecessor_id, s.start_date, s.end_date) for s in successors) == sorted(
+        [
+            (con["C"].id, d("2027-11-01"), d("2028-10-31")),
+            (con["B"].id, d("2027-10-01"), d("2028-09-30")),
+            (con["H"].id, d("2028-03-01"), d("2029-02-28")),
+        ]
+    )
+    assert [r.status for r in map(renewal_of, "ABCFH")] == [
+        "lapsed",
+        "renewed",
+        "auto_renewed",
+        "lapsed",
+        "auto_renewed",
+    ]
     assert session.get(Invoice, inv["I2"].id).dunning_level == 4
     assert session.get(Invoice, inv["I5"].id).dunning_level == 1
-    assert session.scalar(select(func.count()).select_from(Alert).where(Alert.subject_type == "invoice",
-                                                                        Alert.subject_id == inv["I1"].id)) == 0
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(Alert)
+            .where(Alert.subject_type == "invoice", Alert.subject_id == inv["I1"].id)
+        )
+        == 0
+    )
 
 
 def _names(
@@ -155,68 +196,68 @@ def _names(
 
 
 EXPECTED: list[tuple[str, str, str, str, int | None]] = [
-    ('2027-04-01', 'raised', 'renewal_due', 'A', 90),
-    ('2027-05-01', 'raised', 'invoice_overdue', 'I2', 1),
-    ('2027-05-01', 'raised', 'renewal_due', 'A', 60),
-    ('2027-05-01', 'resolved', 'renewal_due', 'A', 90),
-    ('2027-05-11', 'raised', 'credit_limit', 'C2', 200000),
-    ('2027-05-15', 'raised', 'invoice_overdue', 'I2', 2),
-    ('2027-05-15', 'resolved', 'invoice_overdue', 'I2', 1),
-    ('2027-05-30', 'raised', 'invoice_overdue', 'I2', 3),
-    ('2027-05-30', 'resolved', 'invoice_overdue', 'I2', 2),
-    ('2027-05-31', 'raised', 'renewal_due', 'A', 30),
-    ('2027-05-31', 'resolved', 'renewal_due', 'A', 60),
-    ('2027-06-11', 'raised', 'invoice_overdue', 'I3', 1),
-    ('2027-06-20', 'resolved', 'credit_limit', 'C2', 200000),
-    ('2027-06-20', 'resolved', 'invoice_overdue', 'I3', 1),
-    ('2027-06-23', 'raised', 'renewal_due', 'A', 7),
-    ('2027-06-23', 'resolved', 'renewal_due', 'A', 30),
-    ('2027-06-29', 'raised', 'invoice_overdue', 'I2', 4),
-    ('2027-06-29', 'resolved', 'invoice_overdue', 'I2', 3),
-    ('2027-07-01', 'raised', 'renewal_lapsed', 'renewal A', None),
-    ('2027-07-01', 'resolved', 'renewal_due', 'A', 7),
-    ('2027-08-02', 'raised', 'invoice_overdue', 'I4', 1),
-    ('2027-08-02', 'raised', 'renewal_due', 'C', 90),
-    ('2027-08-21', 'raised', 'invoice_overdue', 'I4', 2),
-    ('2027-08-21', 'raised', 'promise_broken', 'I4', 20270820),
-    ('2027-08-21', 'resolved', 'invoice_overdue', 'I4', 1),
-    ('2027-08-31', 'raised', 'invoice_overdue', 'I4', 3),
-    ('2027-08-31', 'resolved', 'invoice_overdue', 'I4', 2),
-    ('2027-09-01', 'raised', 'renewal_due', 'C', 60),
-    ('2027-09-01', 'resolved', 'invoice_overdue', 'I4', 3),
-    ('2027-09-01', 'resolved', 'promise_broken', 'I4', 20270820),
-    ('2027-09-01', 'resolved', 'renewal_due', 'C', 90),
-    ('2027-09-10', 'raised', 'renewal_due', 'B', 30),
-    ('2027-09-17', 'raised', 'notice_deadline', 'C', 14),
-    ('2027-09-23', 'raised', 'renewal_due', 'B', 7),
-    ('2027-09-23', 'resolved', 'renewal_due', 'B', 30),
-    ('2027-09-25', 'resolved', 'renewal_due', 'B', 7),
-    ('2027-10-01', 'raised', 'renewal_due', 'C', 30),
-    ('2027-10-01', 'resolved', 'renewal_due', 'C', 60),
-    ('2027-10-02', 'raised', 'renewal_due', 'F', 90),
-    ('2027-10-02', 'resolved', 'notice_deadline', 'C', 14),
-    ('2027-10-12', 'raised', 'follow_up_due', 'renewal F', 20271012),
-    ('2027-10-14', 'resolved', 'follow_up_due', 'renewal F', 20271012),
-    ('2027-10-24', 'raised', 'renewal_due', 'C', 7),
-    ('2027-10-24', 'resolved', 'renewal_due', 'C', 30),
-    ('2027-11-01', 'raised', 'renewal_due', 'F', 60),
-    ('2027-11-01', 'resolved', 'renewal_due', 'C', 7),
-    ('2027-11-01', 'resolved', 'renewal_due', 'F', 90),
-    ('2027-12-01', 'raised', 'renewal_due', 'F', 30),
-    ('2027-12-01', 'raised', 'renewal_due', 'H', 90),
-    ('2027-12-01', 'resolved', 'renewal_due', 'F', 60),
-    ('2027-12-21', 'raised', 'invoice_overdue', 'I5', 1),
-    ('2027-12-24', 'raised', 'renewal_due', 'F', 7),
-    ('2027-12-24', 'resolved', 'renewal_due', 'F', 30),
-    ('2027-12-31', 'raised', 'renewal_due', 'H', 60),
-    ('2027-12-31', 'resolved', 'renewal_due', 'H', 90),
-    ('2028-01-01', 'raised', 'notice_deadline', 'H', 14),
-    ('2028-01-01', 'raised', 'renewal_lapsed', 'renewal F', None),
-    ('2028-01-01', 'resolved', 'renewal_due', 'F', 7),
-    ('2028-01-16', 'resolved', 'notice_deadline', 'H', 14),
-    ('2028-01-30', 'raised', 'renewal_due', 'H', 30),
-    ('2028-01-30', 'resolved', 'renewal_due', 'H', 60),
-    ('2028-02-22', 'raised', 'renewal_due', 'H', 7),
-    ('2028-02-22', 'resolved', 'renewal_due', 'H', 30),
-    ('2028-03-01', 'resolved', 'renewal_due', 'H', 7),
+    ("2027-04-01", "raised", "renewal_due", "A", 90),
+    ("2027-05-01", "raised", "invoice_overdue", "I2", 1),
+    ("2027-05-01", "raised", "renewal_due", "A", 60),
+    ("2027-05-01", "resolved", "renewal_due", "A", 90),
+    ("2027-05-11", "raised", "credit_limit", "C2", 200000),
+    ("2027-05-15", "raised", "invoice_overdue", "I2", 2),
+    ("2027-05-15", "resolved", "invoice_overdue", "I2", 1),
+    ("2027-05-30", "raised", "invoice_overdue", "I2", 3),
+    ("2027-05-30", "resolved", "invoice_overdue", "I2", 2),
+    ("2027-05-31", "raised", "renewal_due", "A", 30),
+    ("2027-05-31", "resolved", "renewal_due", "A", 60),
+    ("2027-06-11", "raised", "invoice_overdue", "I3", 1),
+    ("2027-06-20", "resolved", "credit_limit", "C2", 200000),
+    ("2027-06-20", "resolved", "invoice_overdue", "I3", 1),
+    ("2027-06-23", "raised", "renewal_due", "A", 7),
+    ("2027-06-23", "resolved", "renewal_due", "A", 30),
+    ("2027-06-29", "raised", "invoice_overdue", "I2", 4),
+    ("2027-06-29", "resolved", "invoice_overdue", "I2", 3),
+    ("2027-07-01", "raised", "renewal_lapsed", "renewal A", None),
+    ("2027-07-01", "resolved", "renewal_due", "A", 7),
+    ("2027-08-02", "raised", "invoice_overdue", "I4", 1),
+    ("2027-08-02", "raised", "renewal_due", "C", 90),
+    ("2027-08-21", "raised", "invoice_overdue", "I4", 2),
+    ("2027-08-21", "raised", "promise_broken", "I4", 20270820),
+    ("2027-08-21", "resolved", "invoice_overdue", "I4", 1),
+    ("2027-08-31", "raised", "invoice_overdue", "I4", 3),
+    ("2027-08-31", "resolved", "invoice_overdue", "I4", 2),
+    ("2027-09-01", "raised", "renewal_due", "C", 60),
+    ("2027-09-01", "resolved", "invoice_overdue", "I4", 3),
+    ("2027-09-01", "resolved", "promise_broken", "I4", 20270820),
+    ("2027-09-01", "resolved", "renewal_due", "C", 90),
+    ("2027-09-10", "raised", "renewal_due", "B", 30),
+    ("2027-09-17", "raised", "notice_deadline", "C", 14),
+    ("2027-09-23", "raised", "renewal_due", "B", 7),
+    ("2027-09-23", "resolved", "renewal_due", "B", 30),
+    ("2027-09-25", "resolved", "renewal_due", "B", 7),
+    ("2027-10-01", "raised", "renewal_due", "C", 30),
+    ("2027-10-01", "resolved", "renewal_due", "C", 60),
+    ("2027-10-02", "raised", "renewal_due", "F", 90),
+    ("2027-10-02", "resolved", "notice_deadline", "C", 14),
+    ("2027-10-12", "raised", "follow_up_due", "renewal F", 20271012),
+    ("2027-10-14", "resolved", "follow_up_due", "renewal F", 20271012),
+    ("2027-10-24", "raised", "renewal_due", "C", 7),
+    ("2027-10-24", "resolved", "renewal_due", "C", 30),
+    ("2027-11-01", "raised", "renewal_due", "F", 60),
+    ("2027-11-01", "resolved", "renewal_due", "C", 7),
+    ("2027-11-01", "resolved", "renewal_due", "F", 90),
+    ("2027-12-01", "raised", "renewal_due", "F", 30),
+    ("2027-12-01", "raised", "renewal_due", "H", 90),
+    ("2027-12-01", "resolved", "renewal_due", "F", 60),
+    ("2027-12-21", "raised", "invoice_overdue", "I5", 1),
+    ("2027-12-24", "raised", "renewal_due", "F", 7),
+    ("2027-12-24", "resolved", "renewal_due", "F", 30),
+    ("2027-12-31", "raised", "renewal_due", "H", 60),
+    ("2027-12-31", "resolved", "renewal_due", "H", 90),
+    ("2028-01-01", "raised", "notice_deadline", "H", 14),
+    ("2028-01-01", "raised", "renewal_lapsed", "renewal F", None),
+    ("2028-01-01", "resolved", "renewal_due", "F", 7),
+    ("2028-01-16", "resolved", "notice_deadline", "H", 14),
+    ("2028-01-30", "raised", "renewal_due", "H", 30),
+    ("2028-01-30", "resolved", "renewal_due", "H", 60),
+    ("2028-02-22", "raised", "renewal_due", "H", 7),
+    ("2028-02-22", "resolved", "renewal_due", "H", 30),
+    ("2028-03-01", "resolved", "renewal_due", "H", 7),
 ]

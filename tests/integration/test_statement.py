@@ -17,8 +17,11 @@ JULY = (date(2026, 7, 1), date(2026, 7, 31))
 
 @pytest.fixture
 def people(session):
-    return {"owner": make_user(session, role="account_manager"), "finance": make_user(session, role="finance"),
-            "manager": make_user(session, role="manager")}
+    return {
+        "owner": make_user(session, role="account_manager"),
+        "finance": make_user(session, role="finance"),
+        "manager": make_user(session, role="manager"),
+    }
 
 
 @pytest.fixture
@@ -91,8 +94,7 @@ def test_a_write_off_lowers_the_balance_on_its_date(session, people):
     [usd] = statement(session, people["finance"], client.id, *JULY).currencies
 
     assert usd.opening_balance == Decimal("1000.00")
-    assert [(e.kind, e.amount, e.balance) for e in usd.entries] == [
-        ("write_off", Decimal("-1000.00"), Decimal("0.00"))]
+    assert [(e.kind, e.amount, e.balance) for e in usd.entries] == [("write_off", Decimal("-1000.00"), Decimal("0.00"))]
     assert usd.aging.total == Decimal("0.00")
 
 
@@ -111,8 +113,9 @@ def test_each_currency_has_its_own_section(session, people):
     assert (usd.currency, usd.closing_balance, usd.aging.total) == ("USD", Decimal("1200.00"), Decimal("1200.00"))
 
 
-def test_closing_balance_matches_the_account_balance_recomputed_at_the_end(session, people,
-                                                                            july_with_a_bounce_and_a_credit):
+def test_closing_balance_matches_the_account_balance_recomputed_at_the_end(
+    session, people, july_with_a_bounce_and_a_credit
+):
     client = july_with_a_bounce_and_a_credit
 
     [usd] = statement(session, people["finance"], client.id, *JULY).currencies
@@ -122,20 +125,32 @@ def test_closing_balance_matches_the_account_balance_recomputed_at_the_end(sessi
 
 
 def test_statement_over_http_names_the_period_and_carries_amounts_as_strings(
-        api, session, people, july_with_a_bounce_and_a_credit):
+    api, session, people, july_with_a_bounce_and_a_credit
+):
     client = july_with_a_bounce_and_a_credit
 
-    r = api.get(f"/api/v1/clients/{client.id}/statement", people["owner"],
-                params={"from": "2026-07-01", "to": "2026-07-31"})
+    r = api.get(
+        f"/api/v1/clients/{client.id}/statement", people["owner"], params={"from": "2026-07-01", "to": "2026-07-31"}
+    )
 
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["client_id"], body["client_name"], body["from"], body["to"]) == (
-        client.id, "Acme", "2026-07-01", "2026-07-31")
+        client.id,
+        "Acme",
+        "2026-07-01",
+        "2026-07-31",
+    )
     [usd] = body["currencies"]
     assert (usd["opening_balance"], usd["closing_balance"], usd["unapplied_credit"]) == ("0.00", "800.00", "300.00")
-    assert usd["entries"][2] == {"date": "2026-07-10", "kind": "payment_reversal", "reference": "CHQ-1",
-                                 "description": "bank_transfer", "amount": "1200.00", "balance": "900.00"}
+    assert usd["entries"][2] == {
+        "date": "2026-07-10",
+        "kind": "payment_reversal",
+        "reference": "CHQ-1",
+        "description": "bank_transfer",
+        "amount": "1200.00",
+        "balance": "900.00",
+    }
     assert usd["aging"]["buckets"]["1-30"] == "1100.00"
 
 
@@ -143,16 +158,22 @@ def test_another_managers_client_is_not_found(api, session, people, july_with_a_
     stranger = make_user(session, role="account_manager")
     session.commit()
 
-    r = api.get(f"/api/v1/clients/{july_with_a_bounce_and_a_credit.id}/statement", stranger,
-                params={"from": "2026-07-01", "to": "2026-07-31"})
+    r = api.get(
+        f"/api/v1/clients/{july_with_a_bounce_and_a_credit.id}/statement",
+        stranger,
+        params={"from": "2026-07-01", "to": "2026-07-31"},
+    )
 
     assert r.status_code == 404
     assert "Acme" not in r.text
 
 
 def test_a_period_ending_before_it_starts_is_rejected_naming_to(api, session, people, july_with_a_bounce_and_a_credit):
-    r = api.get(f"/api/v1/clients/{july_with_a_bounce_and_a_credit.id}/statement", people["finance"],
-                params={"from": "2026-07-31", "to": "2026-07-01"})
+    r = api.get(
+        f"/api/v1/clients/{july_with_a_bounce_and_a_credit.id}/statement",
+        people["finance"],
+        params={"from": "2026-07-31", "to": "2026-07-01"},
+    )
 
     assert r.status_code == 422
     assert [e["key"] for e in r.json()["extra"]] == ["to"]

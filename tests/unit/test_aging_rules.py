@@ -152,18 +152,14 @@ def test_bucket_names_are_distinct_and_one_more_than_the_bounds(bounds: tuple[in
     as_of=st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
     offset=st.integers(min_value=-2000, max_value=2000),
 )
-def test_sql_due_date_ranges_bucket_like_days_past_due(
-    bounds: tuple[int, ...], as_of: date, offset: int
-) -> None:
+def test_sql_due_date_ranges_bucket_like_days_past_due(bounds: tuple[int, ...], as_of: date, offset: int) -> None:
     due = as_of + timedelta(days=offset)
     ranges = bucket_bounds_as_due_dates(as_of, bounds)
 
     # The CASE the docstring describes: first range whose earliest due date is not after `due`.
     by_case = next(r.name for r in ranges if r.earliest is None or due >= r.earliest)
     by_range = [
-        r.name
-        for r in ranges
-        if (r.earliest is None or due >= r.earliest) and (r.latest is None or due <= r.latest)
+        r.name for r in ranges if (r.earliest is None or due >= r.earliest) and (r.latest is None or due <= r.latest)
     ]
 
     assert by_range == [by_case] == [bucket_for(days_past_due(due, as_of), bounds)]

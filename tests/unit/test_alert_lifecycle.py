@@ -43,8 +43,14 @@ def test_id_ranges_cover_every_id_exactly_once(low, span, size):
 
 
 def stands(kind, threshold, as_of, **over):
-    facts = {"contract_status": "active", "renewal_status": "upcoming", "end_date": END, "auto_renew": True,
-             "notice_period_days": 30, "as_of": as_of} | over
+    facts = {
+        "contract_status": "active",
+        "renewal_status": "upcoming",
+        "end_date": END,
+        "auto_renew": True,
+        "notice_period_days": 30,
+        "as_of": as_of,
+    } | over
     return contract_alert_stands(kind, threshold, **facts)
 
 
@@ -54,8 +60,15 @@ def test_renewal_warning_stands_only_in_its_own_band():
     assert not stands("renewal_due", 30, date(2027, 6, 1), end_date=date(2027, 12, 31))  # extended
 
 
-@pytest.mark.parametrize("over", [{"contract_status": "renewed"}, {"contract_status": "terminated"},
-                                  {"renewal_status": "lost"}, {"renewal_status": "renewed"}])
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"contract_status": "renewed"},
+        {"contract_status": "terminated"},
+        {"renewal_status": "lost"},
+        {"renewal_status": "renewed"},
+    ],
+)
 def test_renewal_warning_goes_once_the_contract_is_decided(over):
     assert not stands("renewal_due", 30, date(2027, 6, 1), **over)
 

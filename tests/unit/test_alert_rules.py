@@ -164,12 +164,8 @@ def test_opt_out_deadline_is_end_date_minus_notice_period() -> None:
     assert opt_out_deadline(date(2025, 12, 31), 90) == date(2025, 10, 2)
 
 
-@pytest.mark.parametrize(
-    ("days_to_deadline", "raised"), [(15, False), (14, True), (1, True), (0, True), (-1, False)]
-)
-def test_notice_deadline_is_raised_from_14_days_before_until_the_deadline(
-    days_to_deadline: int, raised: bool
-) -> None:
+@pytest.mark.parametrize(("days_to_deadline", "raised"), [(15, False), (14, True), (1, True), (0, True), (-1, False)])
+def test_notice_deadline_is_raised_from_14_days_before_until_the_deadline(days_to_deadline: int, raised: bool) -> None:
     deadline = date(2025, 3, 31)
     end = deadline + timedelta(days=60)
 
@@ -245,9 +241,7 @@ def test_renewal_due_grows_more_severe_as_the_end_nears(threshold: int, expected
     ("level", "expected"),
     [(1, Severity.INFO), (2, Severity.WARNING), (3, Severity.CRITICAL), (4, Severity.CRITICAL)],
 )
-def test_invoice_overdue_is_critical_from_the_level_that_needs_a_manager(
-    level: int, expected: Severity
-) -> None:
+def test_invoice_overdue_is_critical_from_the_level_that_needs_a_manager(level: int, expected: Severity) -> None:
     assert severity("invoice_overdue", level) is expected
 
 

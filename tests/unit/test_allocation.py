@@ -96,9 +96,7 @@ def test_negative_payment_is_rejected() -> None:
 def test_explicit_allocations_within_balances_are_kept_as_given() -> None:
     items = [item(1, date(2025, 1, 31), "100.00"), item(2, date(2025, 2, 28), "100.00")]
 
-    result = validate_allocations(
-        items, Decimal("150.00"), [(2, Decimal("80.00")), (1, Decimal("20.00"))], "USD"
-    )
+    result = validate_allocations(items, Decimal("150.00"), [(2, Decimal("80.00")), (1, Decimal("20.00"))], "USD")
 
     assert result.allocations == [Allocated(2, Decimal("80.00")), Allocated(1, Decimal("20.00"))]
     assert result.unapplied == Decimal("50.00")
@@ -178,9 +176,7 @@ def test_allocation_never_exceeds_the_payment_or_any_balance(items: list[OpenIte
 
 
 @given(items=open_items(), amount=money)
-def test_allocation_pays_older_invoices_in_full_before_newer_ones(
-    items: list[OpenItem], amount: Decimal
-) -> None:
+def test_allocation_pays_older_invoices_in_full_before_newer_ones(items: list[OpenItem], amount: Decimal) -> None:
     result = allocate_oldest_first(items, amount)
 
     paid = {a.invoice_id: a.amount for a in result.allocations}

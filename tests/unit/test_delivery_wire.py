@@ -34,7 +34,8 @@ def test_without_an_explicit_webhook_secret_a_stable_one_is_derived_never_the_ap
 def test_smtp_urls_name_host_port_tls_and_credentials() -> None:
     assert parse_smtp_url("smtp://mail.example") == SmtpTarget("mail.example", 25, False, None, None)
     assert parse_smtp_url("smtps://ops%40corp:p%3Ass@mail.example") == SmtpTarget(
-        "mail.example", 465, True, "ops@corp", "p:ss")
+        "mail.example", 465, True, "ops@corp", "p:ss"
+    )
     assert parse_smtp_url("smtp://u:p@127.0.0.1:2525").port == 2525
 
 

@@ -19,7 +19,10 @@ def test_runs_become_due_at_their_times_earliest_first() -> None:
     assert due_runs(datetime(2026, 3, 2, 5, 0, tzinfo=SEOUL), SCHEDULE) == [Run("billing", date(2026, 3, 2))]
     assert [r.kind for r in due_runs(datetime(2026, 3, 2, 6, 30, tzinfo=SEOUL), SCHEDULE)] == ["billing", "scan"]
     assert [r.kind for r in due_runs(datetime(2026, 3, 2, 23, 59, tzinfo=SEOUL), SCHEDULE)] == [
-        "billing", "scan", "digest"]
+        "billing",
+        "scan",
+        "digest",
+    ]
 
 
 def test_the_day_is_the_local_date_not_the_utc_date() -> None:

@@ -177,9 +177,7 @@ def test_scan_leaves_a_renewal_alone_on_its_end_date() -> None:
 def test_scan_auto_renews_an_auto_renew_contract_the_day_after_its_end() -> None:
     end = date(2025, 3, 31)
 
-    outcome = scan_outcome(
-        "contacted", end_date=end, as_of=date(2025, 4, 1), auto_renew=True, terminated=False
-    )
+    outcome = scan_outcome("contacted", end_date=end, as_of=date(2025, 4, 1), auto_renew=True, terminated=False)
 
     assert outcome is S.AUTO_RENEWED
 
@@ -255,16 +253,12 @@ silence_st = st.one_of(st.none(), st.integers(min_value=-5, max_value=400))
 
 
 @given(days_left=days_left_st, ratio=ratio_st, level=level_st, silence=silence_st)
-def test_risk_score_stays_between_0_and_100(
-    days_left: int, ratio: Decimal, level: int, silence: int | None
-) -> None:
+def test_risk_score_stays_between_0_and_100(days_left: int, ratio: Decimal, level: int, silence: int | None) -> None:
     assert 0 <= risk_score(days_left, ratio, level, silence) <= 100
 
 
 @given(days_left=days_left_st, ratio=ratio_st, level=level_st, silence=silence_st)
-def test_risk_never_falls_as_things_get_worse(
-    days_left: int, ratio: Decimal, level: int, silence: int | None
-) -> None:
+def test_risk_never_falls_as_things_get_worse(days_left: int, ratio: Decimal, level: int, silence: int | None) -> None:
     base = risk_score(days_left, ratio, level, silence)
     longer_silence = None if silence is None else silence + 1
 
@@ -395,13 +389,9 @@ def test_explicit_new_end_date_replaces_term_months() -> None:
         (None, date(2025, 6, 30), "new_end"),
     ],
 )
-def test_bad_term_is_a_422_naming_the_field(
-    term_months: int | None, new_end: date | None, field: str
-) -> None:
+def test_bad_term_is_a_422_naming_the_field(term_months: int | None, new_end: date | None, field: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        renewal_terms(
-            date(2025, 6, 30), term_months, Decimal(0), [line("1.00")], currency="USD", new_end=new_end
-        )
+        renewal_terms(date(2025, 6, 30), term_months, Decimal(0), [line("1.00")], currency="USD", new_end=new_end)
 
     assert field in caught.value.fields
 
@@ -425,9 +415,7 @@ def test_renewal_without_lines_is_refused() -> None:
     old_end=st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
     term_months=st.integers(min_value=1, max_value=120),
 )
-def test_new_term_is_contiguous_and_ends_the_day_before_its_anniversary(
-    old_end: date, term_months: int
-) -> None:
+def test_new_term_is_contiguous_and_ends_the_day_before_its_anniversary(old_end: date, term_months: int) -> None:
     terms = renewal_terms(old_end, term_months, Decimal(0), [line("1.00")], currency="USD")
 
     assert terms.start_date - old_end == timedelta(days=1)

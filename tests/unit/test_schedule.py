@@ -325,9 +325,7 @@ def test_periods_tile_the_term_without_gaps_or_overlaps(
 
 
 @given(start=term_dates, cycle=cycles, days=st.integers(min_value=0, max_value=400))
-def test_a_cut_period_is_worth_its_days_over_the_full_periods_days(
-    start: date, cycle: str, days: int
-) -> None:
+def test_a_cut_period_is_worth_its_days_over_the_full_periods_days(start: date, cycle: str, days: int) -> None:
     end = start + timedelta(days=days)
     step = CYCLE_MONTHS[cycle]
 

@@ -29,12 +29,22 @@ from renewals.db.engine import make_engine, make_sessionmaker
 from renewals.settings import Settings
 
 API_CONTROLLERS: list[Any] = [
-    AuthController, UserController, ClientController, ContractController, AuditController,
-    AgingReportController, StatementController,
-    RenewalController, RenewalReportController,
-    AlertController, TodayController,
-    ScanController, JobController,
-    InvoiceController, PaymentController, BillingController,
+    AuthController,
+    UserController,
+    ClientController,
+    ContractController,
+    AuditController,
+    AgingReportController,
+    StatementController,
+    RenewalController,
+    RenewalReportController,
+    AlertController,
+    TodayController,
+    ScanController,
+    JobController,
+    InvoiceController,
+    PaymentController,
+    BillingController,
     NoticeController,
 ]
 

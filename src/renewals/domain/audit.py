@@ -60,10 +60,19 @@ def record_many(session: Session, actor: User | None, rows: list[AuditRow]) -> i
         return 0
     stamp = now()
     actor_id = actor.id if actor is not None else None
-    session.execute(insert(AuditEntry), [
-        {"at": stamp, "actor_id": actor_id, "action": action, "entity_type": entity_type, "entity_id": entity_id,
-         "before": _plain(before) if before is not None else None,
-         "after": _plain(after) if after is not None else None}
-        for action, entity_type, entity_id, before, after in rows
-    ])
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "at": stamp,
+                "actor_id": actor_id,
+                "action": action,
+                "entity_type": entity_type,
+                "entity_id": entity_id,
+                "before": _plain(before) if before is not None else None,
+                "after": _plain(after) if after is not None else None,
+            }
+            for action, entity_type, entity_id, before, after in rows
+        ],
+    )
     return len(rows)

@@ -55,7 +55,7 @@ def from_minor(minor: int, currency: str) -> Decimal:
 def parse_amount(value: object, currency: str, field: str, *, allow_negative: bool = False) -> Decimal:
     """Parse an amount given as string or integer; reject floats, garbage and excess precision."""
     if isinstance(value, bool | float):
-        raise ValidationFailed(field, "amounts are decimal strings such as \"1234.50\", not floats")
+        raise ValidationFailed(field, 'amounts are decimal strings such as "1234.50", not floats')
     try:
         amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError):

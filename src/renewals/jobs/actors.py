@@ -27,16 +27,23 @@ def scans_run(*, job_id: int, as_of: str) -> None:
     """Start a scan job: prepare the day and fan out one message per id-range chunk."""
     rt = runtime.current()
     with unit_of_work(rt.sessions) as session:
-        scans.begin(session, job_id, date.fromisoformat(as_of), config.load().scan_chunk_size,
-                    rt.settings.renewal_horizon_days, auto_reminders=rt.settings.auto_reminders)
+        scans.begin(
+            session,
+            job_id,
+            date.fromisoformat(as_of),
+            config.load().scan_chunk_size,
+            rt.settings.renewal_horizon_days,
+            auto_reminders=rt.settings.auto_reminders,
+        )
 
 
 def scans_chunk(*, job_id: int, as_of: str, kind: str, lo: int, hi: int) -> None:
     """Scan one id range; the last chunk of the job finishes the day and marks the job done."""
     rt = runtime.current()
     with unit_of_work(rt.sessions) as session:
-        scans.run_chunk(session, job_id, date.fromisoformat(as_of), kind, lo, hi,
-                        auto_reminders=rt.settings.auto_reminders)
+        scans.run_chunk(
+            session, job_id, date.fromisoformat(as_of), kind, lo, hi, auto_reminders=rt.settings.auto_reminders
+        )
 
 
 def billing_run(*, job_id: int, through: str) -> None:

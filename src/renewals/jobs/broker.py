@@ -86,8 +86,11 @@ def make_broker(url: str, namespace: str) -> RedisBroker:
         CurrentMessage(),
     ]
     return RedisBroker(  # type: ignore[no-untyped-call]
-        url=url, namespace=namespace, middleware=middleware,
-        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS, maintenance_chance=MAINTENANCE_CHANCE,
+        url=url,
+        namespace=namespace,
+        middleware=middleware,
+        heartbeat_timeout=HEARTBEAT_TIMEOUT_MS,
+        maintenance_chance=MAINTENANCE_CHANCE,
     )
 
 
@@ -99,8 +102,10 @@ def install(url: str | None = None, namespace: str | None = None) -> RedisBroker
     with _lock:
         url = url or settings_mod.get().redis_url
         if not url:
-            raise ValueError("REDIS_URL is not set: start everything with `renewals run` (embedded Redis), "
-                             "or point REDIS_URL at a Redis server")
+            raise ValueError(
+                "REDIS_URL is not set: start everything with `renewals run` (embedded Redis), "
+                "or point REDIS_URL at a Redis server"
+            )
         namespace = namespace or namespace_from_env()
         if _broker is not None:
             if (_broker.namespace, _url_of(_broker)) != (namespace, url):

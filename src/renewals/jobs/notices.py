@@ -92,8 +92,9 @@ def render_notice(rt: runtime.Runtime, notice_id: int) -> None:
                 service.fail_render(session, notice_id, f"{type(exc).__name__}: {exc}", clock.now())
         raise
     with unit_of_work(rt.sessions) as session:
-        service.finish_render(session, notice_id, sha256=pdf.sha256, size=pdf.size, pages=pdf.pages,
-                              file_path=path, at=clock.now())
+        service.finish_render(
+            session, notice_id, sha256=pdf.sha256, size=pdf.size, pages=pdf.pages, file_path=path, at=clock.now()
+        )
 
 
 def notices_render(*, notice_id: int) -> None:
@@ -115,8 +116,10 @@ def notices_batch(*, batch_id: int) -> None:
 
 
 ACTORS: dict[str, tuple[Any, str, dict[str, Any]]] = {
-    "notices.render": (notices_render, PDF_QUEUE,
-                       {"time_limit": RENDER_TIME_LIMIT_MS, "max_retries": RENDER_MAX_RETRIES}),
-    "notices.batch": (notices_batch, PDF_QUEUE,
-                      {"time_limit": BATCH_TIME_LIMIT_MS, "max_retries": RENDER_MAX_RETRIES}),
+    "notices.render": (
+        notices_render,
+        PDF_QUEUE,
+        {"time_limit": RENDER_TIME_LIMIT_MS, "max_retries": RENDER_MAX_RETRIES},
+    ),
+    "notices.batch": (notices_batch, PDF_QUEUE, {"time_limit": BATCH_TIME_LIMIT_MS, "max_retries": RENDER_MAX_RETRIES}),
 }

@@ -20,8 +20,9 @@ def run_sync(settings: Settings, as_of: date) -> dict[str, Any]:
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
-            counts = scans.scan_domain().run_day(session, as_of, horizon_days=settings.renewal_horizon_days,
-                                                 auto_reminders=settings.auto_reminders)
+            counts = scans.scan_domain().run_day(
+                session, as_of, horizon_days=settings.renewal_horizon_days, auto_reminders=settings.auto_reminders
+            )
     finally:
         engine.dispose()
     return {"as_of": as_of.isoformat(), "status": "done", "counts": counts}
@@ -46,5 +47,12 @@ def run_queued(settings: Settings, as_of: date, *, timeout: float) -> dict[str, 
             time.sleep(0.5)
     finally:
         engine.dispose()
-    return {"id": out.id, "kind": out.kind, "status": out.status, "result": out.result, "error": out.error,
-            "chunks_done": out.chunks_done, "chunks_total": out.chunks_total}
+    return {
+        "id": out.id,
+        "kind": out.kind,
+        "status": out.status,
+        "result": out.result,
+        "error": out.error,
+        "chunks_done": out.chunks_done,
+        "chunks_total": out.chunks_total,
+    }

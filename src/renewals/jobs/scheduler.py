@@ -50,8 +50,9 @@ def due_runs(local_now: datetime, schedule: dict[str, time]) -> list[Run]:
     return [Run(kind, today) for _, kind in sorted(due)]
 
 
-def send_due(sessions: sessionmaker[Session], local_now: datetime, schedule: dict[str, time],
-             sent: set[Run]) -> list[int]:
+def send_due(
+    sessions: sessionmaker[Session], local_now: datetime, schedule: dict[str, time], sent: set[Run]
+) -> list[int]:
     """Request every due run not yet seen by this scheduler; return the ids of jobs it created."""
     created_ids = []
     for run in due_runs(local_now, schedule):

@@ -36,9 +36,7 @@ class UserController(Controller):
     tags = ["access"]
 
     @get("/", sync_to_thread=True)
-    def list_users(
-        self, request: Req, limit: int = 50, offset: int = 0, role: str | None = None
-    ) -> Page[UserOut]:
+    def list_users(self, request: Req, limit: int = 50, offset: int = 0, role: str | None = None) -> Page[UserOut]:
         with unit(request) as (session, me):
             require_role(me, ADMIN, "listing users")
             stmt = select(User)

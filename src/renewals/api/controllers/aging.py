@@ -23,7 +23,10 @@ class AgingReportController(Controller):
 
     @get("/aging", sync_to_thread=True)
     def aging(
-        self, request: Req, as_of: date | None = None, group_by: str = "client",
+        self,
+        request: Req,
+        as_of: date | None = None,
+        group_by: str = "client",
         dso_days: int = reports.DEFAULT_DSO_DAYS,
     ) -> AgingReport:
         """Open receivables by days past due as of a date (default today), per currency, with DSO.
@@ -33,8 +36,7 @@ class AgingReportController(Controller):
         """
         state = state_of(request)
         with unit(request) as (session, me):
-            return reports.aging(
-                session, me, as_of or state.today(), group_by, state.settings.aging_buckets, dso_days)
+            return reports.aging(session, me, as_of or state.today(), group_by, state.settings.aging_buckets, dso_days)
 
 
 class StatementController(Controller):
@@ -43,7 +45,9 @@ class StatementController(Controller):
 
     @get("/{client_id:int}/statement", sync_to_thread=True)
     def statement(
-        self, request: Req, client_id: int,
+        self,
+        request: Req,
+        client_id: int,
         from_: Annotated[date | None, QueryParameter(name="from")] = None,
         to: date | None = None,
     ) -> Statement:
@@ -55,4 +59,5 @@ class StatementController(Controller):
         end = to or state.today()
         with unit(request) as (session, me):
             return reports.statement(
-                session, me, client_id, from_ or end.replace(day=1), end, state.settings.aging_buckets)
+                session, me, client_id, from_ or end.replace(day=1), end, state.settings.aging_buckets
+            )

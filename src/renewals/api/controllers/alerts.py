@@ -18,15 +18,31 @@ class AlertController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_alerts(
-        self, request: Req, limit: int = 50, offset: int = 0, status: str | None = None,
-        kind: str | None = None, assignee: str | None = None, subject_type: str | None = None,
-        subject_id: int | None = None, client_id: int | None = None,
+        self,
+        request: Req,
+        limit: int = 50,
+        offset: int = 0,
+        status: str | None = None,
+        kind: str | None = None,
+        assignee: str | None = None,
+        subject_type: str | None = None,
+        subject_id: int | None = None,
+        client_id: int | None = None,
     ) -> Page[AlertOut]:
         """Alerts the caller may see, newest first; `assignee` is a user id or `me`."""
         with unit(request) as (session, me):
             rows, total = service.list_alerts(
-                session, me, limit=limit, offset=offset, status=status, kind=kind, assignee=assignee,
-                subject_type=subject_type, subject_id=subject_id, client_id=client_id)
+                session,
+                me,
+                limit=limit,
+                offset=offset,
+                status=status,
+                kind=kind,
+                assignee=assignee,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                client_id=client_id,
+            )
             return Page([service.alert_out(a) for a in rows], total, limit, offset)
 
     @get("/{alert_id:int}", sync_to_thread=True)

@@ -13,12 +13,25 @@ class AuditController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_entries(
-        self, request: Req, limit: int = 50, offset: int = 0,
-        entity_type: str | None = None, entity_id: int | None = None, actor_id: int | None = None,
+        self,
+        request: Req,
+        limit: int = 50,
+        offset: int = 0,
+        entity_type: str | None = None,
+        entity_id: int | None = None,
+        actor_id: int | None = None,
         action: str | None = None,
     ) -> Page[AuditOut]:
         """The append-only audit log, newest first (managers and admins)."""
         with unit(request) as (session, me):
-            rows, total = list_audit(session, me, limit=limit, offset=offset, entity_type=entity_type,
-                                     entity_id=entity_id, actor_id=actor_id, action=action)
+            rows, total = list_audit(
+                session,
+                me,
+                limit=limit,
+                offset=offset,
+                entity_type=entity_type,
+                entity_id=entity_id,
+                actor_id=actor_id,
+                action=action,
+            )
             return Page([audit_out(e) for e in rows], total, limit, offset)

@@ -14,15 +14,31 @@ class ClientController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_clients(
-        self, request: Req, limit: int = 50, offset: int = 0,
-        owner_id: int | None = None, status: str | None = None, segment: str | None = None,
-        tier: str | None = None, language: str | None = None, q: str | None = None,
+        self,
+        request: Req,
+        limit: int = 50,
+        offset: int = 0,
+        owner_id: int | None = None,
+        status: str | None = None,
+        segment: str | None = None,
+        tier: str | None = None,
+        language: str | None = None,
+        q: str | None = None,
     ) -> Page[ClientOut]:
         """Clients the caller may see (an account manager: only their own), by name."""
         with unit(request) as (session, me):
             rows, total = service.list_clients(
-                session, me, limit=limit, offset=offset, owner_id=owner_id, status=status,
-                segment=segment, tier=tier, language=language, q=q)
+                session,
+                me,
+                limit=limit,
+                offset=offset,
+                owner_id=owner_id,
+                status=status,
+                segment=segment,
+                tier=tier,
+                language=language,
+                q=q,
+            )
             return Page([service.client_out(c) for c in rows], total, limit, offset)
 
     @post("/", sync_to_thread=True)
@@ -42,9 +58,7 @@ class ClientController(Controller):
             return service.client_out(service.update_client(session, me, client_id, data))
 
     @get("/{client_id:int}/contacts", sync_to_thread=True)
-    def list_contacts(
-        self, request: Req, client_id: int, limit: int = 50, offset: int = 0
-    ) -> Page[ContactOut]:
+    def list_contacts(self, request: Req, client_id: int, limit: int = 50, offset: int = 0) -> Page[ContactOut]:
         with unit(request) as (session, me):
             rows, total = service.list_contacts(session, me, client_id, limit=limit, offset=offset)
             return Page([service.contact_out(c) for c in rows], total, limit, offset)

@@ -17,16 +17,33 @@ class ContractController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_contracts(
-        self, request: Req, limit: int = 50, offset: int = 0,
-        client_id: int | None = None, status: str | None = None, kind: str | None = None,
-        billing_cycle: str | None = None, auto_renew: bool | None = None,
-        end_from: date | None = None, end_to: date | None = None,
+        self,
+        request: Req,
+        limit: int = 50,
+        offset: int = 0,
+        client_id: int | None = None,
+        status: str | None = None,
+        kind: str | None = None,
+        billing_cycle: str | None = None,
+        auto_renew: bool | None = None,
+        end_from: date | None = None,
+        end_to: date | None = None,
     ) -> Page[ContractOut]:
         """Contracts under clients the caller may see, by end date."""
         with unit(request) as (session, me):
             rows, total = service.list_contracts(
-                session, me, limit=limit, offset=offset, client_id=client_id, status=status, kind=kind,
-                billing_cycle=billing_cycle, auto_renew=auto_renew, end_from=end_from, end_to=end_to)
+                session,
+                me,
+                limit=limit,
+                offset=offset,
+                client_id=client_id,
+                status=status,
+                kind=kind,
+                billing_cycle=billing_cycle,
+                auto_renew=auto_renew,
+                end_from=end_from,
+                end_to=end_to,
+            )
             return Page([service.contract_out(c) for c in rows], total, limit, offset)
 
     @post("/", sync_to_thread=True)
@@ -44,9 +61,7 @@ class ContractController(Controller):
             return service.contract_out(service.get_visible_contract(session, me, contract_id))
 
     @patch("/{contract_id:int}", sync_to_thread=True)
-    def update_contract(
-        self, request: Req, contract_id: int, data: ContractPatch
-    ) -> ContractOut:
+    def update_contract(self, request: Req, contract_id: int, data: ContractPatch) -> ContractOut:
         state = state_of(request)
         with unit(request) as (session, me):
             contract = service.update_contract(session, me, contract_id, data, state.settings.tier_thresholds)

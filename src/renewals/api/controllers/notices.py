@@ -20,10 +20,15 @@ SMTP_TIMEOUT_S = 20.0
 
 
 def _pdf(data: bytes, filename: str) -> Response[bytes]:
-    return Response(data, media_type=PDF, headers={
-        "Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "private, no-store",
-        "X-Content-Type-Options": "nosniff",
-    })
+    return Response(
+        data,
+        media_type=PDF,
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 def _revoke(request: Req, notice_id: int, link_id: str) -> LinkOut:
@@ -48,13 +53,19 @@ class NoticeController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_notices(
-        self, request: Req, limit: int = 50, offset: int = 0, kind: str | None = None,
-        client_id: int | None = None, status: str | None = None,
+        self,
+        request: Req,
+        limit: int = 50,
+        offset: int = 0,
+        kind: str | None = None,
+        client_id: int | None = None,
+        status: str | None = None,
     ) -> Page[NoticeOut]:
         """Notices of the clients the caller may see, newest first."""
         with unit(request) as (session, me):
-            rows, total = service.list_notices(session, me, limit=limit, offset=offset, kind=kind,
-                                               client_id=client_id, status=status)
+            rows, total = service.list_notices(
+                session, me, limit=limit, offset=offset, kind=kind, client_id=client_id, status=status
+            )
             return Page([service.notice_out(n) for n in rows], total, limit, offset)
 
     @get("/{notice_id:int}", sync_to_thread=True)
@@ -84,8 +95,9 @@ class NoticeController(Controller):
     def list_links(self, request: Req, notice_id: int) -> list[LinkOut]:
         state = state_of(request)
         with unit(request) as (session, me):
-            return [sharing.link_out(link, state.settings.secret_key)
-                    for link in sharing.list_links(session, me, notice_id)]
+            return [
+                sharing.link_out(link, state.settings.secret_key) for link in sharing.list_links(session, me, notice_id)
+            ]
 
     @delete("/{notice_id:int}/link/{link_id:str}", sync_to_thread=True, status_code=200)
     def revoke_link(self, request: Req, notice_id: int, link_id: str) -> LinkOut:
@@ -106,15 +118,24 @@ class NoticeController(Controller):
         settings = state_of(request).settings
         with unit(request) as (session, me):
             claim = mail.prepare_send(
-                session, me, notice_id, data_dir=settings.data_dir, mail_from=settings.mail_from,
-                company=settings.company_name, smtp_configured=bool(settings.smtp_url), at=clock.now())
+                session,
+                me,
+                notice_id,
+                data_dir=settings.data_dir,
+                mail_from=settings.mail_from,
+                company=settings.company_name,
+                smtp_configured=bool(settings.smtp_url),
+                at=clock.now(),
+            )
         # Outside any transaction: a slow mail server holds no database lock.
         outcome = transport.send_mail(settings.smtp_url or "", claim.message, SMTP_TIMEOUT_S)
         with anonymous_unit(request) as session:
             out = mail.delivery_out(mail.record_send(session, claim.delivery_id, outcome, clock.now()))
         if not outcome.ok:
-            raise mail.NoticeNotSent(f"the mail server did not accept notice {notice_id}: {outcome.error}",
-                                     extra={"delivery_id": out.id, "error": out.error})
+            raise mail.NoticeNotSent(
+                f"the mail server did not accept notice {notice_id}: {outcome.error}",
+                extra={"delivery_id": out.id, "error": out.error},
+            )
         return out
 
     @get("/{notice_id:int}/deliveries", sync_to_thread=True)
@@ -143,9 +164,14 @@ class NoticeController(Controller):
         state = state_of(request)
         with unit(request) as (session, me):
             data = batches.read_zip(state.settings.data_dir, batches.get_visible_batch(session, me, batch_id))
-        return Response(data, media_type="application/zip", headers={
-            "Content-Disposition": f'attachment; filename="notices-batch-{batch_id}.zip"',
-            "Cache-Control": "private, no-store"})
+        return Response(
+            data,
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="notices-batch-{batch_id}.zip"',
+                "Cache-Control": "private, no-store",
+            },
+        )
 
 
 class SharedNoticeController(Controller):

@@ -34,16 +34,32 @@ class InvoiceController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_invoices(
-        self, request: Req, limit: int = 50, offset: int = 0, status: str | None = None,
-        client_id: int | None = None, contract_id: int | None = None, currency: str | None = None,
-        overdue_as_of: date | None = None, on_hold: bool | None = None,
+        self,
+        request: Req,
+        limit: int = 50,
+        offset: int = 0,
+        status: str | None = None,
+        client_id: int | None = None,
+        contract_id: int | None = None,
+        currency: str | None = None,
+        overdue_as_of: date | None = None,
+        on_hold: bool | None = None,
     ) -> Page[InvoiceOut]:
         """Invoices of the clients the caller may see, by due date; `overdue_as_of` keeps those
         due before that date with a balance left."""
         with unit(request) as (session, me):
             rows, total = invoices.list_invoices(
-                session, me, limit=limit, offset=offset, status=status, client_id=client_id,
-                contract_id=contract_id, currency=currency, overdue_as_of=overdue_as_of, on_hold=on_hold)
+                session,
+                me,
+                limit=limit,
+                offset=offset,
+                status=status,
+                client_id=client_id,
+                contract_id=contract_id,
+                currency=currency,
+                overdue_as_of=overdue_as_of,
+                on_hold=on_hold,
+            )
             return Page([invoices.invoice_out(i) for i in rows], total, limit, offset)
 
     @get("/{invoice_id:int}", sync_to_thread=True)
@@ -86,15 +102,31 @@ class PaymentController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_payments(
-        self, request: Req, limit: int = 50, offset: int = 0, client_id: int | None = None,
-        currency: str | None = None, received_from: date | None = None, received_to: date | None = None,
-        reversed: bool | None = None, unapplied: bool | None = None,
+        self,
+        request: Req,
+        limit: int = 50,
+        offset: int = 0,
+        client_id: int | None = None,
+        currency: str | None = None,
+        received_from: date | None = None,
+        received_to: date | None = None,
+        reversed: bool | None = None,
+        unapplied: bool | None = None,
     ) -> Page[PaymentOut]:
         """Payments of the clients the caller may see, newest first."""
         with unit(request) as (session, me):
             rows, total = payments.list_payments(
-                session, me, limit=limit, offset=offset, client_id=client_id, currency=currency,
-                received_from=received_from, received_to=received_to, reversed=reversed, unapplied=unapplied)
+                session,
+                me,
+                limit=limit,
+                offset=offset,
+                client_id=client_id,
+                currency=currency,
+                received_from=received_from,
+                received_to=received_to,
+                reversed=reversed,
+                unapplied=unapplied,
+            )
             return Page([payments.payment_out(p) for p in rows], total, limit, offset)
 
     @get("/{payment_id:int}", sync_to_thread=True)
@@ -104,7 +136,9 @@ class PaymentController(Controller):
 
     @post("/", sync_to_thread=True)
     def record_payment(
-        self, request: Req, data: PaymentIn,
+        self,
+        request: Req,
+        data: PaymentIn,
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)] = None,
     ) -> Response[dict[str, Any]]:
         """Record a payment and apply it oldest due first, unless `allocations` name the invoices.
@@ -121,8 +155,7 @@ class PaymentController(Controller):
         """Reverse a bounced payment: what it paid is open again. A second reversal answers 409."""
         today = state_of(request).today()
         with unit(request) as (session, me):
-            return payments.payment_out(
-                payments.reverse_payment(session, me, payment_id, data or ReversalIn(), today))
+            return payments.payment_out(payments.reverse_payment(session, me, payment_id, data or ReversalIn(), today))
 
 
 class BillingController(Controller):

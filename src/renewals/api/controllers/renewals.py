@@ -24,9 +24,16 @@ class RenewalController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_renewals(
-        self, request: Req, limit: int = 50, offset: int = 0, owner: int | None = None,
-        status: list[str] | None = None, ending_within_days: int | None = None,
-        client_id: int | None = None, sort: str = "end_date", as_of: date | None = None,
+        self,
+        request: Req,
+        limit: int = 50,
+        offset: int = 0,
+        owner: int | None = None,
+        status: list[str] | None = None,
+        ending_within_days: int | None = None,
+        client_id: int | None = None,
+        sort: str = "end_date",
+        as_of: date | None = None,
     ) -> Page[RenewalOut]:
         """The worklist, by end date or (`sort=risk`) by risk score; `status` repeats or takes a comma list.
 
@@ -36,9 +43,18 @@ class RenewalController(Controller):
         day = as_of or state.today()
         with unit(request) as (session, me):
             items, total = service.list_renewals(
-                session, me, as_of=day, limit=limit, offset=offset, owner_id=owner,
-                statuses=service.parse_statuses(status), ending_within_days=ending_within_days,
-                client_id=client_id, sort=sort, tz=state.settings.timezone)
+                session,
+                me,
+                as_of=day,
+                limit=limit,
+                offset=offset,
+                owner_id=owner,
+                statuses=service.parse_statuses(status),
+                ending_within_days=ending_within_days,
+                client_id=client_id,
+                sort=sort,
+                tz=state.settings.timezone,
+            )
             return Page(items, total, limit, offset)
 
     @get("/{renewal_id:int}", sync_to_thread=True)
@@ -63,9 +79,15 @@ class RenewalController(Controller):
         state = state_of(request)
         today = state.today()
         with unit(request) as (session, me):
-            service.transition(session, me, renewal_id, data, as_of=today,
-                               horizon_days=state.settings.renewal_horizon_days,
-                               tier_thresholds=state.settings.tier_thresholds)
+            service.transition(
+                session,
+                me,
+                renewal_id,
+                data,
+                as_of=today,
+                horizon_days=state.settings.renewal_horizon_days,
+                tier_thresholds=state.settings.tier_thresholds,
+            )
             return service.renewal_out(session, me, renewal_id, today, state.settings.timezone)
 
     @post("/{renewal_id:int}/activities", sync_to_thread=True)

@@ -33,7 +33,8 @@ class Renewal(Timestamped, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     activities: Mapped[list[Activity]] = relationship(
-        back_populates="renewal", order_by=lambda: (Activity.at.desc(), Activity.id.desc()),
+        back_populates="renewal",
+        order_by=lambda: (Activity.at.desc(), Activity.id.desc()),
         cascade="all, delete-orphan",
     )
 

@@ -49,8 +49,13 @@ def create_user(session: Session, data: UserIn, actor: User | None = None) -> Us
         raise ValidationFailed("name", "must not be empty")
     if session.scalar(select(func.count()).where(User.email == email)):
         raise Conflict(f"a user with e-mail {email} exists", extra={"email": "already taken"})
-    user = User(email=email, name=data.name.strip(), role=data.role, active=data.active,
-                password_hash=_hasher.hash(data.password))
+    user = User(
+        email=email,
+        name=data.name.strip(),
+        role=data.role,
+        active=data.active,
+        password_hash=_hasher.hash(data.password),
+    )
     session.add(user)
     session.flush()
     record(session, actor, "create", "user", user.id, None, user_snapshot(user))
@@ -78,8 +83,7 @@ def authenticate(session: Session, email: str, password: str) -> User:
 
 def issue_token(user: User, secret: str, ttl_hours: int) -> str:
     issued = now()
-    claims = {"sub": str(user.id), "role": user.role, "iat": issued,
-              "exp": issued + timedelta(hours=ttl_hours)}
+    claims = {"sub": str(user.id), "role": user.role, "iat": issued, "exp": issued + timedelta(hours=ttl_hours)}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

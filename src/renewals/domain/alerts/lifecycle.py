@@ -18,9 +18,7 @@ from renewals.domain.alerts.rules import (
 
 # Who works an alert: the account manager of the client, or finance (the manager of the account
 # manager is informed of a lapse, finance informs the account manager of money matters).
-FINANCE_KINDS: frozenset[str] = frozenset(
-    {AlertKind.INVOICE_OVERDUE, AlertKind.CREDIT_LIMIT, AlertKind.PROMISE_BROKEN}
-)
+FINANCE_KINDS: frozenset[str] = frozenset({AlertKind.INVOICE_OVERDUE, AlertKind.CREDIT_LIMIT, AlertKind.PROMISE_BROKEN})
 ACCOUNT_KINDS: frozenset[str] = frozenset(
     {AlertKind.RENEWAL_DUE, AlertKind.NOTICE_DEADLINE, AlertKind.RENEWAL_LAPSED, AlertKind.FOLLOW_UP_DUE}
 )

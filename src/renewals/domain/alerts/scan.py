@@ -140,14 +140,29 @@ def _raise(session: Session, rows: list[dict[str, Any]]) -> int:
 
 
 def _row(
-    spec: AlertSpec, as_of: date, *, assignee_id: int | None, informed_id: int | None,
-    client_id: int | None, message: str, details: dict[str, Any],
+    spec: AlertSpec,
+    as_of: date,
+    *,
+    assignee_id: int | None,
+    informed_id: int | None,
+    client_id: int | None,
+    message: str,
+    details: dict[str, Any],
 ) -> dict[str, Any]:
     return {
-        "kind": spec.kind.value, "subject_type": spec.subject_type.value, "subject_id": spec.subject_id,
-        "threshold": spec.threshold, "severity": spec.severity.value, "assignee_id": assignee_id,
-        "informed_id": informed_id, "client_id": client_id, "status": "open", "raised_on": as_of,
-        "dedupe_key": spec.dedupe_key, "message": message, "details": details,
+        "kind": spec.kind.value,
+        "subject_type": spec.subject_type.value,
+        "subject_id": spec.subject_id,
+        "threshold": spec.threshold,
+        "severity": spec.severity.value,
+        "assignee_id": assignee_id,
+        "informed_id": informed_id,
+        "client_id": client_id,
+        "status": "open",
+        "raised_on": as_of,
+        "dedupe_key": spec.dedupe_key,
+        "message": message,
+        "details": details,
     }
 
 
@@ -250,8 +265,12 @@ def finish(session: Session, as_of: date, *, auto_reminders: bool = False) -> di
 
 
 def run_day(
-    session: Session, as_of: date, *, chunk_size: int = DEFAULT_CHUNK_SIZE,
-    horizon_days: int = DEFAULT_HORIZON_DAYS, auto_reminders: bool = False,
+    session: Session,
+    as_of: date,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    auto_reminders: bool = False,
 ) -> dict[str, int]:
     """Run the whole scan for `as_of` in the caller's transaction and return the summed counts."""
     totals: dict[str, int] = dict(prepare(session, as_of, horizon_days))
@@ -284,8 +303,14 @@ def _scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str
     horizon = as_of + timedelta(days=max(RENEWAL_DUE_THRESHOLDS))
     undecided = or_(Renewal.id.is_(None), Renewal.status.in_(OPEN_RENEWAL_STATUSES))
     base = (
-        select(Contract.id, Contract.number, Contract.client_id, Contract.end_date,
-               Contract.notice_period_days, Client.owner_id)
+        select(
+            Contract.id,
+            Contract.number,
+            Contract.client_id,
+            Contract.end_date,
+            Contract.notice_period_days,
+            Client.owner_id,
+        )
         .join(Client, Client.id == Contract.client_id)
         .outerjoin(Renewal, Renewal.contract_id == Contract.id)
         .where(Contract.id.between(lo, hi), Contract.status == "active", undecided)
@@ -295,45 +320,80 @@ def _scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str
         spec = renewal_due_alert(c.id, c.end_date, as_of)
         if spec is not None:
             days = (c.end_date - as_of).days
-            rows.append(_row(
-                spec, as_of, assignee_id=c.owner_id, informed_id=None, client_id=c.client_id,
-                message=f"Contract {c.number} ends in {days} days, on {c.end_date.isoformat()}",
-                details={"contract_number": c.number, "end_date": c.end_date.isoformat(), "days_left": days},
-            ))
+            rows.append(
+                _row(
+                    spec,
+                    as_of,
+                    assignee_id=c.owner_id,
+                    informed_id=None,
+                    client_id=c.client_id,
+                    message=f"Contract {c.number} ends in {days} days, on {c.end_date.isoformat()}",
+                    details={"contract_number": c.number, "end_date": c.end_date.isoformat(), "days_left": days},
+                )
+            )
     deadline = _days_before(Contract.end_date, Contract.notice_period_days)
     notice = base.where(
-        Contract.auto_renew.is_(True), Contract.end_date >= as_of,
+        Contract.auto_renew.is_(True),
+        Contract.end_date >= as_of,
         deadline.between(as_of, as_of + timedelta(days=NOTICE_LEAD_DAYS)),
     )
     for c in session.execute(notice):
         spec = notice_deadline_alert(c.id, c.end_date, c.notice_period_days, as_of)
         if spec is not None:
             opt_out = opt_out_deadline(c.end_date, c.notice_period_days)
-            rows.append(_row(
-                spec, as_of, assignee_id=c.owner_id, informed_id=None, client_id=c.client_id,
-                message=(f"Contract {c.number} renews automatically unless the client opts out "
-                         f"by {opt_out.isoformat()}"),
-                details={"contract_number": c.number, "opt_out_deadline": opt_out.isoformat(),
-                         "end_date": c.end_date.isoformat()},
-            ))
+            rows.append(
+                _row(
+                    spec,
+                    as_of,
+                    assignee_id=c.owner_id,
+                    informed_id=None,
+                    client_id=c.client_id,
+                    message=(
+                        f"Contract {c.number} renews automatically unless the client opts out by {opt_out.isoformat()}"
+                    ),
+                    details={
+                        "contract_number": c.number,
+                        "opt_out_deadline": opt_out.isoformat(),
+                        "end_date": c.end_date.isoformat(),
+                    },
+                )
+            )
     raised = _raise(session, rows)
     return {"raised": raised, "resolved": _resolve_contract_alerts(session, as_of, lo, hi)}
 
 
 def _resolve_contract_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
     stmt = (
-        select(Alert.id, Alert.kind, Alert.threshold, Contract.status, Contract.end_date,
-               Contract.auto_renew, Contract.notice_period_days, Renewal.status.label("renewal_status"))
+        select(
+            Alert.id,
+            Alert.kind,
+            Alert.threshold,
+            Contract.status,
+            Contract.end_date,
+            Contract.auto_renew,
+            Contract.notice_period_days,
+            Renewal.status.label("renewal_status"),
+        )
         .join(Contract, Contract.id == Alert.subject_id)
         .outerjoin(Renewal, Renewal.contract_id == Contract.id)
-        .where(Alert.subject_type == SubjectType.CONTRACT, Alert.subject_id.between(lo, hi),
-               Alert.kind.in_(lifecycle.CONTRACT_KINDS), Alert.status != "resolved")
+        .where(
+            Alert.subject_type == SubjectType.CONTRACT,
+            Alert.subject_id.between(lo, hi),
+            Alert.kind.in_(lifecycle.CONTRACT_KINDS),
+            Alert.status != "resolved",
+        )
     )
     gone = [
-        a.id for a in session.execute(stmt)
+        a.id
+        for a in session.execute(stmt)
         if not contract_alert_stands(
-            a.kind, a.threshold, contract_status=a.status, renewal_status=a.renewal_status,
-            end_date=a.end_date, auto_renew=a.auto_renew, notice_period_days=a.notice_period_days,
+            a.kind,
+            a.threshold,
+            contract_status=a.status,
+            renewal_status=a.renewal_status,
+            end_date=a.end_date,
+            auto_renew=a.auto_renew,
+            notice_period_days=a.notice_period_days,
             as_of=as_of,
         )
     ]
@@ -366,41 +426,86 @@ def _lift_broken_promises(
     broken = and_(in_range, _unpaid(), Invoice.hold_kind == "promise", Invoice.hold_until < as_of)
     # Lock first: a concurrent scan waits here and then no longer matches the guard.
     found = session.execute(
-        select(Invoice.id, Invoice.number, Invoice.client_id, Invoice.hold_until, Invoice.hold_reason,
-               Invoice.held_on, Invoice.currency, Invoice.balance_minor, Client.owner_id)
+        select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.client_id,
+            Invoice.hold_until,
+            Invoice.hold_reason,
+            Invoice.held_on,
+            Invoice.currency,
+            Invoice.balance_minor,
+            Client.owner_id,
+        )
         .join(Client, Client.id == Invoice.client_id)
-        .where(broken).order_by(Invoice.id).with_for_update(of=Invoice)
+        .where(broken)
+        .order_by(Invoice.id)
+        .with_for_update(of=Invoice)
     ).all()
     if not found:
         return 0, []
     session.execute(
-        update(Invoice).where(Invoice.id.in_([r.id for r in found]), broken)
-        .values(hold_kind=None, hold_until=None, hold_reason=None, held_on=None,
-                version=Invoice.version + 1, updated_at=now())
+        update(Invoice)
+        .where(Invoice.id.in_([r.id for r in found]), broken)
+        .values(
+            hold_kind=None,
+            hold_until=None,
+            hold_reason=None,
+            held_on=None,
+            version=Invoice.version + 1,
+            updated_at=now(),
+        )
         .execution_options(synchronize_session=False)
     )
     _expire_loaded(session, Invoice, [r.id for r in found])
     stamp = now()
-    session.execute(insert(AuditEntry), [
-        {"at": stamp, "actor_id": None, "action": "lift_hold", "entity_type": "invoice", "entity_id": r.id,
-         "before": {"hold": {"kind": "promise", "until": _iso(r.hold_until), "reason": r.hold_reason,
-                             "held_on": _iso(r.held_on)}},
-         "after": {"hold": None, "why": f"promise to pay by {_iso(r.hold_until)} broken"}}
-        for r in found
-    ])
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "at": stamp,
+                "actor_id": None,
+                "action": "lift_hold",
+                "entity_type": "invoice",
+                "entity_id": r.id,
+                "before": {
+                    "hold": {
+                        "kind": "promise",
+                        "until": _iso(r.hold_until),
+                        "reason": r.hold_reason,
+                        "held_on": _iso(r.held_on),
+                    }
+                },
+                "after": {"hold": None, "why": f"promise to pay by {_iso(r.hold_until)} broken"},
+            }
+            for r in found
+        ],
+    )
     rows = []
     for r in found:
         if r.hold_until is None:  # the guard selected promises with a date
             continue
         spec = AlertSpec.of(AlertKind.PROMISE_BROKEN, r.id, date_threshold(r.hold_until))
         balance = money.from_minor(r.balance_minor, r.currency)
-        rows.append(_row(
-            spec, as_of, assignee_id=finance_id, informed_id=r.owner_id, client_id=r.client_id,
-            message=(f"Invoice {r.number}: the promise to pay by {r.hold_until.isoformat()} was broken; "
-                     f"{balance} {r.currency} still due, the hold is lifted"),
-            details={"invoice_number": r.number, "promised_by": r.hold_until.isoformat(),
-                     "balance": format(balance, "f"), "currency": r.currency},
-        ))
+        rows.append(
+            _row(
+                spec,
+                as_of,
+                assignee_id=finance_id,
+                informed_id=r.owner_id,
+                client_id=r.client_id,
+                message=(
+                    f"Invoice {r.number}: the promise to pay by {r.hold_until.isoformat()} was broken; "
+                    f"{balance} {r.currency} still due, the hold is lifted"
+                ),
+                details={
+                    "invoice_number": r.number,
+                    "promised_by": r.hold_until.isoformat(),
+                    "balance": format(balance, "f"),
+                    "currency": r.currency,
+                },
+            )
+        )
     return len(found), rows
 
 
@@ -410,11 +515,20 @@ def _climb_dunning(
     """Raise the dunning level of unheld overdue invoices to the one their days past due reach,
     and shape the invoice_overdue alert of each one's level. Levels never go down."""
     candidates = session.execute(
-        select(Invoice.id, Invoice.number, Invoice.client_id, Invoice.due_date, Invoice.dunning_level,
-               Invoice.currency, Invoice.balance_minor, Client.owner_id)
+        select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.client_id,
+            Invoice.due_date,
+            Invoice.dunning_level,
+            Invoice.currency,
+            Invoice.balance_minor,
+            Client.owner_id,
+        )
         .join(Client, Client.id == Invoice.client_id)
         .where(in_range, _unpaid(), Invoice.hold_kind.is_(None), Invoice.due_date < as_of)
-        .order_by(Invoice.id).with_for_update(of=Invoice)
+        .order_by(Invoice.id)
+        .with_for_update(of=Invoice)
     ).all()
     changes: list[tuple[int, int, int]] = []
     rows: list[dict[str, Any]] = []
@@ -426,44 +540,72 @@ def _climb_dunning(
             continue
         days = (as_of - inv.due_date).days
         balance = money.from_minor(inv.balance_minor, inv.currency)
-        rows.append(_row(
-            AlertSpec.of(AlertKind.INVOICE_OVERDUE, inv.id, level), as_of,
-            assignee_id=finance_id, informed_id=inv.owner_id, client_id=inv.client_id,
-            message=(f"Invoice {inv.number} is {days} days overdue ({balance} {inv.currency}); "
-                     f"dunning level {level}"),
-            details={"invoice_number": inv.number, "due_date": inv.due_date.isoformat(), "days_overdue": days,
-                     "balance": format(balance, "f"), "currency": inv.currency, "dunning_level": level},
-        ))
+        rows.append(
+            _row(
+                AlertSpec.of(AlertKind.INVOICE_OVERDUE, inv.id, level),
+                as_of,
+                assignee_id=finance_id,
+                informed_id=inv.owner_id,
+                client_id=inv.client_id,
+                message=(
+                    f"Invoice {inv.number} is {days} days overdue ({balance} {inv.currency}); dunning level {level}"
+                ),
+                details={
+                    "invoice_number": inv.number,
+                    "due_date": inv.due_date.isoformat(),
+                    "days_overdue": days,
+                    "balance": format(balance, "f"),
+                    "currency": inv.currency,
+                    "dunning_level": level,
+                },
+            )
+        )
     if changes:
         stamp = now()
         for level in sorted({new for _, _, new in changes}):
             ids = [invoice_id for invoice_id, _, new in changes if new == level]
             session.execute(
-                update(Invoice).where(Invoice.id.in_(ids), Invoice.dunning_level < level)
+                update(Invoice)
+                .where(Invoice.id.in_(ids), Invoice.dunning_level < level)
                 .values(dunning_level=level, version=Invoice.version + 1, updated_at=stamp)
                 .execution_options(synchronize_session=False)
             )
         _expire_loaded(session, Invoice, [invoice_id for invoice_id, _, _ in changes])
-        session.execute(insert(AuditEntry), [
-            {"at": stamp, "actor_id": None, "action": "dunning", "entity_type": "invoice",
-             "entity_id": invoice_id, "before": {"dunning_level": old}, "after": {"dunning_level": new}}
-            for invoice_id, old, new in changes
-        ])
+        session.execute(
+            insert(AuditEntry),
+            [
+                {
+                    "at": stamp,
+                    "actor_id": None,
+                    "action": "dunning",
+                    "entity_type": "invoice",
+                    "entity_id": invoice_id,
+                    "before": {"dunning_level": old},
+                    "after": {"dunning_level": new},
+                }
+                for invoice_id, old, new in changes
+            ],
+        )
     return len(changes), rows
 
 
 def _resolve_invoice_alerts(session: Session, as_of: date, in_range: ColumnElement[bool]) -> int:
     stmt = (
-        select(Alert.id, Alert.kind, Alert.threshold, Invoice.status, Invoice.balance_minor,
-               Invoice.dunning_level)
+        select(Alert.id, Alert.kind, Alert.threshold, Invoice.status, Invoice.balance_minor, Invoice.dunning_level)
         .join(Invoice, Invoice.id == Alert.subject_id)
-        .where(Alert.subject_type == SubjectType.INVOICE, in_range,
-               Alert.kind.in_(lifecycle.INVOICE_KINDS), Alert.status != "resolved")
+        .where(
+            Alert.subject_type == SubjectType.INVOICE,
+            in_range,
+            Alert.kind.in_(lifecycle.INVOICE_KINDS),
+            Alert.status != "resolved",
+        )
     )
     gone = [
-        a.id for a in session.execute(stmt)
-        if not invoice_alert_stands(a.kind, a.threshold, status=a.status, balance_minor=a.balance_minor,
-                                    dunning_level=a.dunning_level)
+        a.id
+        for a in session.execute(stmt)
+        if not invoice_alert_stands(
+            a.kind, a.threshold, status=a.status, balance_minor=a.balance_minor, dunning_level=a.dunning_level
+        )
     ]
     return _resolve_ids(session, gone, as_of)
 
@@ -478,7 +620,8 @@ def _latest_activity(lo: int, hi: int) -> Any:
     return (
         select(Activity.renewal_id, func.max(Activity.id).label("latest_id"))
         .where(Activity.renewal_id.between(lo, hi))
-        .group_by(Activity.renewal_id).subquery("latest")
+        .group_by(Activity.renewal_id)
+        .subquery("latest")
     )
 
 
@@ -486,44 +629,76 @@ def _scan_renewals(session: Session, as_of: date, lo: int, hi: int) -> dict[str,
     manager_id = _first_active(session, "manager")
     rows: list[dict[str, Any]] = []
     lapsed = session.execute(
-        select(Renewal.id, Renewal.end_date, Contract.id.label("contract_id"), Contract.number,
-               Contract.client_id, Client.owner_id)
+        select(
+            Renewal.id,
+            Renewal.end_date,
+            Contract.id.label("contract_id"),
+            Contract.number,
+            Contract.client_id,
+            Client.owner_id,
+        )
         .join(Contract, Contract.id == Renewal.contract_id)
         .join(Client, Client.id == Contract.client_id)
-        .where(Renewal.id.between(lo, hi), Renewal.status == "lapsed",
-               Renewal.end_date.between(as_of - timedelta(days=LAPSE_ANNOUNCE_DAYS), as_of))
+        .where(
+            Renewal.id.between(lo, hi),
+            Renewal.status == "lapsed",
+            Renewal.end_date.between(as_of - timedelta(days=LAPSE_ANNOUNCE_DAYS), as_of),
+        )
     )
     for r in lapsed:
-        rows.append(_row(
-            AlertSpec.of(AlertKind.RENEWAL_LAPSED, r.id), as_of, assignee_id=r.owner_id,
-            informed_id=manager_id, client_id=r.client_id,
-            message=f"Contract {r.number} ended on {r.end_date.isoformat()} with no renewal decision; it lapsed",
-            details={"contract_id": r.contract_id, "contract_number": r.number, "end_date": r.end_date.isoformat()},
-        ))
+        rows.append(
+            _row(
+                AlertSpec.of(AlertKind.RENEWAL_LAPSED, r.id),
+                as_of,
+                assignee_id=r.owner_id,
+                informed_id=manager_id,
+                client_id=r.client_id,
+                message=f"Contract {r.number} ended on {r.end_date.isoformat()} with no renewal decision; it lapsed",
+                details={"contract_id": r.contract_id, "contract_number": r.number, "end_date": r.end_date.isoformat()},
+            )
+        )
     latest = _latest_activity(lo, hi)
     follow_ups = session.execute(
-        select(Activity.id, Activity.renewal_id, Activity.author_id, Activity.next_follow_up_on,
-               Activity.kind, Contract.number, Contract.client_id, Client.owner_id)
+        select(
+            Activity.id,
+            Activity.renewal_id,
+            Activity.author_id,
+            Activity.next_follow_up_on,
+            Activity.kind,
+            Contract.number,
+            Contract.client_id,
+            Client.owner_id,
+        )
         .join(latest, and_(latest.c.renewal_id == Activity.renewal_id, latest.c.latest_id == Activity.id))
         .join(Renewal, Renewal.id == Activity.renewal_id)
         .join(Contract, Contract.id == Renewal.contract_id)
         .join(Client, Client.id == Contract.client_id)
-        .where(Renewal.id.between(lo, hi), Renewal.status.in_(OPEN_RENEWAL_STATUSES),
-               Activity.next_follow_up_on.between(as_of - timedelta(days=FOLLOW_UP_CATCH_UP_DAYS), as_of))
+        .where(
+            Renewal.id.between(lo, hi),
+            Renewal.status.in_(OPEN_RENEWAL_STATUSES),
+            Activity.next_follow_up_on.between(as_of - timedelta(days=FOLLOW_UP_CATCH_UP_DAYS), as_of),
+        )
     )
     for f in follow_ups:
         if f.next_follow_up_on is None:  # selected by its date
             continue
-        rows.append(_row(
-            AlertSpec.of(AlertKind.FOLLOW_UP_DUE, f.renewal_id, date_threshold(f.next_follow_up_on)), as_of,
-            # An activity logged by the system has no author: the account manager follows up.
-            assignee_id=f.author_id if f.author_id is not None else f.owner_id,
-            informed_id=None, client_id=f.client_id,
-            message=f"Follow up on the renewal of contract {f.number} (planned for "
-                    f"{f.next_follow_up_on.isoformat()} after a {f.kind})",
-            details={"activity_id": f.id, "contract_number": f.number,
-                     "follow_up_on": f.next_follow_up_on.isoformat()},
-        ))
+        rows.append(
+            _row(
+                AlertSpec.of(AlertKind.FOLLOW_UP_DUE, f.renewal_id, date_threshold(f.next_follow_up_on)),
+                as_of,
+                # An activity logged by the system has no author: the account manager follows up.
+                assignee_id=f.author_id if f.author_id is not None else f.owner_id,
+                informed_id=None,
+                client_id=f.client_id,
+                message=f"Follow up on the renewal of contract {f.number} (planned for "
+                f"{f.next_follow_up_on.isoformat()} after a {f.kind})",
+                details={
+                    "activity_id": f.id,
+                    "contract_number": f.number,
+                    "follow_up_on": f.next_follow_up_on.isoformat(),
+                },
+            )
+        )
     raised = _raise(session, rows)
     return {"raised": raised, "resolved": _resolve_renewal_alerts(session, as_of, lo, hi)}
 
@@ -534,13 +709,19 @@ def _resolve_renewal_alerts(session: Session, as_of: date, lo: int, hi: int) -> 
         select(Alert.id, Alert.details, Renewal.status, latest.c.latest_id)
         .join(Renewal, Renewal.id == Alert.subject_id)
         .outerjoin(latest, latest.c.renewal_id == Renewal.id)
-        .where(Alert.subject_type == SubjectType.RENEWAL, Alert.subject_id.between(lo, hi),
-               Alert.kind == AlertKind.FOLLOW_UP_DUE, Alert.status != "resolved")
+        .where(
+            Alert.subject_type == SubjectType.RENEWAL,
+            Alert.subject_id.between(lo, hi),
+            Alert.kind == AlertKind.FOLLOW_UP_DUE,
+            Alert.status != "resolved",
+        )
     )
     gone = [
-        a.id for a in session.execute(stmt)
+        a.id
+        for a in session.execute(stmt)
         if not follow_up_alert_stands(
-            renewal_status=a.status, latest_activity_id=a.latest_id,
+            renewal_status=a.status,
+            latest_activity_id=a.latest_id,
             source_activity_id=(a.details or {}).get("activity_id"),
         )
     ]
@@ -559,7 +740,8 @@ def _open_balances(as_of: date, lo: int, hi: int) -> Any:
         select(Invoice.client_id, func.sum(Invoice.balance_minor).label("open_minor"))
         .join(Client, and_(Client.id == Invoice.client_id, Client.currency == Invoice.currency))
         .where(Invoice.client_id.between(lo, hi), _unpaid(), Invoice.issue_date <= as_of)
-        .group_by(Invoice.client_id).subquery("balances")
+        .group_by(Invoice.client_id)
+        .subquery("balances")
     )
 
 
@@ -567,8 +749,9 @@ def _scan_clients(session: Session, as_of: date, lo: int, hi: int) -> dict[str, 
     finance_id = _first_active(session, "finance")
     balances = _open_balances(as_of, lo, hi)
     over = session.execute(
-        select(Client.id, Client.name, Client.currency, Client.credit_limit_minor, Client.owner_id,
-               balances.c.open_minor)
+        select(
+            Client.id, Client.name, Client.currency, Client.credit_limit_minor, Client.owner_id, balances.c.open_minor
+        )
         .join(balances, balances.c.client_id == Client.id)
         .where(Client.credit_limit_minor > 0, balances.c.open_minor > Client.credit_limit_minor)
     )
@@ -578,13 +761,21 @@ def _scan_clients(session: Session, as_of: date, lo: int, hi: int) -> dict[str, 
             continue
         limit = money.from_minor(c.credit_limit_minor, c.currency)
         balance = money.from_minor(int(c.open_minor), c.currency)
-        rows.append(_row(
-            AlertSpec.of(AlertKind.CREDIT_LIMIT, c.id, c.credit_limit_minor), as_of,
-            assignee_id=finance_id, informed_id=c.owner_id, client_id=c.id,
-            message=f"{c.name} owes {balance} {c.currency}, above its credit limit of {limit} {c.currency}",
-            details={"open_balance": format(balance, "f"), "credit_limit": format(limit, "f"),
-                     "currency": c.currency},
-        ))
+        rows.append(
+            _row(
+                AlertSpec.of(AlertKind.CREDIT_LIMIT, c.id, c.credit_limit_minor),
+                as_of,
+                assignee_id=finance_id,
+                informed_id=c.owner_id,
+                client_id=c.id,
+                message=f"{c.name} owes {balance} {c.currency}, above its credit limit of {limit} {c.currency}",
+                details={
+                    "open_balance": format(balance, "f"),
+                    "credit_limit": format(limit, "f"),
+                    "currency": c.currency,
+                },
+            )
+        )
     raised = _raise(session, rows)
     return {"raised": raised, "resolved": _resolve_client_alerts(session, as_of, lo, hi)}
 
@@ -592,17 +783,27 @@ def _scan_clients(session: Session, as_of: date, lo: int, hi: int) -> dict[str, 
 def _resolve_client_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
     balances = _open_balances(as_of, lo, hi)
     stmt = (
-        select(Alert.id, Alert.threshold, Client.credit_limit_minor,
-               func.coalesce(balances.c.open_minor, 0).label("open_minor"))
+        select(
+            Alert.id,
+            Alert.threshold,
+            Client.credit_limit_minor,
+            func.coalesce(balances.c.open_minor, 0).label("open_minor"),
+        )
         .join(Client, Client.id == Alert.subject_id)
         .outerjoin(balances, balances.c.client_id == Client.id)
-        .where(Alert.subject_type == SubjectType.CLIENT, Alert.subject_id.between(lo, hi),
-               Alert.kind == AlertKind.CREDIT_LIMIT, Alert.status != "resolved")
+        .where(
+            Alert.subject_type == SubjectType.CLIENT,
+            Alert.subject_id.between(lo, hi),
+            Alert.kind == AlertKind.CREDIT_LIMIT,
+            Alert.status != "resolved",
+        )
     )
     gone = [
-        a.id for a in session.execute(stmt)
-        if not credit_alert_stands(a.threshold, open_balance_minor=int(a.open_minor),
-                                   credit_limit_minor=a.credit_limit_minor)
+        a.id
+        for a in session.execute(stmt)
+        if not credit_alert_stands(
+            a.threshold, open_balance_minor=int(a.open_minor), credit_limit_minor=a.credit_limit_minor
+        )
     ]
     return _resolve_ids(session, gone, as_of)
 
@@ -677,29 +878,60 @@ def overdue_by_client(session: Session, as_of: date, client_id: int) -> list[Ove
     Never a paid, credited, voided or written-off invoice, nor one on hold (disputed, or a promise
     to pay whose date has not passed): one reminder lists them all, never one letter per invoice.
     """
-    on_hold = or_(Invoice.hold_kind == "dispute",
-                  and_(Invoice.hold_kind == "promise",
-                       or_(Invoice.hold_until.is_(None), Invoice.hold_until >= as_of)))
+    on_hold = or_(
+        Invoice.hold_kind == "dispute",
+        and_(Invoice.hold_kind == "promise", or_(Invoice.hold_until.is_(None), Invoice.hold_until >= as_of)),
+    )
     found = session.execute(
-        select(Invoice.id, Invoice.number, Invoice.contract_id, Invoice.issue_date, Invoice.due_date,
-               Invoice.dunning_level, Invoice.currency, Invoice.total_minor, Invoice.balance_minor)
-        .where(Invoice.client_id == client_id, _unpaid(), Invoice.due_date < as_of,
-               or_(Invoice.hold_kind.is_(None), ~on_hold))
+        select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.contract_id,
+            Invoice.issue_date,
+            Invoice.due_date,
+            Invoice.dunning_level,
+            Invoice.currency,
+            Invoice.total_minor,
+            Invoice.balance_minor,
+        )
+        .where(
+            Invoice.client_id == client_id,
+            _unpaid(),
+            Invoice.due_date < as_of,
+            or_(Invoice.hold_kind.is_(None), ~on_hold),
+        )
         .order_by(Invoice.due_date, Invoice.id)
     )
     return [
         OverdueInvoice(
-            invoice_id=i.id, number=i.number, contract_id=i.contract_id, issue_date=i.issue_date,
-            due_date=i.due_date, days_overdue=(as_of - i.due_date).days,
+            invoice_id=i.id,
+            number=i.number,
+            contract_id=i.contract_id,
+            issue_date=i.issue_date,
+            due_date=i.due_date,
+            days_overdue=(as_of - i.due_date).days,
             dunning_level=dunning_level(i.due_date, as_of),
-            currency=i.currency, total_minor=i.total_minor, balance_minor=i.balance_minor,
+            currency=i.currency,
+            total_minor=i.total_minor,
+            balance_minor=i.balance_minor,
         )
         for i in found
     ]
 
 
 __all__ = [
-    "CHUNK_KINDS", "DELIVER_ACTOR", "Chunk", "OverdueInvoice", "finish", "overdue_by_client", "plan",
-    "prepare", "resolve_for_client", "resolve_for_contract", "resolve_for_invoice", "resolve_for_invoices",
-    "run_chunk", "run_day",
+    "CHUNK_KINDS",
+    "DELIVER_ACTOR",
+    "Chunk",
+    "OverdueInvoice",
+    "finish",
+    "overdue_by_client",
+    "plan",
+    "prepare",
+    "resolve_for_client",
+    "resolve_for_contract",
+    "resolve_for_invoice",
+    "resolve_for_invoices",
+    "run_chunk",
+    "run_day",
 ]

@@ -40,12 +40,25 @@ BIRTHDAY_WINDOW_DAYS = 7
 
 def alert_out(alert: Alert) -> AlertOut:
     return AlertOut(
-        id=alert.id, kind=alert.kind, subject_type=alert.subject_type, subject_id=alert.subject_id,
-        threshold=alert.threshold, severity=alert.severity, assignee_id=alert.assignee_id,
-        status=alert.status, raised_on=alert.raised_on, resolved_on=alert.resolved_on,
-        dedupe_key=alert.dedupe_key, informed_id=alert.informed_id, client_id=alert.client_id,
-        message=alert.message, details=alert.details, acknowledged_by=alert.acknowledged_by,
-        acknowledged_at=alert.acknowledged_at, resolved_by=alert.resolved_by, resolution=alert.resolution,
+        id=alert.id,
+        kind=alert.kind,
+        subject_type=alert.subject_type,
+        subject_id=alert.subject_id,
+        threshold=alert.threshold,
+        severity=alert.severity,
+        assignee_id=alert.assignee_id,
+        status=alert.status,
+        raised_on=alert.raised_on,
+        resolved_on=alert.resolved_on,
+        dedupe_key=alert.dedupe_key,
+        informed_id=alert.informed_id,
+        client_id=alert.client_id,
+        message=alert.message,
+        details=alert.details,
+        acknowledged_by=alert.acknowledged_by,
+        acknowledged_at=alert.acknowledged_at,
+        resolved_by=alert.resolved_by,
+        resolution=alert.resolution,
     )
 
 
@@ -55,8 +68,7 @@ def scope_alerts(stmt: Select[Any], user: User) -> Select[Any]:
     if sees_everything(user):
         return stmt
     own_clients = select(Client.id).where(Client.owner_id == user.id)
-    return stmt.where(or_(Alert.assignee_id == user.id, Alert.informed_id == user.id,
-                          Alert.client_id.in_(own_clients)))
+    return stmt.where(or_(Alert.assignee_id == user.id, Alert.informed_id == user.id, Alert.client_id.in_(own_clients)))
 
 
 def parse_assignee(value: str | None, user: User) -> int | None:
@@ -71,9 +83,17 @@ def parse_assignee(value: str | None, user: User) -> int | None:
 
 
 def list_alerts(
-    session: Session, user: User, *, limit: int, offset: int, status: str | None = None,
-    kind: str | None = None, assignee: str | None = None, subject_type: str | None = None,
-    subject_id: int | None = None, client_id: int | None = None,
+    session: Session,
+    user: User,
+    *,
+    limit: int,
+    offset: int,
+    status: str | None = None,
+    kind: str | None = None,
+    assignee: str | None = None,
+    subject_type: str | None = None,
+    subject_id: int | None = None,
+    client_id: int | None = None,
 ) -> tuple[list[Alert], int]:
     """List the alerts the caller may see, newest first. Raises ValidationFailed for bad filters."""
     stmt = scope_alerts(select(Alert), user)
@@ -83,13 +103,13 @@ def list_alerts(
         stmt = stmt.where(Alert.status == status)
     if kind is not None:
         if kind not in {k.value for k in AlertKind}:
-            raise ValidationFailed("kind", f"must be one of {', '.join(k.value for k in AlertKind)}",
-                                   source="query")
+            raise ValidationFailed("kind", f"must be one of {', '.join(k.value for k in AlertKind)}", source="query")
         stmt = stmt.where(Alert.kind == kind)
     if subject_type is not None:
         if subject_type not in {s.value for s in SubjectType}:
-            raise ValidationFailed("subject_type",
-                                   f"must be one of {', '.join(s.value for s in SubjectType)}", source="query")
+            raise ValidationFailed(
+                "subject_type", f"must be one of {', '.join(s.value for s in SubjectType)}", source="query"
+            )
         stmt = stmt.where(Alert.subject_type == subject_type)
     if subject_id is not None:
         stmt = stmt.where(Alert.subject_id == subject_id)
@@ -113,13 +133,19 @@ def get_visible_alert(session: Session, user: User, alert_id: int, *, for_update
 
 
 def _snapshot(alert: Alert) -> dict[str, object]:
-    return {"status": alert.status, "resolved_on": alert.resolved_on, "acknowledged_by": alert.acknowledged_by,
-            "resolved_by": alert.resolved_by, "resolution": alert.resolution}
+    return {
+        "status": alert.status,
+        "resolved_on": alert.resolved_on,
+        "acknowledged_by": alert.acknowledged_by,
+        "resolved_by": alert.resolved_by,
+        "resolution": alert.resolution,
+    }
 
 
 def _illegal(alert: Alert, action: str, allowed: list[str]) -> Conflict:
-    return Conflict(f"cannot {action} an alert that is {alert.status}",
-                    extra={"status": alert.status, "allowed": allowed})
+    return Conflict(
+        f"cannot {action} an alert that is {alert.status}", extra={"status": alert.status, "allowed": allowed}
+    )
 
 
 def acknowledge(session: Session, actor: User, alert_id: int, note: str | None = None) -> Alert:
@@ -176,12 +202,23 @@ def today(session: Session, user: User, as_of: date, *, limit: int = 100) -> Tod
     desk = _desk_clients(user)
 
     renewals_q = (
-        select(Renewal.id, Renewal.contract_id, Contract.number, Contract.client_id, Client.name,
-               Renewal.status, Renewal.end_date, Renewal.next_action_date)
-        .join(Contract, Contract.id == Renewal.contract_id).join(Client, Client.id == Contract.client_id)
-        .where(Contract.client_id.in_(desk), Renewal.status.in_(OPEN_RENEWAL_STATUSES),
-               or_(Renewal.next_action_date <= as_of,
-                   Renewal.end_date <= as_of + timedelta(days=RENEWAL_SOON_DAYS)))
+        select(
+            Renewal.id,
+            Renewal.contract_id,
+            Contract.number,
+            Contract.client_id,
+            Client.name,
+            Renewal.status,
+            Renewal.end_date,
+            Renewal.next_action_date,
+        )
+        .join(Contract, Contract.id == Renewal.contract_id)
+        .join(Client, Client.id == Contract.client_id)
+        .where(
+            Contract.client_id.in_(desk),
+            Renewal.status.in_(OPEN_RENEWAL_STATUSES),
+            or_(Renewal.next_action_date <= as_of, Renewal.end_date <= as_of + timedelta(days=RENEWAL_SOON_DAYS)),
+        )
         .order_by(Renewal.end_date, Renewal.id)
     )
     renewals = []
@@ -191,32 +228,70 @@ def today(session: Session, user: User, as_of: date, *, limit: int = 100) -> Tod
             reasons.append("next_action_due")
         if r.end_date <= as_of + timedelta(days=RENEWAL_SOON_DAYS):
             reasons.append("ending_soon")
-        renewals.append(TodayRenewal(
-            id=r.id, contract_id=r.contract_id, contract_number=r.number, client_id=r.client_id,
-            client_name=r.name, status=r.status, end_date=r.end_date, days_left=(r.end_date - as_of).days,
-            next_action_date=r.next_action_date, reasons=reasons,
-        ))
+        renewals.append(
+            TodayRenewal(
+                id=r.id,
+                contract_id=r.contract_id,
+                contract_number=r.number,
+                client_id=r.client_id,
+                client_name=r.name,
+                status=r.status,
+                end_date=r.end_date,
+                days_left=(r.end_date - as_of).days,
+                next_action_date=r.next_action_date,
+                reasons=reasons,
+            )
+        )
 
     follow_q = (
-        select(Activity.id, Activity.renewal_id, Contract.number, Contract.client_id, Client.name,
-               Activity.kind, Activity.text, Activity.next_follow_up_on)
-        .join(Renewal, Renewal.id == Activity.renewal_id).join(Contract, Contract.id == Renewal.contract_id)
+        select(
+            Activity.id,
+            Activity.renewal_id,
+            Contract.number,
+            Contract.client_id,
+            Client.name,
+            Activity.kind,
+            Activity.text,
+            Activity.next_follow_up_on,
+        )
+        .join(Renewal, Renewal.id == Activity.renewal_id)
+        .join(Contract, Contract.id == Renewal.contract_id)
         .join(Client, Client.id == Contract.client_id)
-        .where(Activity.author_id == user.id, Activity.next_follow_up_on == as_of,
-               Renewal.status.in_(OPEN_RENEWAL_STATUSES))
+        .where(
+            Activity.author_id == user.id,
+            Activity.next_follow_up_on == as_of,
+            Renewal.status.in_(OPEN_RENEWAL_STATUSES),
+        )
         .order_by(Activity.id)
     )
     if not sees_everything(user):
         follow_q = follow_q.where(Contract.client_id.in_(desk))
     follow_ups = [
-        TodayFollowUp(activity_id=f.id, renewal_id=f.renewal_id, contract_number=f.number, client_id=f.client_id,
-                      client_name=f.name, kind=f.kind, text=f.text, next_follow_up_on=f.next_follow_up_on)
+        TodayFollowUp(
+            activity_id=f.id,
+            renewal_id=f.renewal_id,
+            contract_number=f.number,
+            client_id=f.client_id,
+            client_name=f.name,
+            kind=f.kind,
+            text=f.text,
+            next_follow_up_on=f.next_follow_up_on,
+        )
         for f in session.execute(follow_q.limit(limit))
     ]
 
     invoice_q = (
-        select(Invoice.id, Invoice.number, Invoice.client_id, Client.name, Invoice.currency,
-               Invoice.balance_minor, Invoice.due_date, Invoice.dunning_level, Invoice.hold_kind)
+        select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.client_id,
+            Client.name,
+            Invoice.currency,
+            Invoice.balance_minor,
+            Invoice.due_date,
+            Invoice.dunning_level,
+            Invoice.hold_kind,
+        )
         .join(Client, Client.id == Invoice.client_id)
         .where(Invoice.status.in_(UNPAID_INVOICE_STATUSES), Invoice.balance_minor > 0, Invoice.due_date < as_of)
         .order_by(Invoice.due_date, Invoice.id)
@@ -224,9 +299,18 @@ def today(session: Session, user: User, as_of: date, *, limit: int = 100) -> Tod
     if user.role != "finance":
         invoice_q = invoice_q.where(Invoice.client_id.in_(desk))
     invoices = [
-        TodayInvoice(id=i.id, number=i.number, client_id=i.client_id, client_name=i.name, currency=i.currency,
-                     balance=money.from_minor(i.balance_minor, i.currency), due_date=i.due_date,
-                     days_overdue=(as_of - i.due_date).days, dunning_level=i.dunning_level, hold=i.hold_kind)
+        TodayInvoice(
+            id=i.id,
+            number=i.number,
+            client_id=i.client_id,
+            client_name=i.name,
+            currency=i.currency,
+            balance=money.from_minor(i.balance_minor, i.currency),
+            due_date=i.due_date,
+            days_overdue=(as_of - i.due_date).days,
+            dunning_level=i.dunning_level,
+            hold=i.hold_kind,
+        )
         for i in session.execute(invoice_q.limit(limit))
     ]
 
@@ -234,30 +318,56 @@ def today(session: Session, user: User, as_of: date, *, limit: int = 100) -> Tod
     birthday_q = (
         select(Contact.id, Contact.client_id, Client.name.label("client_name"), Contact.name, Contact.birthday)
         .join(Client, Client.id == Contact.client_id)
-        .where(Contact.client_id.in_(desk), Contact.birthday.is_not(None),
-               or_(*(and_(extract("month", Contact.birthday) == m, extract("day", Contact.birthday) == d)
-                     for m, d in sorted(pairs))))
+        .where(
+            Contact.client_id.in_(desk),
+            Contact.birthday.is_not(None),
+            or_(
+                *(
+                    and_(extract("month", Contact.birthday) == m, extract("day", Contact.birthday) == d)
+                    for m, d in sorted(pairs)
+                )
+            ),
+        )
     )
     birthdays = []
     for b in session.execute(birthday_q):
         on = next_celebration(b.birthday, as_of)
-        birthdays.append(TodayBirthday(contact_id=b.id, client_id=b.client_id, client_name=b.client_name,
-                                       name=b.name, birthday=b.birthday, celebrate_on=on,
-                                       days_until=(on - as_of).days))
+        birthdays.append(
+            TodayBirthday(
+                contact_id=b.id,
+                client_id=b.client_id,
+                client_name=b.client_name,
+                name=b.name,
+                birthday=b.birthday,
+                celebrate_on=on,
+                days_until=(on - as_of).days,
+            )
+        )
     birthdays.sort(key=lambda b: (b.celebrate_on, b.contact_id))
 
     mine = or_(Alert.assignee_id == user.id, Alert.informed_id == user.id)
     if user.role == "finance":
         # Finance alerts with nobody assigned (no finance user existed then) are routed to the role.
         mine = or_(mine, and_(Alert.assignee_id.is_(None), Alert.kind.in_(FINANCE_KINDS)))
-    alert_q = scope_alerts(select(Alert), user).where(mine, Alert.status.in_(UNRESOLVED)).order_by(
-        Alert.raised_on.desc(), Alert.id.desc())
+    alert_q = (
+        scope_alerts(select(Alert), user)
+        .where(mine, Alert.status.in_(UNRESOLVED))
+        .order_by(Alert.raised_on.desc(), Alert.id.desc())
+    )
     alerts = [alert_out(a) for a in session.scalars(alert_q.limit(limit))]
 
     return TodayOut(
-        as_of=as_of, renewals=renewals, follow_ups=follow_ups, overdue_invoices=invoices,
-        birthdays=birthdays[:limit], alerts=alerts,
-        counts={"renewals": _count(session, renewals_q), "follow_ups": _count(session, follow_q),
-                "overdue_invoices": _count(session, invoice_q), "birthdays": len(birthdays),
-                "alerts": _count(session, alert_q)},
+        as_of=as_of,
+        renewals=renewals,
+        follow_ups=follow_ups,
+        overdue_invoices=invoices,
+        birthdays=birthdays[:limit],
+        alerts=alerts,
+        counts={
+            "renewals": _count(session, renewals_q),
+            "follow_ups": _count(session, follow_q),
+            "overdue_invoices": _count(session, invoice_q),
+            "birthdays": len(birthdays),
+            "alerts": _count(session, alert_q),
+        },
     )

@@ -22,10 +22,18 @@ from renewals.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 
 def client_out(client: Client) -> ClientOut:
     return ClientOut(
-        id=client.id, name=client.name, legal_name=client.legal_name, segment=client.segment,
-        size=client.size, language=client.language, currency=client.currency,
+        id=client.id,
+        name=client.name,
+        legal_name=client.legal_name,
+        segment=client.segment,
+        size=client.size,
+        language=client.language,
+        currency=client.currency,
         credit_limit=money.from_minor(client.credit_limit_minor, client.currency),
-        owner_id=client.owner_id, status=client.status, tier=client.tier, version=client.version,
+        owner_id=client.owner_id,
+        status=client.status,
+        tier=client.tier,
+        version=client.version,
     )
 
 
@@ -79,10 +87,17 @@ def create_client(session: Session, actor: User, data: ClientIn) -> Client:
         raise ValidationFailed("legal_name", "must not be blank")
     _ensure_unique_legal_name(session, key)
     client = Client(
-        name=data.name.strip(), legal_name=data.legal_name.strip(), legal_name_key=key,
-        segment=data.segment, size=data.size, language=data.language, currency=data.currency,
-        credit_limit_minor=money.to_minor(credit, data.currency), owner_id=owner_id,
-        status="prospect", tier="C",
+        name=data.name.strip(),
+        legal_name=data.legal_name.strip(),
+        legal_name_key=key,
+        segment=data.segment,
+        size=data.size,
+        language=data.language,
+        currency=data.currency,
+        credit_limit_minor=money.to_minor(credit, data.currency),
+        owner_id=owner_id,
+        status="prospect",
+        tier="C",
     )
     session.add(client)
     session.flush()
@@ -132,9 +147,17 @@ def update_client(session: Session, actor: User, client_id: int, patch: ClientPa
 
 
 def list_clients(
-    session: Session, user: User, *, limit: int, offset: int, owner_id: int | None = None,
-    status: str | None = None, segment: str | None = None, tier: str | None = None,
-    language: str | None = None, q: str | None = None,
+    session: Session,
+    user: User,
+    *,
+    limit: int,
+    offset: int,
+    owner_id: int | None = None,
+    status: str | None = None,
+    segment: str | None = None,
+    tier: str | None = None,
+    language: str | None = None,
+    q: str | None = None,
 ) -> tuple[list[Client], int]:
     stmt: Select[tuple[Client]] = scope_clients(select(Client), user)
     filters = {"owner_id": owner_id, "status": status, "segment": segment, "tier": tier, "language": language}
@@ -164,9 +187,15 @@ def refresh_tier_and_status(session: Session, client: Client, thresholds: dict[s
 
 def contact_out(contact: Contact) -> ContactOut:
     return ContactOut(
-        id=contact.id, client_id=contact.client_id, name=contact.name, email=contact.email,
-        phone=contact.phone, role=contact.role, birthday=contact.birthday,
-        is_billing=contact.is_billing, is_signatory=contact.is_signatory,
+        id=contact.id,
+        client_id=contact.client_id,
+        name=contact.name,
+        email=contact.email,
+        phone=contact.phone,
+        role=contact.role,
+        birthday=contact.birthday,
+        is_billing=contact.is_billing,
+        is_signatory=contact.is_signatory,
     )
 
 
@@ -176,8 +205,14 @@ def add_contact(session: Session, actor: User, client_id: int, data: ContactIn) 
     client = get_visible(session, actor, client_id)
     email = normalise_email(data.email) if data.email else None
     contact = Contact(
-        client_id=client.id, name=data.name.strip(), email=email, phone=data.phone, role=data.role,
-        birthday=data.birthday, is_billing=data.is_billing, is_signatory=data.is_signatory,
+        client_id=client.id,
+        name=data.name.strip(),
+        email=email,
+        phone=data.phone,
+        role=data.role,
+        birthday=data.birthday,
+        is_billing=data.is_billing,
+        is_signatory=data.is_signatory,
     )
     session.add(contact)
     session.flush()

@@ -63,7 +63,6 @@ def check_status_change(current: str, new: str) -> None:
 
 def check_termination(status: str, start: date, end: date, effective: date) -> None:
     if status != "active":
-        raise Conflict(f"only an active contract can be terminated; this one is {status}",
-                       extra={"status": status})
+        raise Conflict(f"only an active contract can be terminated; this one is {status}", extra={"status": status})
     if not start <= effective <= end:
         raise ValidationFailed("effective_date", f"must lie within the term {start} to {end}")

@@ -26,19 +26,34 @@ UPLIFT_RANGE = (Decimal(-100), Decimal(100))
 def contract_out(contract: Contract) -> ContractOut:
     cur = contract.currency
     return ContractOut(
-        id=contract.id, client_id=contract.client_id, number=contract.number, title=contract.title,
-        kind=contract.kind, start_date=contract.start_date, end_date=contract.end_date,
-        billing_cycle=contract.billing_cycle, currency=cur, tax_rate=contract.tax_rate,
-        payment_terms_days=contract.payment_terms_days, notice_period_days=contract.notice_period_days,
-        auto_renew=contract.auto_renew, renewal_term_months=contract.renewal_term_months,
-        renewal_uplift_pct=contract.renewal_uplift_pct, status=contract.status,
-        predecessor_id=contract.predecessor_id, version=contract.version,
+        id=contract.id,
+        client_id=contract.client_id,
+        number=contract.number,
+        title=contract.title,
+        kind=contract.kind,
+        start_date=contract.start_date,
+        end_date=contract.end_date,
+        billing_cycle=contract.billing_cycle,
+        currency=cur,
+        tax_rate=contract.tax_rate,
+        payment_terms_days=contract.payment_terms_days,
+        notice_period_days=contract.notice_period_days,
+        auto_renew=contract.auto_renew,
+        renewal_term_months=contract.renewal_term_months,
+        renewal_uplift_pct=contract.renewal_uplift_pct,
+        status=contract.status,
+        predecessor_id=contract.predecessor_id,
+        version=contract.version,
         lines=[
-            LineOut(description=ln.description, quantity=ln.quantity,
-                    monthly_unit_price=money.from_minor(ln.monthly_unit_price_minor, cur))
+            LineOut(
+                description=ln.description,
+                quantity=ln.quantity,
+                monthly_unit_price=money.from_minor(ln.monthly_unit_price_minor, cur),
+            )
             for ln in contract.lines
         ],
-        terminated_on=contract.terminated_on, termination_reason=contract.termination_reason,
+        terminated_on=contract.terminated_on,
+        termination_reason=contract.termination_reason,
     )
 
 
@@ -50,8 +65,7 @@ def snapshot(contract: Contract) -> dict[str, object]:
 
 def get_visible_contract(session: Session, user: User, contract_id: int, *, for_update: bool = False) -> Contract:
     """Load a contract under a client the user may see; otherwise NotFound."""
-    contract = session.get(Contract, contract_id, with_for_update=for_update,
-                           options=[selectinload(Contract.lines)])
+    contract = session.get(Contract, contract_id, with_for_update=for_update, options=[selectinload(Contract.lines)])
     if contract is None:
         raise NotFound("contract", contract_id)
     client = session.get(Client, contract.client_id)
@@ -62,8 +76,9 @@ def get_visible_contract(session: Session, user: User, contract_id: int, *, for_
 
 def _set_lines(contract: Contract, lines: list[tuple[str, Decimal, Decimal]]) -> None:
     contract.lines = [
-        ContractLine(position=i, description=d, quantity=q,
-                     monthly_unit_price_minor=money.to_minor(p, contract.currency))
+        ContractLine(
+            position=i, description=d, quantity=q, monthly_unit_price_minor=money.to_minor(p, contract.currency)
+        )
         for i, (d, q, p) in enumerate(lines)
     ]
     contract.monthly_value_minor = money.to_minor(rules.monthly_value(lines, contract.currency), contract.currency)
@@ -83,19 +98,30 @@ def create_contract(
     currency = money.check_currency(data.currency or client.currency)
     rules.check_dates(data.start_date, data.end_date)
     tax = rules.check_percent(data.tax_rate, "tax_rate", low=TAX_RANGE[0], high=TAX_RANGE[1])
-    uplift = rules.check_percent(data.renewal_uplift_pct, "renewal_uplift_pct",
-                                 low=UPLIFT_RANGE[0], high=UPLIFT_RANGE[1])
+    uplift = rules.check_percent(
+        data.renewal_uplift_pct, "renewal_uplift_pct", low=UPLIFT_RANGE[0], high=UPLIFT_RANGE[1]
+    )
     lines = rules.check_lines(data.lines, currency)
     if data.status == "active":
         rules.check_activation(len(lines))
     number = data.number.strip()
     _ensure_unique_number(session, number)
     contract = Contract(
-        client_id=client.id, number=number, title=data.title.strip(), kind=data.kind,
-        start_date=data.start_date, end_date=data.end_date, billing_cycle=data.billing_cycle,
-        currency=currency, tax_rate=tax, payment_terms_days=data.payment_terms_days,
-        notice_period_days=data.notice_period_days, auto_renew=data.auto_renew,
-        renewal_term_months=data.renewal_term_months, renewal_uplift_pct=uplift, status=data.status,
+        client_id=client.id,
+        number=number,
+        title=data.title.strip(),
+        kind=data.kind,
+        start_date=data.start_date,
+        end_date=data.end_date,
+        billing_cycle=data.billing_cycle,
+        currency=currency,
+        tax_rate=tax,
+        payment_terms_days=data.payment_terms_days,
+        notice_period_days=data.notice_period_days,
+        auto_renew=data.auto_renew,
+        renewal_term_months=data.renewal_term_months,
+        renewal_uplift_pct=uplift,
+        status=data.status,
     )
     _set_lines(contract, lines)
     session.add(contract)
@@ -106,7 +132,10 @@ def create_contract(
 
 
 def update_contract(
-    session: Session, actor: User, contract_id: int, patch: ContractPatch,
+    session: Session,
+    actor: User,
+    contract_id: int,
+    patch: ContractPatch,
     tier_thresholds: dict[str, tuple[Decimal, Decimal]],
 ) -> Contract:
     """Edit a draft or active contract at the named version. Raises StaleVersion, Conflict, ValidationFailed."""
@@ -115,8 +144,9 @@ def update_contract(
     if patch.version != contract.version:
         raise StaleVersion("contract", contract.version)
     if contract.status not in {"draft", "active"}:
-        raise Conflict(f"a {contract.status} contract is history and cannot be edited",
-                       extra={"status": contract.status})
+        raise Conflict(
+            f"a {contract.status} contract is history and cannot be edited", extra={"status": contract.status}
+        )
     before = snapshot(contract)
     start = contract.start_date if patch.start_date is msgspec.UNSET else patch.start_date
     end = contract.end_date if patch.end_date is msgspec.UNSET else patch.end_date
@@ -126,9 +156,17 @@ def update_contract(
         contract.tax_rate = rules.check_percent(patch.tax_rate, "tax_rate", low=TAX_RANGE[0], high=TAX_RANGE[1])
     if patch.renewal_uplift_pct is not msgspec.UNSET:
         contract.renewal_uplift_pct = rules.check_percent(
-            patch.renewal_uplift_pct, "renewal_uplift_pct", low=UPLIFT_RANGE[0], high=UPLIFT_RANGE[1])
-    for field in ("title", "kind", "billing_cycle", "payment_terms_days", "notice_period_days",
-                  "auto_renew", "renewal_term_months"):
+            patch.renewal_uplift_pct, "renewal_uplift_pct", low=UPLIFT_RANGE[0], high=UPLIFT_RANGE[1]
+        )
+    for field in (
+        "title",
+        "kind",
+        "billing_cycle",
+        "payment_terms_days",
+        "notice_period_days",
+        "auto_renew",
+        "renewal_term_months",
+    ):
         value = getattr(patch, field)
         if value is not msgspec.UNSET:
             setattr(contract, field, value.strip() if isinstance(value, str) else value)
@@ -148,7 +186,10 @@ def update_contract(
 
 
 def terminate_contract(
-    session: Session, actor: User, contract_id: int, data: TerminationIn,
+    session: Session,
+    actor: User,
+    contract_id: int,
+    data: TerminationIn,
     tier_thresholds: dict[str, tuple[Decimal, Decimal]],
 ) -> Contract:
     """Terminate an active contract from an effective date; billing stops after it."""
@@ -166,15 +207,29 @@ def terminate_contract(
 
 
 def list_contracts(
-    session: Session, user: User, *, limit: int, offset: int, client_id: int | None = None,
-    status: str | None = None, kind: str | None = None, billing_cycle: str | None = None,
-    auto_renew: bool | None = None, end_from: date | None = None, end_to: date | None = None,
+    session: Session,
+    user: User,
+    *,
+    limit: int,
+    offset: int,
+    client_id: int | None = None,
+    status: str | None = None,
+    kind: str | None = None,
+    billing_cycle: str | None = None,
+    auto_renew: bool | None = None,
+    end_from: date | None = None,
+    end_to: date | None = None,
 ) -> tuple[list[Contract], int]:
     stmt: Select[tuple[Contract]] = scope_clients(
         select(Contract).join(Client, Client.id == Contract.client_id), user
     ).options(selectinload(Contract.lines))
-    for column, value in {"client_id": client_id, "status": status, "kind": kind,
-                          "billing_cycle": billing_cycle, "auto_renew": auto_renew}.items():
+    for column, value in {
+        "client_id": client_id,
+        "status": status,
+        "kind": kind,
+        "billing_cycle": billing_cycle,
+        "auto_renew": auto_renew,
+    }.items():
         if value is not None:
             stmt = stmt.where(getattr(Contract, column) == value)
     if end_from is not None and end_to is not None and end_to < end_from:

@@ -61,11 +61,19 @@ class DigestClaim:
 def alert_payload(alert: Alert) -> dict[str, Any]:
     """The alert as the webhook carries it (the API's pinned alert fields, plus its message)."""
     return {
-        "id": alert.id, "kind": alert.kind, "subject_type": alert.subject_type, "subject_id": alert.subject_id,
-        "threshold": alert.threshold, "severity": alert.severity, "assignee_id": alert.assignee_id,
-        "status": alert.status, "raised_on": alert.raised_on.isoformat(),
+        "id": alert.id,
+        "kind": alert.kind,
+        "subject_type": alert.subject_type,
+        "subject_id": alert.subject_id,
+        "threshold": alert.threshold,
+        "severity": alert.severity,
+        "assignee_id": alert.assignee_id,
+        "status": alert.status,
+        "raised_on": alert.raised_on.isoformat(),
         "resolved_on": alert.resolved_on.isoformat() if alert.resolved_on else None,
-        "dedupe_key": alert.dedupe_key, "client_id": alert.client_id, "message": alert.message,
+        "dedupe_key": alert.dedupe_key,
+        "client_id": alert.client_id,
+        "message": alert.message,
     }
 
 
@@ -75,10 +83,13 @@ def _claim(session: Session, where: Any, at: datetime) -> Delivery | None:
     delivery = session.execute(select(Delivery).where(where)).scalar_one()
     claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Delivery)
-        .where(Delivery.id == delivery.id, or_(
-            Delivery.status.in_(("pending", "failed")),
-            (Delivery.status == "sending") & (Delivery.claimed_at < at - CLAIM_LEASE),
-        ))
+        .where(
+            Delivery.id == delivery.id,
+            or_(
+                Delivery.status.in_(("pending", "failed")),
+                (Delivery.status == "sending") & (Delivery.claimed_at < at - CLAIM_LEASE),
+            ),
+        )
         .values(status="sending", claimed_at=at, attempts=Delivery.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -97,17 +108,26 @@ def claim_webhook(session: Session, alert_id: int, url: str, secret: str, at: da
     alert = session.get(Alert, alert_id)
     if alert is None:
         return None
-    insert_ignoring_duplicates(session, Delivery.__table__, {
-        "channel": "webhook", "alert_id": alert_id, "target": url, "status": "pending", "attempts": 0,
-        "created_at": at,
-    })
+    insert_ignoring_duplicates(
+        session,
+        Delivery.__table__,
+        {
+            "channel": "webhook",
+            "alert_id": alert_id,
+            "target": url,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": at,
+        },
+    )
     delivery = _claim(session, (Delivery.channel == "webhook") & (Delivery.alert_id == alert_id), at)
     if delivery is None:
         return None
     sent_at = at.isoformat()
     body = json.dumps(
         {"event": "alert.raised", "delivery_id": delivery.id, "sent_at": sent_at, "alert": alert_payload(alert)},
-        separators=(",", ":"), sort_keys=True,
+        separators=(",", ":"),
+        sort_keys=True,
     ).encode()
     headers = {
         signing.SIGNATURE_HEADER: signing.signature(secret, body),
@@ -125,7 +145,9 @@ def record(session: Session, delivery_id: int, outcome: Outcome, at: datetime) -
     else:
         values = {"status": "failed", "last_error": (outcome.error or "failed")[:2000]}
     session.execute(
-        update(Delivery).where(Delivery.id == delivery_id, Delivery.status == "sending").values(**values)
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == "sending")
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
 
@@ -145,10 +167,20 @@ def plan_digests(session: Session, as_of: date, at: datetime) -> list[int]:
         by_assignee.setdefault(assignee_id, (email, []))[1].append(alert_id)
     created = []
     for assignee_id, (email, alert_ids) in by_assignee.items():
-        delivery_id = insert_ignoring_duplicates(session, Delivery.__table__, {
-            "channel": "email", "digest_date": as_of, "assignee_id": assignee_id, "target": email,
-            "status": "pending", "attempts": 0, "details": {"alert_ids": alert_ids}, "created_at": at,
-        })
+        delivery_id = insert_ignoring_duplicates(
+            session,
+            Delivery.__table__,
+            {
+                "channel": "email",
+                "digest_date": as_of,
+                "assignee_id": assignee_id,
+                "target": email,
+                "status": "pending",
+                "attempts": 0,
+                "details": {"alert_ids": alert_ids},
+                "created_at": at,
+            },
+        )
         if delivery_id is not None:
             created.append(delivery_id)
             request_job(session, "digests.deliver", delivery_id=delivery_id)

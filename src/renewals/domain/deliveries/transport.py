@@ -54,7 +54,9 @@ def parse_smtp_url(url: str) -> SmtpTarget:
         raise ValueError(f"RENEWALS_SMTP_URL must look like smtp://user:pass@host:port or smtps://…, not {url!r}")
     tls = parts.scheme == "smtps"
     return SmtpTarget(
-        host=parts.hostname, port=parts.port or (465 if tls else 25), tls=tls,
+        host=parts.hostname,
+        port=parts.port or (465 if tls else 25),
+        tls=tls,
         user=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
     )

@@ -52,8 +52,13 @@ def scan_domain() -> ScanDomain:
 
 
 def begin(
-    session: Session, job_id: int, as_of: date, chunk_size: int = DEFAULT_CHUNK_SIZE, horizon_days: int = 180,
-    *, auto_reminders: bool = False,
+    session: Session,
+    job_id: int,
+    as_of: date,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    horizon_days: int = 180,
+    *,
+    auto_reminders: bool = False,
 ) -> int | None:
     """Start a queued scan job: run the day-level preparation, record its chunks and request one
     message per chunk (sent after commit). Return the number of chunks, or None when the job had
@@ -77,7 +82,14 @@ def begin(
 
 
 def run_chunk(
-    session: Session, job_id: int, as_of: date, kind: str, lo: int, hi: int, *, auto_reminders: bool = False,
+    session: Session,
+    job_id: int,
+    as_of: date,
+    kind: str,
+    lo: int,
+    hi: int,
+    *,
+    auto_reminders: bool = False,
 ) -> dict[str, int] | None:
     """Run one chunk of a scan job once. A chunk already done (the same message delivered twice)
     changes nothing and returns None. The chunk that completes the job also runs the day-level
@@ -86,20 +98,26 @@ def run_chunk(
     claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(JobChunk)
         .where(JobChunk.job_id == job_id, JobChunk.kind == kind, JobChunk.lo == lo, JobChunk.done_at.is_(None))
-        .values(done_at=now()).execution_options(synchronize_session=False)
+        .values(done_at=now())
+        .execution_options(synchronize_session=False)
     )
     if not claimed.rowcount:
         return None
     domain = scan_domain()
     counts = domain.run_chunk(session, as_of, domain.Chunk(kind=kind, lo=lo, hi=hi))
     session.execute(
-        update(JobChunk).where(JobChunk.job_id == job_id, JobChunk.kind == kind, JobChunk.lo == lo)
-        .values(result=dict(counts)).execution_options(synchronize_session=False)
+        update(JobChunk)
+        .where(JobChunk.job_id == job_id, JobChunk.kind == kind, JobChunk.lo == lo)
+        .values(result=dict(counts))
+        .execution_options(synchronize_session=False)
     )
     # One atomic increment; the row lock orders concurrent chunks, so exactly one sees the total.
     done, total = session.execute(
-        update(Job).where(Job.id == job_id).values(chunks_done=Job.chunks_done + 1)
-        .returning(Job.chunks_done, Job.chunks_total).execution_options(synchronize_session=False)
+        update(Job)
+        .where(Job.id == job_id)
+        .values(chunks_done=Job.chunks_done + 1)
+        .returning(Job.chunks_done, Job.chunks_total)
+        .execution_options(synchronize_session=False)
     ).one()
     if total is not None and done >= total:
         _complete(session, session.get_one(Job, job_id, populate_existing=True), as_of, auto_reminders)
@@ -112,5 +130,8 @@ def _complete(session: Session, job: Job, as_of: date, auto_reminders: bool = Fa
     for result in session.execute(select(JobChunk.result).where(JobChunk.job_id == job.id)).scalars():
         totals.update(result or {})
     totals.update(scan_domain().finish(session, as_of, auto_reminders=auto_reminders) or {})
-    jobs.finish(session, job, {"as_of": as_of.isoformat(), "chunks": job.chunks_total or 0,
-                               "counts": dict(sorted(totals.items()))})
+    jobs.finish(
+        session,
+        job,
+        {"as_of": as_of.isoformat(), "chunks": job.chunks_total or 0, "counts": dict(sorted(totals.items()))},
+    )

@@ -22,9 +22,17 @@ ACTORS = {"scan": "scans.run", "billing": "billing.run", "digest": "digests.send
 
 def job_out(job: Job) -> JobOut:
     return JobOut(
-        id=job.id, kind=job.kind, status=job.status, params=job.params or {}, result=job.result,
-        error=job.error, created_at=job.created_at, started_at=job.started_at,
-        finished_at=job.finished_at, chunks_total=job.chunks_total, chunks_done=job.chunks_done,
+        id=job.id,
+        kind=job.kind,
+        status=job.status,
+        params=job.params or {},
+        result=job.result,
+        error=job.error,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        chunks_total=job.chunks_total,
+        chunks_done=job.chunks_done,
     )
 
 
@@ -45,14 +53,25 @@ def insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, A
 
 
 def request(
-    session: Session, kind: str, params: dict[str, Any], *, requested_by: int | None = None,
+    session: Session,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    requested_by: int | None = None,
     dedupe_key: str | None = None,
 ) -> tuple[Job, bool]:
     """Record a job and send it after commit. With a dedupe key, a second request for the same run
     (another scheduler, a retried call) returns the first job and sends nothing; the bool says
     whether this call created it."""
-    values = {"kind": kind, "status": "queued", "params": params, "requested_by": requested_by,
-              "created_at": now(), "chunks_done": 0, "dedupe_key": dedupe_key}
+    values = {
+        "kind": kind,
+        "status": "queued",
+        "params": params,
+        "requested_by": requested_by,
+        "created_at": now(),
+        "chunks_done": 0,
+        "dedupe_key": dedupe_key,
+    }
     if dedupe_key is None:
         job = Job(**values)
         session.add(job)
@@ -87,8 +106,10 @@ def start(session: Session, job_id: int) -> Job | None:
     if job is None:
         raise NotFound("job", job_id)
     moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Job).where(Job.id == job_id, Job.status == "queued")
-        .values(status="running", started_at=now()).execution_options(synchronize_session=False)
+        update(Job)
+        .where(Job.id == job_id, Job.status == "queued")
+        .values(status="running", started_at=now())
+        .execution_options(synchronize_session=False)
     )
     if not moved.rowcount:
         return None
@@ -108,7 +129,8 @@ def finish(session: Session, job: Job, result: dict[str, Any]) -> None:
 def fail(session: Session, job_id: int, error: str) -> bool:
     """Mark a job that has not finished as failed with the reason; False when it had already ended."""
     failed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Job).where(Job.id == job_id, Job.status.in_(("queued", "running")))
+        update(Job)
+        .where(Job.id == job_id, Job.status.in_(("queued", "running")))
         .values(status="failed", error=error[:2000], finished_at=now())
         .execution_options(synchronize_session=False)
     )

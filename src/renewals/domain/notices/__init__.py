@@ -42,6 +42,7 @@ def __getattr__(name: str) -> Any:
         return getattr(render, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "DEFAULT_TEMPLATES_DIR",
     "KINDS",

@@ -37,14 +37,25 @@ _ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
 def batch_out(session: Session, batch: NoticeBatch) -> BatchOut:
-    rows = session.execute(
-        select(Notice.id, Notice.status).where(Notice.batch_id == batch.id).order_by(Notice.id)
-    ).tuples().all()
+    rows = (
+        session.execute(select(Notice.id, Notice.status).where(Notice.batch_id == batch.id).order_by(Notice.id))
+        .tuples()
+        .all()
+    )
     return BatchOut(
-        id=batch.id, owner_id=batch.owner_id, within_days=batch.within_days, as_of=batch.as_of,
-        language=batch.language, status=batch.status, notice_ids=[r[0] for r in rows],
-        ready=sum(1 for r in rows if r[1] == "ready"), failed=sum(1 for r in rows if r[1] == "failed"),
-        zip_sha256=batch.zip_sha256, zip_size=batch.zip_size, error=batch.error, created_at=batch.created_at,
+        id=batch.id,
+        owner_id=batch.owner_id,
+        within_days=batch.within_days,
+        as_of=batch.as_of,
+        language=batch.language,
+        status=batch.status,
+        notice_ids=[r[0] for r in rows],
+        ready=sum(1 for r in rows if r[1] == "ready"),
+        failed=sum(1 for r in rows if r[1] == "failed"),
+        zip_sha256=batch.zip_sha256,
+        zip_size=batch.zip_size,
+        error=batch.error,
+        created_at=batch.created_at,
         finished_at=batch.finished_at,
     )
 
@@ -69,28 +80,49 @@ def request_batch(session: Session, actor: User, data: BatchIn, today: date) -> 
     """
     owner = _owner(session, actor, data.owner_id)
     as_of = data.as_of or today
-    contracts = session.execute(
-        select(Contract.id, Contract.client_id, Client.language)
-        .join(Client, Client.id == Contract.client_id)
-        .where(Client.owner_id == owner.id, Contract.status.in_(RENEWABLE_STATUSES),
-               Contract.end_date >= as_of, Contract.end_date <= as_of + timedelta(days=data.within_days))
-        .order_by(Contract.end_date, Contract.id)
-    ).tuples().all()
+    contracts = (
+        session.execute(
+            select(Contract.id, Contract.client_id, Client.language)
+            .join(Client, Client.id == Contract.client_id)
+            .where(
+                Client.owner_id == owner.id,
+                Contract.status.in_(RENEWABLE_STATUSES),
+                Contract.end_date >= as_of,
+                Contract.end_date <= as_of + timedelta(days=data.within_days),
+            )
+            .order_by(Contract.end_date, Contract.id)
+        )
+        .tuples()
+        .all()
+    )
     if not contracts:
         raise Conflict(
             f"{owner.name} has no active contract ending between {as_of.isoformat()} and "
             f"{(as_of + timedelta(days=data.within_days)).isoformat()}: no notices to make",
             extra={"owner_id": owner.id, "within_days": data.within_days},
         )
-    batch = NoticeBatch(owner_id=owner.id, within_days=data.within_days, as_of=as_of, language=data.language,
-                        status="queued", requested_by=actor.id)
+    batch = NoticeBatch(
+        owner_id=owner.id,
+        within_days=data.within_days,
+        as_of=as_of,
+        language=data.language,
+        status="queued",
+        requested_by=actor.id,
+    )
     session.add(batch)
     session.flush()
     clients = {c.id: c for c in session.scalars(select(Client).where(Client.id.in_({c[1] for c in contracts})))}
     session.add_all(
-        Notice(kind="renewal_notice", client_id=client_id, contract_id=contract_id,
-               language=language_for(clients[client_id], data.language), status="queued",
-               params={"as_of": as_of.isoformat()}, requested_by=actor.id, batch_id=batch.id)
+        Notice(
+            kind="renewal_notice",
+            client_id=client_id,
+            contract_id=contract_id,
+            language=language_for(clients[client_id], data.language),
+            status="queued",
+            params={"as_of": as_of.isoformat()},
+            requested_by=actor.id,
+            batch_id=batch.id,
+        )
         for contract_id, client_id, _language in contracts
     )
     session.flush()
@@ -115,15 +147,20 @@ def begin_batch(session: Session, batch_id: int) -> list[int] | None:
     """Move a batch to `rendering` and return the ids of its notices still to render, or None
     when the batch is gone or already finished (a redelivered message)."""
     claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(NoticeBatch).where(NoticeBatch.id == batch_id, NoticeBatch.status.in_(("queued", "rendering")))
-        .values(status="rendering").execution_options(synchronize_session=False)
+        update(NoticeBatch)
+        .where(NoticeBatch.id == batch_id, NoticeBatch.status.in_(("queued", "rendering")))
+        .values(status="rendering")
+        .execution_options(synchronize_session=False)
     )
     if not claimed.rowcount:
         return None
-    return list(session.scalars(
-        select(Notice.id).where(Notice.batch_id == batch_id, Notice.status.in_(("queued", "rendering")))
-        .order_by(Notice.id)
-    ))
+    return list(
+        session.scalars(
+            select(Notice.id)
+            .where(Notice.batch_id == batch_id, Notice.status.in_(("queued", "rendering")))
+            .order_by(Notice.id)
+        )
+    )
 
 
 def finish_batch(session: Session, batch_id: int, data_dir: Path, at: datetime) -> NoticeBatch | None:
@@ -131,32 +168,51 @@ def finish_batch(session: Session, batch_id: int, data_dir: Path, at: datetime) 
     failed ones are listed with their reasons on each notice). Return None when another delivery
     finished it first, or some notice is still being rendered."""
     pending = session.scalar(
-        select(func.count()).select_from(Notice)
+        select(func.count())
+        .select_from(Notice)
         .where(Notice.batch_id == batch_id, Notice.status.in_(("queued", "rendering")))
     )
     if pending:
         return None
-    ready = session.execute(
-        select(Notice.id, Notice.file_path, Notice.language, Notice.kind, Contract.number)
-        .outerjoin(Contract, Contract.id == Notice.contract_id)
-        .where(Notice.batch_id == batch_id, Notice.status == "ready")
-        .order_by(Notice.id)
-    ).tuples().all()
-    failed = session.scalar(
-        select(func.count()).select_from(Notice).where(Notice.batch_id == batch_id, Notice.status == "failed")
-    ) or 0
+    ready = (
+        session.execute(
+            select(Notice.id, Notice.file_path, Notice.language, Notice.kind, Contract.number)
+            .outerjoin(Contract, Contract.id == Notice.contract_id)
+            .where(Notice.batch_id == batch_id, Notice.status == "ready")
+            .order_by(Notice.id)
+        )
+        .tuples()
+        .all()
+    )
+    failed = (
+        session.scalar(
+            select(func.count()).select_from(Notice).where(Notice.batch_id == batch_id, Notice.status == "failed")
+        )
+        or 0
+    )
     values: dict[str, Any] = {"finished_at": at}
     if ready:
         relative = rules.batch_zip_path(batch_id)
-        data = _zip([(rules.zip_entry_name(number, kind, language, ident), data_dir / str(path))
-                     for ident, path, language, kind, number in ready])
+        data = _zip(
+            [
+                (rules.zip_entry_name(number, kind, language, ident), data_dir / str(path))
+                for ident, path, language, kind, number in ready
+            ]
+        )
         _write(data_dir / relative, data)
-        values.update(status="ready", zip_path=relative, zip_sha256=hashlib.sha256(data).hexdigest(),
-                      zip_size=len(data), error=f"{failed} notice(s) failed; see each notice" if failed else None)
+        values.update(
+            status="ready",
+            zip_path=relative,
+            zip_sha256=hashlib.sha256(data).hexdigest(),
+            zip_size=len(data),
+            error=f"{failed} notice(s) failed; see each notice" if failed else None,
+        )
     else:
         values.update(status="failed", error="every notice of the batch failed; see each notice")
     done: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(NoticeBatch).where(NoticeBatch.id == batch_id, NoticeBatch.status == "rendering").values(**values)
+        update(NoticeBatch)
+        .where(NoticeBatch.id == batch_id, NoticeBatch.status == "rendering")
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     if not done.rowcount:
@@ -190,8 +246,10 @@ def _write(target: Path, data: bytes) -> None:
 def read_zip(data_dir: Path, batch: NoticeBatch) -> bytes:
     """The batch's zip. Raises Conflict until it is built."""
     if batch.status != "ready" or batch.zip_path is None:
-        raise Conflict(f"notice batch {batch.id} is {batch.status}: its zip is not built yet",
-                       extra={"status": batch.status, "error": batch.error})
+        raise Conflict(
+            f"notice batch {batch.id} is {batch.status}: its zip is not built yet",
+            extra={"status": batch.status, "error": batch.error},
+        )
     path = data_dir / batch.zip_path
     if not path.is_file():
         raise NotFound("zip file of notice batch", batch.id)

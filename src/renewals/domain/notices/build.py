@@ -111,16 +111,21 @@ def renewal_notice(session: Session, contract_id: int, issue_date: date, sender:
     owner = session.get_one(User, client.owner_id)
     currency = contract.currency
     current = [
-        renewal_rules.TermLine(line.description, line.quantity,
-                               money.from_minor(line.monthly_unit_price_minor, currency))
+        renewal_rules.TermLine(
+            line.description, line.quantity, money.from_minor(line.monthly_unit_price_minor, currency)
+        )
         for line in contract.lines
     ]
     terms = renewal_rules.renewal_terms(
         contract.end_date, contract.renewal_term_months, contract.renewal_uplift_pct, current, currency=currency
     )
     lines: list[RenewalLine] = [
-        {"description": old.description, "quantity": old.quantity, "current_unit_price": old.monthly_unit_price,
-         "new_unit_price": new.monthly_unit_price}
+        {
+            "description": old.description,
+            "quantity": old.quantity,
+            "current_unit_price": old.monthly_unit_price,
+            "new_unit_price": new.monthly_unit_price,
+        }
         for old, new in zip(current, terms.lines, strict=True)
     ]
     opt_out = opt_out_deadline(contract.end_date, contract.notice_period_days) if contract.auto_renew else None
@@ -166,9 +171,11 @@ def payment_reminder(session: Session, client_id: int, issue_date: date, sender:
             f"client {client.name} has no open overdue invoice on {issue_date.isoformat()}: nothing to remind",
             extra={"client_id": client.id, "as_of": issue_date.isoformat()},
         )
-    numbers = dict(session.execute(
-        select(Contract.id, Contract.number).where(Contract.id.in_({i.contract_id for i in overdue}))
-    ).tuples().all())
+    numbers = dict(
+        session.execute(select(Contract.id, Contract.number).where(Contract.id.in_({i.contract_id for i in overdue})))
+        .tuples()
+        .all()
+    )
     invoices: list[OverdueInvoice] = [
         {
             "number": i.number or f"#{i.invoice_id}",
@@ -202,7 +209,12 @@ def _level(level: int) -> DunningLevel:
 
 
 def statement(
-    session: Session, user: User, client_id: int, period_start: date, period_end: date, issue_date: date,
+    session: Session,
+    user: User,
+    client_id: int,
+    period_start: date,
+    period_end: date,
+    issue_date: date,
     sender: Sender,
 ) -> StatementContext:
     """Build a statement of account for the period from the receivables statement service: per
@@ -216,14 +228,23 @@ def statement(
     accounts: list[StatementAccount] = []
     for section in found.currencies:
         entries: list[StatementEntry] = [
-            {"date": e.date, "kind": _entry_kind(e.kind), "reference": e.reference, "description": e.description,
-             "amount": e.amount}
+            {
+                "date": e.date,
+                "kind": _entry_kind(e.kind),
+                "reference": e.reference,
+                "description": e.description,
+                "amount": e.amount,
+            }
             for e in section.entries
         ]
-        accounts.append({
-            "currency": section.currency, "opening_balance": section.opening_balance, "entries": entries,
-            "aging": dict(section.aging.buckets),
-        })
+        accounts.append(
+            {
+                "currency": section.currency,
+                "opening_balance": section.opening_balance,
+                "entries": entries,
+                "aging": dict(section.aging.buckets),
+            }
+        )
     return {
         "letterhead": sender.letterhead,
         "issue_date": issue_date,
@@ -250,7 +271,12 @@ def _day(params: dict[str, Any], key: str) -> date:
 
 
 def build(
-    session: Session, kind: str, client_id: int, contract_id: int | None, params: dict[str, Any], sender: Sender,
+    session: Session,
+    kind: str,
+    client_id: int,
+    contract_id: int | None,
+    params: dict[str, Any],
+    sender: Sender,
     user: User | None,
 ) -> NoticeContext:
     """Build the context of a notice of any kind from its stored params (`as_of`, and `from` /

@@ -76,8 +76,7 @@ MAIL_TEXT: dict[str, dict[str, tuple[str, str]]] = {
     "ko": {
         "renewal_notice": (
             "계약 갱신 안내 {reference}",
-            "고객님께,\n\n계약 갱신 안내문을 첨부하여 드립니다. "
-            "회신을 기다리겠습니다.\n\n감사합니다.\n{company}\n",
+            "고객님께,\n\n계약 갱신 안내문을 첨부하여 드립니다. 회신을 기다리겠습니다.\n\n감사합니다.\n{company}\n",
         ),
         "payment_reminder": (
             "결제 안내 {reference}",
@@ -113,17 +112,29 @@ class SendClaim:
 
 def delivery_out(delivery: NoticeDelivery) -> DeliveryOut:
     return DeliveryOut(
-        id=delivery.id, notice_id=delivery.notice_id, to=list(delivery.to_addresses), subject=delivery.subject,
-        status=delivery.status, sent_at=delivery.sent_at, error=delivery.error, created_at=delivery.created_at,
+        id=delivery.id,
+        notice_id=delivery.notice_id,
+        to=list(delivery.to_addresses),
+        subject=delivery.subject,
+        status=delivery.status,
+        sent_at=delivery.sent_at,
+        error=delivery.error,
+        created_at=delivery.created_at,
     )
 
 
 def _recipients(session: Session, client: Client, kind: str) -> list[tuple[str, str]]:
     signatory = kind == "renewal_notice"
     flag = Contact.is_signatory if signatory else Contact.is_billing
-    rows = session.execute(
-        select(Contact.name, Contact.email).where(Contact.client_id == client.id, flag.is_(True)).order_by(Contact.id)
-    ).tuples().all()
+    rows = (
+        session.execute(
+            select(Contact.name, Contact.email)
+            .where(Contact.client_id == client.id, flag.is_(True))
+            .order_by(Contact.id)
+        )
+        .tuples()
+        .all()
+    )
     found = [(name, email.strip()) for name, email in rows if email and email.strip()]
     if not found:
         role = "signatory" if signatory else "billing"
@@ -136,8 +147,15 @@ def _recipients(session: Session, client: Client, kind: str) -> list[tuple[str, 
 
 
 def prepare_send(
-    session: Session, actor: User, notice_id: int, *, data_dir: Path, mail_from: str, company: str,
-    smtp_configured: bool, at: datetime,
+    session: Session,
+    actor: User,
+    notice_id: int,
+    *,
+    data_dir: Path,
+    mail_from: str,
+    company: str,
+    smtp_configured: bool,
+    at: datetime,
 ) -> SendClaim:
     """Record an attempt to e-mail a notice's PDF and build the message.
 
@@ -147,13 +165,18 @@ def prepare_send(
     """
     notice = get_visible_notice(session, actor, notice_id)
     if not smtp_configured:
-        raise MailNotConfigured("e-mail is not configured: set RENEWALS_SMTP_URL (smtp://user:pass@host:port) "
-                                "and restart, or download the PDF and send it yourself")
+        raise MailNotConfigured(
+            "e-mail is not configured: set RENEWALS_SMTP_URL (smtp://user:pass@host:port) "
+            "and restart, or download the PDF and send it yourself"
+        )
     pdf = read_pdf(data_dir, notice)
     client = session.get_one(Client, notice.client_id)
     recipients = _recipients(session, client, notice.kind)
-    number = session.scalar(select(Contract.number).where(Contract.id == notice.contract_id)) \
-        if notice.contract_id is not None else None
+    number = (
+        session.scalar(select(Contract.number).where(Contract.id == notice.contract_id))
+        if notice.contract_id is not None
+        else None
+    )
     language = notice.language if notice.language in MAIL_TEXT else "en"
     subject_t, body_t = MAIL_TEXT[language][notice.kind]
     reference = number or f"{client.name} {notice.params.get('as_of', '')}".strip()
@@ -163,10 +186,20 @@ def prepare_send(
     message["To"] = ", ".join(formataddr((name, email)) for name, email in recipients)
     message["Subject"] = subject
     message.set_content(body_t.format(reference=reference, company=company))
-    message.add_attachment(pdf, maintype="application", subtype="pdf",
-                           filename=rules.zip_entry_name(number, notice.kind, notice.language, notice.id))
-    delivery = NoticeDelivery(notice_id=notice.id, to_addresses=[email for _, email in recipients],
-                              subject=subject[:300], status="sending", created_by=actor.id, created_at=at)
+    message.add_attachment(
+        pdf,
+        maintype="application",
+        subtype="pdf",
+        filename=rules.zip_entry_name(number, notice.kind, notice.language, notice.id),
+    )
+    delivery = NoticeDelivery(
+        notice_id=notice.id,
+        to_addresses=[email for _, email in recipients],
+        subject=subject[:300],
+        status="sending",
+        created_by=actor.id,
+        created_at=at,
+    )
     session.add(delivery)
     session.flush()
     message["X-Renewals-Notice-Delivery"] = str(delivery.id)
@@ -175,17 +208,27 @@ def prepare_send(
 
 def record_send(session: Session, delivery_id: int, outcome: Outcome, at: datetime) -> NoticeDelivery:
     """Record how an attempt ended: sent, or failed with the mail server's reason."""
-    values = {"status": "sent", "sent_at": at, "error": None} if outcome.ok else {
-        "status": "failed", "error": (outcome.error or "failed")[:2000]}
-    session.execute(update(NoticeDelivery).where(NoticeDelivery.id == delivery_id).values(**values)
-                    .execution_options(synchronize_session=False))
+    values = (
+        {"status": "sent", "sent_at": at, "error": None}
+        if outcome.ok
+        else {"status": "failed", "error": (outcome.error or "failed")[:2000]}
+    )
+    session.execute(
+        update(NoticeDelivery)
+        .where(NoticeDelivery.id == delivery_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     return session.get_one(NoticeDelivery, delivery_id, populate_existing=True)
 
 
 def list_deliveries(session: Session, actor: User, notice_id: int) -> list[NoticeDelivery]:
     """Every e-mail attempt of a notice the actor may see, newest first."""
     notice = get_visible_notice(session, actor, notice_id)
-    return list(session.scalars(
-        select(NoticeDelivery).where(NoticeDelivery.notice_id == notice.id)
-        .order_by(NoticeDelivery.created_at.desc(), NoticeDelivery.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(NoticeDelivery)
+            .where(NoticeDelivery.notice_id == notice.id)
+            .order_by(NoticeDelivery.created_at.desc(), NoticeDelivery.id.desc())
+        )
+    )

@@ -40,10 +40,21 @@ STATUSES = ("queued", "rendering", "ready", "failed")
 
 def notice_out(notice: Notice) -> NoticeOut:
     return NoticeOut(
-        id=notice.id, kind=notice.kind, client_id=notice.client_id, contract_id=notice.contract_id,
-        language=notice.language, status=notice.status, sha256=notice.sha256, size=notice.size, pages=notice.pages,
-        error=notice.error, created_at=notice.created_at, params=dict(notice.params or {}), batch_id=notice.batch_id,
-        requested_by=notice.requested_by, rendered_at=notice.rendered_at,
+        id=notice.id,
+        kind=notice.kind,
+        client_id=notice.client_id,
+        contract_id=notice.contract_id,
+        language=notice.language,
+        status=notice.status,
+        sha256=notice.sha256,
+        size=notice.size,
+        pages=notice.pages,
+        error=notice.error,
+        created_at=notice.created_at,
+        params=dict(notice.params or {}),
+        batch_id=notice.batch_id,
+        requested_by=notice.requested_by,
+        rendered_at=notice.rendered_at,
     )
 
 
@@ -94,8 +105,13 @@ def request_notice(session: Session, actor: User, data: NoticeIn, today: date, s
     params = _params(data, data.as_of or today)
     build.build(session, data.kind, client.id, data.contract_id, params, sender, actor)
     notice = Notice(
-        kind=data.kind, client_id=client.id, contract_id=data.contract_id, language=language_for(client, data.language),
-        status="queued", params=params, requested_by=actor.id,
+        kind=data.kind,
+        client_id=client.id,
+        contract_id=data.contract_id,
+        language=language_for(client, data.language),
+        status="queued",
+        params=params,
+        requested_by=actor.id,
     )
     session.add(notice)
     session.flush()
@@ -116,7 +132,13 @@ def get_visible_notice(session: Session, user: User, notice_id: int) -> Notice:
 
 
 def list_notices(
-    session: Session, user: User, *, limit: int, offset: int, kind: str | None = None, client_id: int | None = None,
+    session: Session,
+    user: User,
+    *,
+    limit: int,
+    offset: int,
+    kind: str | None = None,
+    client_id: int | None = None,
     status: str | None = None,
 ) -> tuple[list[Notice], int]:
     """List the notices of the clients the user may see, newest first. Raises ValidationFailed
@@ -154,8 +176,10 @@ def begin_render(session: Session, notice_id: int, sender: build.Sender) -> Rend
     Raises what building raises (NotFound, Conflict, ValidationFailed): the caller records it.
     """
     claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-        update(Notice).where(Notice.id == notice_id, Notice.status.in_(("queued", "rendering")))
-        .values(status="rendering", error=None).execution_options(synchronize_session=False)
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.status.in_(("queued", "rendering")))
+        .values(status="rendering", error=None)
+        .execution_options(synchronize_session=False)
     )
     if not claimed.rowcount:
         return None
@@ -163,8 +187,9 @@ def begin_render(session: Session, notice_id: int, sender: build.Sender) -> Rend
     # A statement is seen through the eyes of whoever asked for it; a notice the scan asked for
     # (a reminder) has no asker, and reminders do not depend on who looks.
     asker = session.get(User, notice.requested_by) if notice.requested_by is not None else None
-    context = build.build(session, notice.kind, notice.client_id, notice.contract_id, dict(notice.params), sender,
-                          asker)
+    context = build.build(
+        session, notice.kind, notice.client_id, notice.contract_id, dict(notice.params), sender, asker
+    )
     return RenderTask(notice.id, notice.kind, notice.language, context)
 
 
@@ -191,8 +216,10 @@ def read_pdf(data_dir: Path, notice: Notice) -> bytes:
     """The stored PDF of a ready notice. Raises Conflict while it is not ready, NotFound when
     its file is missing from the data directory."""
     if notice.status != "ready" or notice.file_path is None:
-        raise Conflict(f"notice {notice.id} is {notice.status}, not ready: its PDF does not exist yet",
-                       extra={"status": notice.status, "error": notice.error})
+        raise Conflict(
+            f"notice {notice.id} is {notice.status}, not ready: its PDF does not exist yet",
+            extra={"status": notice.status, "error": notice.error},
+        )
     path = data_dir / notice.file_path
     if not path.is_file():
         raise NotFound("PDF file of notice", notice.id)
@@ -204,9 +231,9 @@ def finish_render(
 ) -> None:
     """Mark a notice ready with its stored PDF's digest, size and page count."""
     session.execute(
-        update(Notice).where(Notice.id == notice_id, Notice.status == "rendering")
-        .values(status="ready", sha256=sha256, size=size, pages=pages, file_path=file_path, error=None,
-                rendered_at=at)
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.status == "rendering")
+        .values(status="ready", sha256=sha256, size=size, pages=pages, file_path=file_path, error=None, rendered_at=at)
         .execution_options(synchronize_session=False)
     )
 
@@ -214,7 +241,8 @@ def finish_render(
 def fail_render(session: Session, notice_id: int, reason: str, at: datetime) -> None:
     """Mark a notice that is not ready as failed, with the reason."""
     session.execute(
-        update(Notice).where(Notice.id == notice_id, Notice.status.in_(("queued", "rendering")))
+        update(Notice)
+        .where(Notice.id == notice_id, Notice.status.in_(("queued", "rendering")))
         .values(status="failed", error=reason[:2000], rendered_at=at)
         .execution_options(synchronize_session=False)
     )
@@ -234,14 +262,27 @@ def request_auto_reminders(session: Session, as_of: date) -> int:
     on_hold = (Invoice.hold_kind == "dispute") | (
         (Invoice.hold_kind == "promise") & (Invoice.hold_until.is_(None) | (Invoice.hold_until >= as_of))
     )
-    client_ids: list[int] = session.execute(
-        select(Alert.client_id).distinct()
-        .join(Invoice, Invoice.client_id == Alert.client_id)
-        .where(Alert.kind == AlertKind.INVOICE_OVERDUE, Alert.raised_on == as_of, Alert.client_id.is_not(None),
-               Invoice.status.in_(UNPAID_INVOICE_STATUSES), Invoice.balance_minor > 0, Invoice.due_date < as_of,
-               Invoice.hold_kind.is_(None) | ~on_hold)
-        .order_by(Alert.client_id)
-    ).scalars().all()  # type: ignore[assignment]
+    client_ids: list[int] = [
+        client_id
+        for client_id in session.execute(
+            select(Alert.client_id)
+            .distinct()
+            .join(Invoice, Invoice.client_id == Alert.client_id)
+            .where(
+                Alert.kind == AlertKind.INVOICE_OVERDUE,
+                Alert.raised_on == as_of,
+                Alert.client_id.is_not(None),
+                Invoice.status.in_(UNPAID_INVOICE_STATUSES),
+                Invoice.balance_minor > 0,
+                Invoice.due_date < as_of,
+                Invoice.hold_kind.is_(None) | ~on_hold,
+            )
+            .order_by(Alert.client_id)
+        )
+        .scalars()
+        .all()
+        if client_id is not None
+    ]
     if not client_ids:
         return 0
     languages: dict[int, str] = dict(
@@ -250,11 +291,20 @@ def request_auto_reminders(session: Session, as_of: date) -> int:
     requested = 0
     for client_id in client_ids:
         language = languages[client_id] if languages[client_id] in set(LANGUAGES) else "en"
-        notice_id = insert_ignoring_duplicates(session, Notice.__table__, {
-            "kind": "payment_reminder", "client_id": client_id, "contract_id": None, "language": language,
-            "status": "queued", "params": {"as_of": as_of.isoformat(), "auto": True}, "requested_by": None,
-            "dedupe_key": f"auto-reminder:{client_id}:{as_of.isoformat()}"
-        })
+        notice_id = insert_ignoring_duplicates(
+            session,
+            Notice.__table__,
+            {
+                "kind": "payment_reminder",
+                "client_id": client_id,
+                "contract_id": None,
+                "language": language,
+                "status": "queued",
+                "params": {"as_of": as_of.isoformat(), "auto": True},
+                "requested_by": None,
+                "dedupe_key": f"auto-reminder:{client_id}:{as_of.isoformat()}",
+            },
+        )
         if notice_id is not None:
             requested += 1
             request_job(session, RENDER_ACTOR, notice_id=notice_id)

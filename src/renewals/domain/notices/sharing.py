@@ -26,23 +26,32 @@ PUBLIC_PREFIX = "/n/"
 
 
 def link_out(link: NoticeLink, secret: str) -> LinkOut:
-    return LinkOut(id=link.id, notice_id=link.notice_id, url=PUBLIC_PREFIX + rules.link_token(secret, link.id),
-                   expires_at=link.expires_at, revoked_at=link.revoked_at)
+    return LinkOut(
+        id=link.id,
+        notice_id=link.notice_id,
+        url=PUBLIC_PREFIX + rules.link_token(secret, link.id),
+        expires_at=link.expires_at,
+        revoked_at=link.revoked_at,
+    )
 
 
-def create_link(
-    session: Session, actor: User, notice_id: int, expires_in_days: int, at: datetime
-) -> NoticeLink:
+def create_link(session: Session, actor: User, notice_id: int, expires_in_days: int, at: datetime) -> NoticeLink:
     """Create a shareable link to a ready notice, valid for `expires_in_days` from `at`.
 
     Raises NotFound for a notice the actor may not see and Conflict while it is not ready.
     """
     notice = get_visible_notice(session, actor, notice_id)
     if notice.status != "ready":
-        raise Conflict(f"notice {notice.id} is {notice.status}: only a ready notice can be shared",
-                       extra={"status": notice.status})
-    link = NoticeLink(id=secrets.token_urlsafe(rules.LINK_ID_BYTES), notice_id=notice.id,
-                      expires_at=at + timedelta(days=expires_in_days), created_by=actor.id, created_at=at)
+        raise Conflict(
+            f"notice {notice.id} is {notice.status}: only a ready notice can be shared", extra={"status": notice.status}
+        )
+    link = NoticeLink(
+        id=secrets.token_urlsafe(rules.LINK_ID_BYTES),
+        notice_id=notice.id,
+        expires_at=at + timedelta(days=expires_in_days),
+        created_by=actor.id,
+        created_at=at,
+    )
     session.add(link)
     session.flush()
     return link
@@ -51,9 +60,11 @@ def create_link(
 def list_links(session: Session, actor: User, notice_id: int) -> list[NoticeLink]:
     """The links of a notice the actor may see, newest first."""
     notice = get_visible_notice(session, actor, notice_id)
-    return list(session.scalars(
-        select(NoticeLink).where(NoticeLink.notice_id == notice.id).order_by(NoticeLink.created_at.desc())
-    ))
+    return list(
+        session.scalars(
+            select(NoticeLink).where(NoticeLink.notice_id == notice.id).order_by(NoticeLink.created_at.desc())
+        )
+    )
 
 
 def revoke_link(session: Session, actor: User, notice_id: int, link_id: str, at: datetime) -> NoticeLink:

@@ -105,9 +105,7 @@ def validate_allocations(
         elif paid != round_money(paid, currency):
             errors[f"allocations[{i}].amount"] = f"has more decimals than {currency} allows"
         elif paid > balances[invoice_id]:
-            errors[f"allocations[{i}].amount"] = (
-                f"exceeds the balance of invoice {invoice_id} ({balances[invoice_id]})"
-            )
+            errors[f"allocations[{i}].amount"] = f"exceeds the balance of invoice {invoice_id} ({balances[invoice_id]})"
         result.append(Allocated(invoice_id, paid))
     total = sum((a.amount for a in result), _ZERO)
     if not errors and total > amount:

@@ -104,9 +104,18 @@ def _load_chunk(session: Session, after_id: int, through: date, size: int) -> li
     )
     rows = session.execute(
         select(
-            Contract.id, Contract.client_id, Contract.start_date, Contract.end_date, Contract.billing_cycle,
-            Contract.currency, Contract.tax_rate, Contract.payment_terms_days, Contract.status,
-            Contract.terminated_on, ContractLine.description, ContractLine.quantity,
+            Contract.id,
+            Contract.client_id,
+            Contract.start_date,
+            Contract.end_date,
+            Contract.billing_cycle,
+            Contract.currency,
+            Contract.tax_rate,
+            Contract.payment_terms_days,
+            Contract.status,
+            Contract.terminated_on,
+            ContractLine.description,
+            ContractLine.quantity,
             ContractLine.monthly_unit_price_minor,
         )
         .outerjoin(ContractLine, ContractLine.contract_id == Contract.id)
@@ -118,13 +127,21 @@ def _load_chunk(session: Session, after_id: int, through: date, size: int) -> li
         terms = chunk.get(r.id)
         if terms is None:
             stop = r.terminated_on if r.status == "terminated" else None
-            terms = _Terms(r.id, r.client_id, r.start_date, r.end_date, r.billing_cycle, r.currency,
-                           r.tax_rate, r.payment_terms_days, stop, [])
+            terms = _Terms(
+                r.id,
+                r.client_id,
+                r.start_date,
+                r.end_date,
+                r.billing_cycle,
+                r.currency,
+                r.tax_rate,
+                r.payment_terms_days,
+                stop,
+                [],
+            )
             chunk[r.id] = terms
         if r.description is not None:
-            terms.lines.append(
-                (r.description, r.quantity, money.from_minor(r.monthly_unit_price_minor, r.currency))
-            )
+            terms.lines.append((r.description, r.quantity, money.from_minor(r.monthly_unit_price_minor, r.currency)))
     return list(chunk.values())
 
 
@@ -148,14 +165,17 @@ def _invoiced(session: Session, chunk: Sequence[_Terms]) -> _Invoiced:
     ).all()
     counts = {contract_id: (n, latest) for contract_id, n, latest in rows}
     irregular = [
-        t.id for t in chunk
+        t.id
+        for t in chunk
         if t.id in counts and add_months(t.start, (counts[t.id][0] - 1) * cycle_months(t.cycle)) != counts[t.id][1]
     ]
     exact: set[tuple[int, date]] = set()
     if irregular:
         exact = {
-            (r.contract_id, r.period_start) for r in session.execute(
-                select(Invoice.contract_id, Invoice.period_start).where(Invoice.contract_id.in_(irregular)))
+            (r.contract_id, r.period_start)
+            for r in session.execute(
+                select(Invoice.contract_id, Invoice.period_start).where(Invoice.contract_id.in_(irregular))
+            )
         }
         for contract_id in irregular:
             del counts[contract_id]
@@ -185,10 +205,19 @@ def _missing_invoices(terms: _Terms, through: date, invoiced: _Invoiced, run_id:
         amounts, lines = priced
         yield _NewInvoice(
             row={
-                "client_id": terms.client_id, "contract_id": terms.id, "billing_run_id": run_id,
-                "period_start": period.start, "period_end": period.end, "issue_date": period.start,
-                "due_date": period.start + timedelta(days=terms.terms_days), "currency": cur,
-                "paid_minor": 0, "credited_minor": 0, "written_off_minor": 0, "dunning_level": 0, "version": 1,
+                "client_id": terms.client_id,
+                "contract_id": terms.id,
+                "billing_run_id": run_id,
+                "period_start": period.start,
+                "period_end": period.end,
+                "issue_date": period.start,
+                "due_date": period.start + timedelta(days=terms.terms_days),
+                "currency": cur,
+                "paid_minor": 0,
+                "credited_minor": 0,
+                "written_off_minor": 0,
+                "dunning_level": 0,
+                "version": 1,
                 **amounts,
             },
             lines=lines,
@@ -201,14 +230,20 @@ def _price(terms: _Terms, period: Period) -> tuple[dict[str, Any], list[dict[str
     priced: PeriodAmount = period_amounts(terms.lines, period, cur, terms.tax_rate)
     total = money.to_minor(priced.total, cur)
     amounts = {
-        "net_minor": money.to_minor(priced.net, cur), "tax_minor": money.to_minor(priced.tax, cur),
-        "total_minor": total, "balance_minor": total, "status": status_for(Figures(total)),
+        "net_minor": money.to_minor(priced.net, cur),
+        "tax_minor": money.to_minor(priced.tax, cur),
+        "total_minor": total,
+        "balance_minor": total,
+        "status": status_for(Figures(total)),
     }
     lines = [
         {
-            "position": i, "description": line.description, "quantity": line.quantity,
+            "position": i,
+            "description": line.description,
+            "quantity": line.quantity,
             "monthly_unit_price_minor": money.to_minor(line.monthly_unit_price, cur),
-            "months": period.months.quantize(_MONTHS_PLACES), "amount_minor": money.to_minor(line.amount, cur),
+            "months": period.months.quantize(_MONTHS_PLACES),
+            "amount_minor": money.to_minor(line.amount, cur),
         }
         for i, line in enumerate(priced.lines)
     ]
@@ -219,8 +254,9 @@ def _number_sql(session: Session) -> ColumnElement[str]:
     """SQL for ``invoice_number("INV", year of issue, id)``, so numbering is one UPDATE per chunk."""
     inv = _table(Invoice)
     if session.get_bind().dialect.name == "postgresql":
-        padded = case((inv.c.id < 1_000_000, func.lpad(sql_cast(inv.c.id, String), 6, "0")),
-                      else_=sql_cast(inv.c.id, String))
+        padded = case(
+            (inv.c.id < 1_000_000, func.lpad(sql_cast(inv.c.id, String), 6, "0")), else_=sql_cast(inv.c.id, String)
+        )
         return literal("INV-") + func.to_char(inv.c.issue_date, "YYYY") + literal("-") + padded
     return func.printf("INV-%s-%06d", func.strftime("%Y", inv.c.issue_date), inv.c.id)
 
@@ -237,8 +273,10 @@ def _issue(
     if not new:
         return []
     inv = _table(Invoice)
-    session.execute(_insert(session, Invoice).on_conflict_do_nothing(
-        index_elements=["contract_id", "period_start"]), [n.row for n in new])
+    session.execute(
+        _insert(session, Invoice).on_conflict_do_nothing(index_elements=["contract_id", "period_start"]),
+        [n.row for n in new],
+    )
     mine = (inv.c.billing_run_id == run_id) & inv.c.contract_id.between(low, high)
     session.execute(update(inv).where(mine, inv.c.number.is_(None)).values(number=_number_sql(session)))
     inserted = session.execute(select(inv.c.id, inv.c.contract_id, inv.c.period_start).where(mine)).all()
@@ -248,8 +286,7 @@ def _issue(
     for invoice_id, contract_id, period_start in inserted:
         item = by_key[(contract_id, period_start)]
         lines.extend({**line, "invoice_id": invoice_id} for line in item.lines)
-        issued.append((invoice_id, item.row["client_id"], item.row["currency"], period_start,
-                       item.row["total_minor"]))
+        issued.append((invoice_id, item.row["client_id"], item.row["currency"], period_start, item.row["total_minor"]))
     if lines:
         session.execute(_table(InvoiceLine).insert(), lines)
     return issued
@@ -293,10 +330,15 @@ def apply_unapplied_credit(session: Session, issued: Sequence[tuple[int, int, st
         for alloc in result.allocations:
             amount = money.to_minor(alloc.amount, payment.currency)
             item = items[alloc.invoice_id]
-            allocations.append({
-                "payment_id": payment.id, "invoice_id": alloc.invoice_id, "amount_minor": amount,
-                "applied_on": max(item.issue_date, payment.received_on), "reversed_on": None,
-            })
+            allocations.append(
+                {
+                    "payment_id": payment.id,
+                    "invoice_id": alloc.invoice_id,
+                    "amount_minor": amount,
+                    "applied_on": max(item.issue_date, payment.received_on),
+                    "reversed_on": None,
+                }
+            )
             paid_by_invoice[alloc.invoice_id] += amount
             items[alloc.invoice_id] = item._replace(balance=item.balance - alloc.amount)
         if result.allocations:
@@ -306,20 +348,29 @@ def apply_unapplied_credit(session: Session, issued: Sequence[tuple[int, int, st
     session.execute(_table(Allocation).insert(), allocations)
     pay = _table(Payment)
     session.execute(
-        update(pay).where(pay.c.id == bindparam("b_id"))
+        update(pay)
+        .where(pay.c.id == bindparam("b_id"))
         .values(unapplied_minor=bindparam("b_unapplied"), version=pay.c.version + 1),
         spent,
     )
     totals = {invoice_id: total for invoice_id, _, _, _, total in issued}
     inv = _table(Invoice)
     session.execute(
-        update(inv).where(inv.c.id == bindparam("b_id")).values(
-            paid_minor=bindparam("b_paid"), balance_minor=bindparam("b_balance"),
-            status=bindparam("b_status"), version=inv.c.version + 1,
+        update(inv)
+        .where(inv.c.id == bindparam("b_id"))
+        .values(
+            paid_minor=bindparam("b_paid"),
+            balance_minor=bindparam("b_balance"),
+            status=bindparam("b_status"),
+            version=inv.c.version + 1,
         ),
         [
-            {"b_id": invoice_id, "b_paid": paid, "b_balance": totals[invoice_id] - paid,
-             "b_status": status_for(Figures(totals[invoice_id], paid=paid))}
+            {
+                "b_id": invoice_id,
+                "b_paid": paid,
+                "b_balance": totals[invoice_id] - paid,
+                "b_status": status_for(Figures(totals[invoice_id], paid=paid)),
+            }
             for invoice_id, paid in paid_by_invoice.items()
         ],
     )
@@ -352,10 +403,26 @@ def run_billing(session: Session, through: date, actor: User | None, *, chunk_si
         credit_count += apply_unapplied_credit(session, issued)
         after_id = chunk[-1].id
     run.contracts_scanned, run.invoices_issued, run.credit_applied = scanned, issued_count, credit_count
-    summary = BillingSummary(run_id=run.id, through=through, contracts_scanned=scanned,
-                             invoices_issued=issued_count, credit_applied=credit_count)
-    record(session, actor, "run", "billing_run", run.id, None,
-           {"through": through, "contracts_scanned": scanned, "invoices_issued": issued_count,
-            "credit_allocations": credit_count})
+    summary = BillingSummary(
+        run_id=run.id,
+        through=through,
+        contracts_scanned=scanned,
+        invoices_issued=issued_count,
+        credit_applied=credit_count,
+    )
+    record(
+        session,
+        actor,
+        "run",
+        "billing_run",
+        run.id,
+        None,
+        {
+            "through": through,
+            "contracts_scanned": scanned,
+            "invoices_issued": issued_count,
+            "credit_allocations": credit_count,
+        },
+    )
     session.flush()
     return summary

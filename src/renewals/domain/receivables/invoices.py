@@ -46,8 +46,10 @@ HOLDERS = WRITE_RECEIVABLES | {"account_manager"}
 def _amounts(invoice: Invoice) -> dict[str, Any]:
     cur = invoice.currency
     return {
-        "net": money.from_minor(invoice.net_minor, cur), "tax": money.from_minor(invoice.tax_minor, cur),
-        "total": money.from_minor(invoice.total_minor, cur), "paid": money.from_minor(invoice.paid_minor, cur),
+        "net": money.from_minor(invoice.net_minor, cur),
+        "tax": money.from_minor(invoice.tax_minor, cur),
+        "total": money.from_minor(invoice.total_minor, cur),
+        "paid": money.from_minor(invoice.paid_minor, cur),
         "credited": money.from_minor(invoice.credited_minor, cur),
         "balance": money.from_minor(invoice.balance_minor, cur),
         "written_off": money.from_minor(invoice.written_off_minor, cur),
@@ -57,16 +59,25 @@ def _amounts(invoice: Invoice) -> dict[str, Any]:
 def _hold(invoice: Invoice) -> HoldOut | None:
     if invoice.hold_kind is None:
         return None
-    return HoldOut(kind=invoice.hold_kind, until=invoice.hold_until, reason=invoice.hold_reason,
-                   since=invoice.held_on)
+    return HoldOut(kind=invoice.hold_kind, until=invoice.hold_until, reason=invoice.hold_reason, since=invoice.held_on)
 
 
 def invoice_out(invoice: Invoice) -> InvoiceOut:
     return InvoiceOut(
-        id=invoice.id, number=invoice.number, client_id=invoice.client_id, contract_id=invoice.contract_id,
-        period_start=invoice.period_start, period_end=invoice.period_end, issue_date=invoice.issue_date,
-        due_date=invoice.due_date, currency=invoice.currency, status=invoice.status,
-        dunning_level=invoice.dunning_level, hold=_hold(invoice), version=invoice.version, **_amounts(invoice),
+        id=invoice.id,
+        number=invoice.number,
+        client_id=invoice.client_id,
+        contract_id=invoice.contract_id,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
+        issue_date=invoice.issue_date,
+        due_date=invoice.due_date,
+        currency=invoice.currency,
+        status=invoice.status,
+        dunning_level=invoice.dunning_level,
+        hold=_hold(invoice),
+        version=invoice.version,
+        **_amounts(invoice),
     )
 
 
@@ -74,38 +85,60 @@ def invoice_detail(session: Session, invoice: Invoice) -> InvoiceDetail:
     """The invoice with its lines, credit notes, allocations and write-offs (three small queries)."""
     cur = invoice.currency
     base = msgspec.structs.asdict(invoice_out(invoice))
-    credits = session.scalars(select(CreditNote).where(CreditNote.invoice_id == invoice.id)
-                              .order_by(CreditNote.issued_on, CreditNote.id))
-    allocations = session.scalars(select(Allocation).where(Allocation.invoice_id == invoice.id)
-                                  .order_by(Allocation.applied_on, Allocation.id))
+    credits = session.scalars(
+        select(CreditNote).where(CreditNote.invoice_id == invoice.id).order_by(CreditNote.issued_on, CreditNote.id)
+    )
+    allocations = session.scalars(
+        select(Allocation).where(Allocation.invoice_id == invoice.id).order_by(Allocation.applied_on, Allocation.id)
+    )
     write_offs = session.scalars(select(WriteOff).where(WriteOff.invoice_id == invoice.id).order_by(WriteOff.id))
     return InvoiceDetail(
         **base,
         lines=[
-            InvoiceLineOut(description=ln.description, quantity=ln.quantity,
-                           monthly_unit_price=money.from_minor(ln.monthly_unit_price_minor, cur),
-                           months=ln.months, amount=money.from_minor(ln.amount_minor, cur))
+            InvoiceLineOut(
+                description=ln.description,
+                quantity=ln.quantity,
+                monthly_unit_price=money.from_minor(ln.monthly_unit_price_minor, cur),
+                months=ln.months,
+                amount=money.from_minor(ln.amount_minor, cur),
+            )
             for ln in invoice.lines
         ],
         credit_notes=[credit_note_out(c) for c in credits],
         allocations=[
-            InvoiceAllocationOut(payment_id=a.payment_id, amount=money.from_minor(a.amount_minor, cur),
-                                 applied_on=a.applied_on, reversed_on=a.reversed_on)
+            InvoiceAllocationOut(
+                payment_id=a.payment_id,
+                amount=money.from_minor(a.amount_minor, cur),
+                applied_on=a.applied_on,
+                reversed_on=a.reversed_on,
+            )
             for a in allocations
         ],
         write_offs=[
-            WriteOffOut(id=w.id, invoice_id=w.invoice_id, amount=money.from_minor(w.amount_minor, w.currency),
-                        currency=w.currency, written_off_on=w.written_off_on, reason=w.reason,
-                        approved_by=w.approved_by)
+            WriteOffOut(
+                id=w.id,
+                invoice_id=w.invoice_id,
+                amount=money.from_minor(w.amount_minor, w.currency),
+                currency=w.currency,
+                written_off_on=w.written_off_on,
+                reason=w.reason,
+                approved_by=w.approved_by,
+            )
             for w in write_offs
         ],
     )
 
 
 def credit_note_out(note: CreditNote) -> CreditNoteOut:
-    return CreditNoteOut(id=note.id, number=note.number, invoice_id=note.invoice_id,
-                         amount=money.from_minor(note.amount_minor, note.currency), currency=note.currency,
-                         issued_on=note.issued_on, reason=note.reason)
+    return CreditNoteOut(
+        id=note.id,
+        number=note.number,
+        invoice_id=note.invoice_id,
+        amount=money.from_minor(note.amount_minor, note.currency),
+        currency=note.currency,
+        issued_on=note.issued_on,
+        reason=note.reason,
+    )
 
 
 def snapshot(invoice: Invoice) -> dict[str, Any]:
@@ -123,8 +156,7 @@ def refresh(invoice: Invoice) -> None:
 
 def get_visible_invoice(session: Session, user: User, invoice_id: int, *, for_update: bool = False) -> Invoice:
     """Load an invoice of a client the user may see; anything else is NotFound."""
-    invoice = session.get(Invoice, invoice_id, with_for_update=for_update,
-                          options=[selectinload(Invoice.lines)])
+    invoice = session.get(Invoice, invoice_id, with_for_update=for_update, options=[selectinload(Invoice.lines)])
     if invoice is None:
         raise NotFound("invoice", invoice_id)
     client = session.get(Client, invoice.client_id)
@@ -134,18 +166,25 @@ def get_visible_invoice(session: Session, user: User, invoice_id: int, *, for_up
 
 
 def list_invoices(
-    session: Session, user: User, *, limit: int, offset: int, status: str | None = None,
-    client_id: int | None = None, contract_id: int | None = None, currency: str | None = None,
-    overdue_as_of: date | None = None, on_hold: bool | None = None,
+    session: Session,
+    user: User,
+    *,
+    limit: int,
+    offset: int,
+    status: str | None = None,
+    client_id: int | None = None,
+    contract_id: int | None = None,
+    currency: str | None = None,
+    overdue_as_of: date | None = None,
+    on_hold: bool | None = None,
 ) -> tuple[list[Invoice], int]:
     """Invoices of clients the user may see, by due date. Raise ValidationFailed on an unknown status."""
-    stmt: Select[tuple[Invoice]] = scope_clients(
-        select(Invoice).join(Client, Client.id == Invoice.client_id), user
-    )
+    stmt: Select[tuple[Invoice]] = scope_clients(select(Invoice).join(Client, Client.id == Invoice.client_id), user)
     if status is not None:
         if status not in INVOICE_STATUSES:
-            raise ValidationFailed("status", f"unknown status {status!r}; use one of {', '.join(INVOICE_STATUSES)}",
-                                   source="query")
+            raise ValidationFailed(
+                "status", f"unknown status {status!r}; use one of {', '.join(INVOICE_STATUSES)}", source="query"
+            )
         stmt = stmt.where(Invoice.status == status)
     if client_id is not None:
         stmt = stmt.where(Invoice.client_id == client_id)
@@ -154,8 +193,9 @@ def list_invoices(
     if currency is not None:
         stmt = stmt.where(Invoice.currency == currency)
     if overdue_as_of is not None:
-        stmt = stmt.where(Invoice.due_date < overdue_as_of, Invoice.balance_minor > 0,
-                          Invoice.status.in_(OPEN_STATUSES))
+        stmt = stmt.where(
+            Invoice.due_date < overdue_as_of, Invoice.balance_minor > 0, Invoice.status.in_(OPEN_STATUSES)
+        )
     if on_hold is not None:
         stmt = stmt.where(Invoice.hold_kind.is_not(None) if on_hold else Invoice.hold_kind.is_(None))
     return paginate(session, stmt.order_by(Invoice.due_date, Invoice.id), limit, offset)
@@ -168,9 +208,7 @@ def _effective(day: date | None, today: date, invoice: Invoice, field: str) -> d
     return effective
 
 
-def issue_credit_note(
-    session: Session, actor: User, invoice_id: int, data: CreditNoteIn, today: date
-) -> CreditNote:
+def issue_credit_note(session: Session, actor: User, invoice_id: int, data: CreditNoteIn, today: date) -> CreditNote:
     """Credit part or all of an invoice's balance.
 
     Raise Forbidden (not finance, manager or admin), NotFound, ValidationFailed (amount not
@@ -187,8 +225,15 @@ def issue_credit_note(
         raise ValidationFailed("amount", f"exceeds the invoice's balance of {balance} {cur}")
     issued_on = _effective(data.issued_on, today, invoice, "issued_on")
     before = snapshot(invoice)
-    note = CreditNote(invoice_id=invoice.id, client_id=invoice.client_id, currency=cur, amount_minor=amount,
-                      issued_on=issued_on, reason=data.reason.strip(), created_by=actor.id)
+    note = CreditNote(
+        invoice_id=invoice.id,
+        client_id=invoice.client_id,
+        currency=cur,
+        amount_minor=amount,
+        issued_on=issued_on,
+        reason=data.reason.strip(),
+        created_by=actor.id,
+    )
     session.add(note)
     session.flush()
     note.number = invoice_number("CN", issued_on.year, note.id)
@@ -210,21 +255,35 @@ def write_off(session: Session, actor: User, invoice_id: int, data: WriteOffIn, 
     require_role(actor, MANAGERS, "writing off an invoice")
     invoice = get_visible_invoice(session, actor, invoice_id, for_update=True)
     if invoice.status not in OPEN_STATUSES or invoice.balance_minor <= 0:
-        raise Conflict(f"invoice {invoice.number} has no open balance to write off",
-                       extra={"status": invoice.status})
+        raise Conflict(f"invoice {invoice.number} has no open balance to write off", extra={"status": invoice.status})
     written_off_on = _effective(data.written_off_on, today, invoice, "written_off_on")
     before = snapshot(invoice)
     amount = invoice.balance_minor
-    session.add(WriteOff(invoice_id=invoice.id, client_id=invoice.client_id, currency=invoice.currency,
-                         amount_minor=amount, written_off_on=written_off_on, reason=data.reason.strip(),
-                         approved_by=actor.id))
+    session.add(
+        WriteOff(
+            invoice_id=invoice.id,
+            client_id=invoice.client_id,
+            currency=invoice.currency,
+            amount_minor=amount,
+            written_off_on=written_off_on,
+            reason=data.reason.strip(),
+            approved_by=actor.id,
+        )
+    )
     invoice.written_off_minor += amount
     # Nothing is chased any more, so a hold has nothing left to hold.
     invoice.hold_kind = invoice.hold_until = invoice.hold_reason = invoice.held_on = None
     refresh(invoice)
     session.flush()
-    record(session, actor, "write_off", "invoice", invoice.id, before,
-           snapshot(invoice) | {"written_off_on": written_off_on, "reason": data.reason.strip()})
+    record(
+        session,
+        actor,
+        "write_off",
+        "invoice",
+        invoice.id,
+        before,
+        snapshot(invoice) | {"written_off_on": written_off_on, "reason": data.reason.strip()},
+    )
     resolve_for_invoice(session, invoice.id, today)
     return invoice
 

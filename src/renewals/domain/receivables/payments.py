@@ -37,12 +37,20 @@ MAX_KEY = 200
 def payment_out(payment: Payment) -> PaymentOut:
     cur = payment.currency
     return PaymentOut(
-        id=payment.id, client_id=payment.client_id, amount=money.from_minor(payment.amount_minor, cur),
-        currency=cur, received_on=payment.received_on, method=payment.method, reference=payment.reference,
+        id=payment.id,
+        client_id=payment.client_id,
+        amount=money.from_minor(payment.amount_minor, cur),
+        currency=cur,
+        received_on=payment.received_on,
+        method=payment.method,
+        reference=payment.reference,
         unapplied=money.from_minor(payment.unapplied_minor, cur),
-        allocations=[AllocationOut(invoice_id=a.invoice_id, amount=money.from_minor(a.amount_minor, cur))
-                     for a in payment.allocations],
-        reversed=payment.reversed, reversed_on=payment.reversed_on,
+        allocations=[
+            AllocationOut(invoice_id=a.invoice_id, amount=money.from_minor(a.amount_minor, cur))
+            for a in payment.allocations
+        ],
+        reversed=payment.reversed,
+        reversed_on=payment.reversed_on,
     )
 
 
@@ -72,8 +80,10 @@ def _replay(session: Session, key: str, digest: str) -> dict[str, Any] | None:
 def _open_items(session: Session, client_id: int, currency: str, *, include_disputed: bool) -> list[Invoice]:
     """The client's open invoices in one currency, locked, in the order a payment pays them."""
     stmt = select(Invoice).where(
-        Invoice.client_id == client_id, Invoice.currency == currency,
-        Invoice.status.in_(OPEN_STATUSES), Invoice.balance_minor > 0,
+        Invoice.client_id == client_id,
+        Invoice.currency == currency,
+        Invoice.status.in_(OPEN_STATUSES),
+        Invoice.balance_minor > 0,
     )
     if not include_disputed:
         stmt = stmt.where((Invoice.hold_kind.is_(None)) | (Invoice.hold_kind != "dispute"))
@@ -85,8 +95,9 @@ def _decide(session: Session, payment: Payment, data: PaymentIn) -> tuple[Alloca
     amount = money.from_minor(payment.amount_minor, cur)
     invoices = _open_items(session, payment.client_id, cur, include_disputed=data.allocations is not None)
     by_id = {inv.id: inv for inv in invoices}
-    items = [OpenItem(inv.id, inv.due_date, inv.issue_date, money.from_minor(inv.balance_minor, cur))
-             for inv in invoices]
+    items = [
+        OpenItem(inv.id, inv.due_date, inv.issue_date, money.from_minor(inv.balance_minor, cur)) for inv in invoices
+    ]
     if data.allocations is None:
         return allocate_oldest_first(items, amount), by_id
     given = [
@@ -123,9 +134,17 @@ def record_payment(
         raise ValidationFailed("amount", "must be positive")
     received_on = data.received_on or today
     payment = Payment(
-        client_id=client.id, amount_minor=money.to_minor(amount, cur), currency=cur, received_on=received_on,
-        method=data.method.strip(), reference=(data.reference or "").strip() or None, unapplied_minor=0,
-        reversed=False, idempotency_key=key, request_fingerprint=digest, created_by=actor.id,
+        client_id=client.id,
+        amount_minor=money.to_minor(amount, cur),
+        currency=cur,
+        received_on=received_on,
+        method=data.method.strip(),
+        reference=(data.reference or "").strip() or None,
+        unapplied_minor=0,
+        reversed=False,
+        idempotency_key=key,
+        request_fingerprint=digest,
+        created_by=actor.id,
     )
     try:
         with session.begin_nested():
@@ -143,8 +162,14 @@ def record_payment(
     for alloc in decided.allocations:
         invoice = invoices[alloc.invoice_id]
         minor = money.to_minor(alloc.amount, cur)
-        session.add(Allocation(payment_id=payment.id, invoice_id=invoice.id, amount_minor=minor,
-                               applied_on=max(received_on, invoice.issue_date)))
+        session.add(
+            Allocation(
+                payment_id=payment.id,
+                invoice_id=invoice.id,
+                amount_minor=minor,
+                applied_on=max(received_on, invoice.issue_date),
+            )
+        )
         invoice.paid_minor += minor
         refresh(invoice)
     payment.unapplied_minor = money.to_minor(decided.unapplied, cur)
@@ -161,8 +186,7 @@ def record_payment(
 
 def get_visible_payment(session: Session, user: User, payment_id: int, *, for_update: bool = False) -> Payment:
     """Load a payment of a client the user may see; anything else is NotFound."""
-    payment = session.get(Payment, payment_id, with_for_update=for_update,
-                          options=[selectinload(Payment.allocations)])
+    payment = session.get(Payment, payment_id, with_for_update=for_update, options=[selectinload(Payment.allocations)])
     if payment is None:
         raise NotFound("payment", payment_id)
     client = session.get(Client, payment.client_id)
@@ -180,17 +204,20 @@ def reverse_payment(session: Session, actor: User, payment_id: int, data: Revers
     require_role(actor, WRITE_RECEIVABLES, "reversing a payment")
     payment = get_visible_payment(session, actor, payment_id, for_update=True)
     if payment.reversed:
-        raise Conflict(f"payment {payment.id} was already reversed on {payment.reversed_on}",
-                       extra={"reversed": True, "reversed_on": str(payment.reversed_on)})
+        raise Conflict(
+            f"payment {payment.id} was already reversed on {payment.reversed_on}",
+            extra={"reversed": True, "reversed_on": str(payment.reversed_on)},
+        )
     reversed_on = data.reversed_on or today
     if reversed_on < payment.received_on:
         raise ValidationFailed("reversed_on", f"must not be before the payment was received ({payment.received_on})")
     before = _body(payment)
     live = [a for a in payment.allocations if a.reversed_on is None]
     invoices = {
-        inv.id: inv for inv in session.scalars(
-            select(Invoice).where(Invoice.id.in_([a.invoice_id for a in live])).order_by(Invoice.id)
-            .with_for_update())
+        inv.id: inv
+        for inv in session.scalars(
+            select(Invoice).where(Invoice.id.in_([a.invoice_id for a in live])).order_by(Invoice.id).with_for_update()
+        )
     }
     for alloc in live:
         alloc.reversed_on = reversed_on
@@ -200,15 +227,24 @@ def reverse_payment(session: Session, actor: User, payment_id: int, data: Revers
     payment.reversed, payment.reversed_on, payment.unapplied_minor = True, reversed_on, 0
     payment.reversal_reason = (data.reason or "").strip() or None
     session.flush()
-    record(session, actor, "reverse", "payment", payment.id, before,
-           _body(payment) | {"reason": payment.reversal_reason})
+    record(
+        session, actor, "reverse", "payment", payment.id, before, _body(payment) | {"reason": payment.reversal_reason}
+    )
     return payment
 
 
 def list_payments(
-    session: Session, user: User, *, limit: int, offset: int, client_id: int | None = None,
-    currency: str | None = None, received_from: date | None = None, received_to: date | None = None,
-    reversed: bool | None = None, unapplied: bool | None = None,
+    session: Session,
+    user: User,
+    *,
+    limit: int,
+    offset: int,
+    client_id: int | None = None,
+    currency: str | None = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+    reversed: bool | None = None,
+    unapplied: bool | None = None,
 ) -> tuple[list[Payment], int]:
     """Payments of clients the user may see, newest first. Raise ValidationFailed on a reversed range."""
     stmt: Select[tuple[Payment]] = scope_clients(

@@ -43,7 +43,12 @@ EntryKind = Literal["invoice", "payment", "credit_note", "payment_reversal", "wr
 # Within one day: charges first, then what lowers the balance, reversals and voids last (they
 # follow what they undo when both fall on the same day).
 _KIND_ORDER: dict[str, int] = {
-    "invoice": 0, "payment": 1, "credit_note": 2, "write_off": 3, "payment_reversal": 4, "invoice_void": 5,
+    "invoice": 0,
+    "payment": 1,
+    "credit_note": 2,
+    "write_off": 3,
+    "payment_reversal": 4,
+    "invoice_void": 5,
 }
 
 
@@ -127,9 +132,7 @@ def _live_allocations(as_of: date) -> ColumnElement[bool]:
 
 
 def _live_payments(as_of: date) -> ColumnElement[bool]:
-    return (Payment.received_on <= as_of) & or_(
-        Payment.reversed_on.is_(None), Payment.reversed_on > as_of
-    )
+    return (Payment.received_on <= as_of) & or_(Payment.reversed_on.is_(None), Payment.reversed_on > as_of)
 
 
 def open_invoices(as_of: date, client_id: int | None = None) -> Any:
@@ -164,7 +167,10 @@ def open_invoices(as_of: date, client_id: int | None = None) -> Any:
     )
     stmt = (
         select(
-            Invoice.id.label("invoice_id"), Invoice.client_id, Invoice.currency, Invoice.due_date,
+            Invoice.id.label("invoice_id"),
+            Invoice.client_id,
+            Invoice.currency,
+            Invoice.due_date,
             open_minor.label("open_minor"),
         )
         .outerjoin(paid, paid.c.invoice_id == Invoice.id)
@@ -209,8 +215,12 @@ def check_group_by(group_by: str) -> GroupBy:
 
 
 def aging(
-    session: Session, user: User, as_of: date, group_by: str = "client",
-    bounds: tuple[int, ...] = DEFAULT_BOUNDS, dso_days: int = DEFAULT_DSO_DAYS,
+    session: Session,
+    user: User,
+    as_of: date,
+    group_by: str = "client",
+    bounds: tuple[int, ...] = DEFAULT_BOUNDS,
+    dso_days: int = DEFAULT_DSO_DAYS,
 ) -> AgingReport:
     """Build the aging report as of a date, per currency, grouped by client, owner or segment.
 
@@ -240,17 +250,26 @@ def aging(
         for (key, name), buckets in by_currency.get(currency, {}).items():
             for bucket, minor in buckets.items():
                 totals[bucket] += minor
-            groups.append(AgingGroup(
-                key=key, name=name, buckets={b: _amount(m, currency) for b, m in buckets.items()},
-                total=_amount(sum(buckets.values()), currency),
-            ))
+            groups.append(
+                AgingGroup(
+                    key=key,
+                    name=name,
+                    buckets={b: _amount(m, currency) for b, m in buckets.items()},
+                    total=_amount(sum(buckets.values()), currency),
+                )
+            )
         # Largest exposure first, then by name: the order a finance clerk reads the report in.
         groups.sort(key=lambda g: (-g.total, g.name, str(g.key)))
         total = _amount(sum(totals.values()), currency)
-        currencies.append(AgingCurrency(
-            currency=currency, totals={b: _amount(m, currency) for b, m in totals.items()}, total=total,
-            dso=dso(total, _amount(sales.get(currency, 0), currency), dso_days), groups=groups,
-        ))
+        currencies.append(
+            AgingCurrency(
+                currency=currency,
+                totals={b: _amount(m, currency) for b, m in totals.items()},
+                total=total,
+                dso=dso(total, _amount(sales.get(currency, 0), currency), dso_days),
+                groups=groups,
+            )
+        )
     return AgingReport(as_of=as_of, buckets=names, currencies=currencies, group_by=grouping, dso_days=dso_days)
 
 
@@ -264,9 +283,8 @@ def _aging_statement(user: User, as_of: date, group_by: GroupBy, bounds: tuple[i
         key, name = User.id, User.name
     else:
         key, name = Client.segment, Client.segment
-    stmt: Any = (
-        select(rows.c.currency, key, name, rows.c.bucket, func.sum(rows.c.open_minor))
-        .join(Client, Client.id == rows.c.client_id)
+    stmt: Any = select(rows.c.currency, key, name, rows.c.bucket, func.sum(rows.c.open_minor)).join(
+        Client, Client.id == rows.c.client_id
     )
     if group_by == "owner":
         stmt = stmt.join(User, User.id == Client.owner_id)
@@ -302,14 +320,16 @@ def account_balances(session: Session, client_id: int, as_of: date) -> dict[str,
     write-offs, each counted only if it took effect on or before `as_of`.
     """
     parts = [
-        select(Invoice.currency.label("currency"), Invoice.total_minor.label("minor"))
-        .where(Invoice.client_id == client_id, Invoice.issue_date <= as_of, _not_voided(as_of)),
-        select(Payment.currency, -Payment.amount_minor)
-        .where(Payment.client_id == client_id, _live_payments(as_of)),
-        select(CreditNote.currency, -CreditNote.amount_minor)
-        .where(CreditNote.client_id == client_id, CreditNote.issued_on <= as_of),
-        select(WriteOff.currency, -WriteOff.amount_minor)
-        .where(WriteOff.client_id == client_id, WriteOff.written_off_on <= as_of),
+        select(Invoice.currency.label("currency"), Invoice.total_minor.label("minor")).where(
+            Invoice.client_id == client_id, Invoice.issue_date <= as_of, _not_voided(as_of)
+        ),
+        select(Payment.currency, -Payment.amount_minor).where(Payment.client_id == client_id, _live_payments(as_of)),
+        select(CreditNote.currency, -CreditNote.amount_minor).where(
+            CreditNote.client_id == client_id, CreditNote.issued_on <= as_of
+        ),
+        select(WriteOff.currency, -WriteOff.amount_minor).where(
+            WriteOff.client_id == client_id, WriteOff.written_off_on <= as_of
+        ),
     ]
     both = union_all(*parts).subquery("ledger")
     rows = session.execute(select(both.c.currency, func.sum(both.c.minor)).group_by(both.c.currency)).all()
@@ -348,7 +368,11 @@ def client_aging(
 
 
 def statement(
-    session: Session, user: User, client_id: int, from_: date, to: date,
+    session: Session,
+    user: User,
+    client_id: int,
+    from_: date,
+    to: date,
     bounds: tuple[int, ...] = DEFAULT_BOUNDS,
 ) -> Statement:
     """Build a client's statement of account for the days `from_` … `to` (both inclusive).
@@ -375,21 +399,34 @@ def statement(
         lines: list[StatementEntry] = []
         for day, kind, reference, description, minor in entries.get(currency, []):
             balance += minor
-            lines.append(StatementEntry(
-                date=day, kind=kind, reference=reference, description=description,
-                amount=_amount(minor, currency), balance=_amount(balance, currency),
-            ))
+            lines.append(
+                StatementEntry(
+                    date=day,
+                    kind=kind,
+                    reference=reference,
+                    description=description,
+                    amount=_amount(minor, currency),
+                    balance=_amount(balance, currency),
+                )
+            )
         buckets = aged.get(currency, dict.fromkeys(names, 0))
-        sections.append(StatementCurrency(
-            currency=currency, opening_balance=_amount(opening.get(currency, 0), currency), entries=lines,
-            closing_balance=_amount(balance, currency), unapplied_credit=_amount(credit.get(currency, 0), currency),
-            aging=StatementAging(
-                as_of=to, buckets={b: _amount(m, currency) for b, m in buckets.items()},
-                total=_amount(sum(buckets.values()), currency),
-            ),
-        ))
-    return Statement(client_id=client.id, client_name=client.name, from_=from_, to=to, buckets=names,
-                     currencies=sections)
+        sections.append(
+            StatementCurrency(
+                currency=currency,
+                opening_balance=_amount(opening.get(currency, 0), currency),
+                entries=lines,
+                closing_balance=_amount(balance, currency),
+                unapplied_credit=_amount(credit.get(currency, 0), currency),
+                aging=StatementAging(
+                    as_of=to,
+                    buckets={b: _amount(m, currency) for b, m in buckets.items()},
+                    total=_amount(sum(buckets.values()), currency),
+                ),
+            )
+        )
+    return Statement(
+        client_id=client.id, client_name=client.name, from_=from_, to=to, buckets=names, currencies=sections
+    )
 
 
 _Entry = tuple[date, EntryKind, str, str, int]
@@ -399,12 +436,22 @@ def _entries(session: Session, client_id: int, from_: date, to: date) -> dict[st
     """Every event of the period per currency, in date order (a few set-based queries)."""
     raw: list[tuple[date, EntryKind, int, str, str, str, int]] = []
     invoices = session.execute(
-        select(Invoice.issue_date, Invoice.voided_on, Invoice.id, Invoice.currency, Invoice.number,
-               Invoice.period_start, Invoice.period_end, Invoice.total_minor)
-        .where(Invoice.client_id == client_id, or_(
-            (Invoice.issue_date >= from_) & (Invoice.issue_date <= to),
-            (Invoice.voided_on >= from_) & (Invoice.voided_on <= to),
-        ))
+        select(
+            Invoice.issue_date,
+            Invoice.voided_on,
+            Invoice.id,
+            Invoice.currency,
+            Invoice.number,
+            Invoice.period_start,
+            Invoice.period_end,
+            Invoice.total_minor,
+        ).where(
+            Invoice.client_id == client_id,
+            or_(
+                (Invoice.issue_date >= from_) & (Invoice.issue_date <= to),
+                (Invoice.voided_on >= from_) & (Invoice.voided_on <= to),
+            ),
+        )
     )
     for day, voided_on, ident, currency, number, start, end, minor in invoices:
         ref, period = number or f"#{ident}", f"{start.isoformat()} – {end.isoformat()}"
@@ -413,12 +460,21 @@ def _entries(session: Session, client_id: int, from_: date, to: date) -> dict[st
         if voided_on is not None and from_ <= voided_on <= to:
             raw.append((voided_on, "invoice_void", ident, currency, ref, period, -minor))
     payments = session.execute(
-        select(Payment.id, Payment.currency, Payment.received_on, Payment.reversed_on, Payment.method,
-               Payment.reference, Payment.amount_minor)
-        .where(Payment.client_id == client_id, or_(
-            (Payment.received_on >= from_) & (Payment.received_on <= to),
-            (Payment.reversed_on >= from_) & (Payment.reversed_on <= to),
-        ))
+        select(
+            Payment.id,
+            Payment.currency,
+            Payment.received_on,
+            Payment.reversed_on,
+            Payment.method,
+            Payment.reference,
+            Payment.amount_minor,
+        ).where(
+            Payment.client_id == client_id,
+            or_(
+                (Payment.received_on >= from_) & (Payment.received_on <= to),
+                (Payment.reversed_on >= from_) & (Payment.reversed_on <= to),
+            ),
+        )
     )
     for ident, currency, received, reversed_on, method, reference, minor in payments:
         ref = reference or f"#{ident}"
@@ -427,8 +483,14 @@ def _entries(session: Session, client_id: int, from_: date, to: date) -> dict[st
         if reversed_on is not None and from_ <= reversed_on <= to:
             raw.append((reversed_on, "payment_reversal", ident, currency, ref, method, minor))
     credits = session.execute(
-        select(CreditNote.issued_on, CreditNote.id, CreditNote.currency, CreditNote.number, Invoice.number,
-               CreditNote.amount_minor)
+        select(
+            CreditNote.issued_on,
+            CreditNote.id,
+            CreditNote.currency,
+            CreditNote.number,
+            Invoice.number,
+            CreditNote.amount_minor,
+        )
         .join(Invoice, Invoice.id == CreditNote.invoice_id)
         .where(CreditNote.client_id == client_id, CreditNote.issued_on >= from_, CreditNote.issued_on <= to)
     )

@@ -77,10 +77,12 @@ def renewal_report(session: Session, user: User, *, as_of: date, months: int = 6
 
     year = extract("year", Renewal.end_date)
     month = extract("month", Renewal.end_date)
-    pipeline = _scoped(user, year, month, Renewal.status, Contract.currency, func.count(),
-                       func.sum(Contract.monthly_value_minor))
+    pipeline = _scoped(
+        user, year, month, Renewal.status, Contract.currency, func.count(), func.sum(Contract.monthly_value_minor)
+    )
     pipeline = pipeline.where(Renewal.end_date.between(window_from, window_to)).group_by(
-        year, month, Renewal.status, Contract.currency)
+        year, month, Renewal.status, Contract.currency
+    )
     by_state: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     by_month: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     month_states: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -92,46 +94,65 @@ def renewal_report(session: Session, user: User, *, as_of: date, months: int = 6
         month_states[key][status] += int(count)
 
     states = [
-        StateBucket(status=s.value, count=sum(v[0] for v in by_state[s.value].values()),
-                    values=_values(by_state[s.value]))
+        StateBucket(
+            status=s.value, count=sum(v[0] for v in by_state[s.value].values()), values=_values(by_state[s.value])
+        )
         for s in RenewalStatus
     ]
     months_out = []
     cursor = window_from
     while cursor <= window_to:
         key = f"{cursor.year:04d}-{cursor.month:02d}"
-        months_out.append(MonthBucket(
-            month=key, count=sum(month_states[key].values()),
-            by_state={s.value: month_states[key].get(s.value, 0) for s in RenewalStatus},
-            values=_values(by_month[key]),
-        ))
+        months_out.append(
+            MonthBucket(
+                month=key,
+                count=sum(month_states[key].values()),
+                by_state={s.value: month_states[key].get(s.value, 0) for s in RenewalStatus},
+                values=_values(by_month[key]),
+            )
+        )
         cursor += relativedelta(months=1)
 
     decided_from = as_of - relativedelta(months=months) + timedelta(days=1)
-    decided = _scoped(user, Renewal.status, func.count()).where(
-        Renewal.decided_on.between(decided_from, as_of), Renewal.status.in_((*RENEWED, *CHURNED))
-    ).group_by(Renewal.status)
+    decided = (
+        _scoped(user, Renewal.status, func.count())
+        .where(Renewal.decided_on.between(decided_from, as_of), Renewal.status.in_((*RENEWED, *CHURNED)))
+        .group_by(Renewal.status)
+    )
     counts = {status: int(n) for status, n in session.execute(decided)}
     total = sum(counts.values())
     renewed = sum(counts.get(s, 0) for s in RENEWED)
     churned = sum(counts.get(s, 0) for s in CHURNED)
     rates = Rates(
-        decided_from=decided_from, decided_to=as_of, decided=total,
+        decided_from=decided_from,
+        decided_to=as_of,
+        decided=total,
         renewed=counts.get(RenewalStatus.RENEWED.value, 0),
         auto_renewed=counts.get(RenewalStatus.AUTO_RENEWED.value, 0),
-        lost=counts.get(RenewalStatus.LOST.value, 0), lapsed=counts.get(RenewalStatus.LAPSED.value, 0),
-        renewal_rate=_pct(renewed, total), churn_rate=_pct(churned, total),
+        lost=counts.get(RenewalStatus.LOST.value, 0),
+        lapsed=counts.get(RenewalStatus.LAPSED.value, 0),
+        renewal_rate=_pct(renewed, total),
+        churn_rate=_pct(churned, total),
     )
 
     through = as_of + timedelta(days=RISK_DAYS)
-    risk = _scoped(user, Contract.currency, func.count(), func.sum(Contract.monthly_value_minor)).where(
-        Renewal.status.in_(OPEN), Renewal.end_date <= through
-    ).group_by(Contract.currency)
+    risk = (
+        _scoped(user, Contract.currency, func.count(), func.sum(Contract.monthly_value_minor))
+        .where(Renewal.status.in_(OPEN), Renewal.end_date <= through)
+        .group_by(Contract.currency)
+    )
     at_risk = {currency: [int(n), int(m or 0)] for currency, n, m in session.execute(risk)}
-    value_at_risk = ValueAtRisk(days=RISK_DAYS, through=through, count=sum(v[0] for v in at_risk.values()),
-                                values=_values(at_risk))
+    value_at_risk = ValueAtRisk(
+        days=RISK_DAYS, through=through, count=sum(v[0] for v in at_risk.values()), values=_values(at_risk)
+    )
 
     return RenewalReport(
-        as_of=as_of, months=months, window_from=window_from, window_to=window_to,
-        pipeline_by_state=states, pipeline_by_month=months_out, rates=rates, value_at_risk=value_at_risk,
+        as_of=as_of,
+        months=months,
+        window_from=window_from,
+        window_to=window_to,
+        pipeline_by_state=states,
+        pipeline_by_month=months_out,
+        rates=rates,
+        value_at_risk=value_at_risk,
     )

@@ -319,22 +319,16 @@ def renewal_terms(
     if new_end is not None:
         latest = term_end(start, MAX_TERM_MONTHS)
         if not start <= new_end <= latest:
-            raise ValidationFailed(
-                "new_end", f"must fall between {start.isoformat()} and {latest.isoformat()}"
-            )
+            raise ValidationFailed("new_end", f"must fall between {start.isoformat()} and {latest.isoformat()}")
         end = new_end
     elif term_months is None:
         raise ValidationFailed("term_months", "give either term_months or new_end")
     elif isinstance(term_months, bool) or not MIN_TERM_MONTHS <= term_months <= MAX_TERM_MONTHS:
-        raise ValidationFailed(
-            "term_months", f"must be a whole number from {MIN_TERM_MONTHS} to {MAX_TERM_MONTHS}"
-        )
+        raise ValidationFailed("term_months", f"must be a whole number from {MIN_TERM_MONTHS} to {MAX_TERM_MONTHS}")
     else:
         end = term_end(start, term_months)
     if not uplift_pct.is_finite() or not MIN_UPLIFT_PCT <= uplift_pct <= MAX_UPLIFT_PCT:
-        raise ValidationFailed(
-            "uplift_pct", f"must be a percentage between {MIN_UPLIFT_PCT} and {MAX_UPLIFT_PCT}"
-        )
+        raise ValidationFailed("uplift_pct", f"must be a percentage between {MIN_UPLIFT_PCT} and {MAX_UPLIFT_PCT}")
     new_lines = tuple(
         TermLine(
             description=line.description,
@@ -345,6 +339,4 @@ def renewal_terms(
     )
     if not new_lines:
         raise ValidationFailed("lines", "a renewed contract needs at least one line")
-    return RenewalTerms(
-        start_date=start, end_date=end, currency=currency, uplift_pct=uplift_pct, lines=new_lines
-    )
+    return RenewalTerms(start_date=start, end_date=end, currency=currency, uplift_pct=uplift_pct, lines=new_lines)

@@ -74,8 +74,15 @@ class _Row:
 
 def _base_select() -> Select[Any]:
     stmt = (
-        select(Renewal, Contract.number, Contract.currency, Contract.monthly_value_minor,
-               Contract.auto_renew, Client.id, Client.name)
+        select(
+            Renewal,
+            Contract.number,
+            Contract.currency,
+            Contract.monthly_value_minor,
+            Contract.auto_renew,
+            Client.id,
+            Client.name,
+        )
         .join(Contract, Contract.id == Renewal.contract_id)
         .join(Client, Client.id == Contract.client_id)
     )
@@ -117,13 +124,13 @@ def receivables_for(
         return {}, {}
     stmt = (
         select(
-            Invoice.client_id, Invoice.currency,
+            Invoice.client_id,
+            Invoice.currency,
             func.sum(Invoice.balance_minor),
             func.sum(case((Invoice.due_date < as_of, Invoice.balance_minor), else_=0)),
             func.max(Invoice.dunning_level),
         )
-        .where(Invoice.client_id.in_(client_ids), Invoice.status.in_(OPEN_INVOICE_STATUSES),
-               Invoice.balance_minor > 0)
+        .where(Invoice.client_id.in_(client_ids), Invoice.status.in_(OPEN_INVOICE_STATUSES), Invoice.balance_minor > 0)
         .group_by(Invoice.client_id, Invoice.currency)
     )
     balances: dict[tuple[int, str], Receivables] = {}
@@ -138,8 +145,8 @@ def dunning_level_of(session: Session, client_id: int) -> int:
     """Return the highest dunning level among the client's open invoices (0 when none)."""
     level = session.scalar(
         select(func.max(Invoice.dunning_level)).where(
-            Invoice.client_id == client_id, Invoice.status.in_(OPEN_INVOICE_STATUSES),
-            Invoice.balance_minor > 0)
+            Invoice.client_id == client_id, Invoice.status.in_(OPEN_INVOICE_STATUSES), Invoice.balance_minor > 0
+        )
     )
     return int(level or 0)
 
@@ -161,8 +168,12 @@ def _last_activity(session: Session, renewal_ids: Sequence[int]) -> dict[int, da
 
 def activity_out(activity: Activity) -> ActivityOut:
     return ActivityOut(
-        id=activity.id, renewal_id=activity.renewal_id, kind=activity.kind,
-        author_id=activity.author_id, at=activity.at, text=activity.text,
+        id=activity.id,
+        renewal_id=activity.renewal_id,
+        kind=activity.kind,
+        author_id=activity.author_id,
+        at=activity.at,
+        text=activity.text,
         next_follow_up_on=activity.next_follow_up_on,
     )
 
@@ -189,33 +200,48 @@ def _outs(
         renewal = row.renewal
         rec = balances.get((row.client_id, row.currency), Receivables())
         level = dunning.get(row.client_id, 0)
-        outs.append(RenewalOut(
-            id=renewal.id, contract_id=renewal.contract_id, owner_id=renewal.owner_id,
-            status=renewal.status, end_date=renewal.end_date, next_action_date=renewal.next_action_date,
-            risk_score=_risk(row, rec, level, last.get(renewal.id), as_of, tz),
-            open_balance=money.from_minor(rec.open_minor, row.currency),
-            overdue_balance=money.from_minor(rec.overdue_minor, row.currency),
-            dunning_level=level,
-            activities=[activity_out(a) for a in renewal.activities] if with_activities else [],
-            client_id=row.client_id, client_name=row.client_name, contract_number=row.contract_number,
-            currency=row.currency, monthly_value=money.from_minor(row.monthly_value_minor, row.currency),
-            auto_renew=row.auto_renew, days_left=(renewal.end_date - as_of).days,
-            last_activity_at=last.get(renewal.id),
-            sent_for_signature_on=renewal.sent_for_signature_on, signed_on=renewal.signed_on,
-            signed_by=renewal.signed_by, seal_received=renewal.seal_received,
-            successor_contract_id=renewal.successor_contract_id, lost_reason=renewal.lost_reason,
-            decided_on=renewal.decided_on, override_reason=renewal.override_reason,
-            version=renewal.version,
-            allowed_transitions=[s.value for s in rules.allowed_transitions(renewal.status)],
-        ))
+        outs.append(
+            RenewalOut(
+                id=renewal.id,
+                contract_id=renewal.contract_id,
+                owner_id=renewal.owner_id,
+                status=renewal.status,
+                end_date=renewal.end_date,
+                next_action_date=renewal.next_action_date,
+                risk_score=_risk(row, rec, level, last.get(renewal.id), as_of, tz),
+                open_balance=money.from_minor(rec.open_minor, row.currency),
+                overdue_balance=money.from_minor(rec.overdue_minor, row.currency),
+                dunning_level=level,
+                activities=[activity_out(a) for a in renewal.activities] if with_activities else [],
+                client_id=row.client_id,
+                client_name=row.client_name,
+                contract_number=row.contract_number,
+                currency=row.currency,
+                monthly_value=money.from_minor(row.monthly_value_minor, row.currency),
+                auto_renew=row.auto_renew,
+                days_left=(renewal.end_date - as_of).days,
+                last_activity_at=last.get(renewal.id),
+                sent_for_signature_on=renewal.sent_for_signature_on,
+                signed_on=renewal.signed_on,
+                signed_by=renewal.signed_by,
+                seal_received=renewal.seal_received,
+                successor_contract_id=renewal.successor_contract_id,
+                lost_reason=renewal.lost_reason,
+                decided_on=renewal.decided_on,
+                override_reason=renewal.override_reason,
+                version=renewal.version,
+                allowed_transitions=[s.value for s in rules.allowed_transitions(renewal.status)],
+            )
+        )
     return outs
 
 
 def renewal_out(session: Session, user: User, renewal_id: int, as_of: date, tz: str = "UTC") -> RenewalOut:
     """Return one renewal with its activities and receivables figures. Raises NotFound."""
     get_visible_renewal(session, user, renewal_id)
-    rows = _rows(session.execute(
-        _base_select().where(Renewal.id == renewal_id).options(selectinload(Renewal.activities))))
+    rows = _rows(
+        session.execute(_base_select().where(Renewal.id == renewal_id).options(selectinload(Renewal.activities)))
+    )
     return _outs(session, rows, as_of, tz, with_activities=True)[0]
 
 
@@ -231,15 +257,25 @@ def parse_statuses(values: Iterable[str] | None) -> list[str]:
                 out.append(RenewalStatus(name).value)
             except ValueError:
                 known = ", ".join(s.value for s in RenewalStatus)
-                raise ValidationFailed("status", f"unknown renewal status {name!r}; one of {known}",
-                                       source="query") from None
+                raise ValidationFailed(
+                    "status", f"unknown renewal status {name!r}; one of {known}", source="query"
+                ) from None
     return out
 
 
 def list_renewals(
-    session: Session, user: User, *, as_of: date, limit: int = 50, offset: int = 0,
-    owner_id: int | None = None, statuses: Sequence[str] = (), ending_within_days: int | None = None,
-    client_id: int | None = None, sort: str = "end_date", tz: str = "UTC",
+    session: Session,
+    user: User,
+    *,
+    as_of: date,
+    limit: int = 50,
+    offset: int = 0,
+    owner_id: int | None = None,
+    statuses: Sequence[str] = (),
+    ending_within_days: int | None = None,
+    client_id: int | None = None,
+    sort: str = "end_date",
+    tz: str = "UTC",
 ) -> tuple[list[RenewalOut], int]:
     """List the worklist the user may see, by end date or by risk (highest first).
 
@@ -257,8 +293,7 @@ def list_renewals(
     if ending_within_days is not None:
         if ending_within_days < 0:
             raise ValidationFailed("ending_within_days", "must not be negative", source="query")
-        stmt = stmt.where(Renewal.end_date >= as_of,
-                          Renewal.end_date <= as_of + timedelta(days=ending_within_days))
+        stmt = stmt.where(Renewal.end_date >= as_of, Renewal.end_date <= as_of + timedelta(days=ending_within_days))
     if client_id is not None:
         stmt = stmt.where(Contract.client_id == client_id)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -270,7 +305,7 @@ def list_renewals(
     # (one grouped query each for balances and last activities), then page in memory.
     scored = _outs(session, _rows(session.execute(ordered)), as_of, tz)
     scored.sort(key=lambda r: (-r.risk_score, r.end_date, r.id))
-    return scored[offset:offset + limit], total
+    return scored[offset : offset + limit], total
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,8 +314,12 @@ def list_renewals(
 
 
 def open_renewals(
-    session: Session, as_of: date, horizon_days: int = DEFAULT_HORIZON_DAYS, *,
-    contract_ids: Sequence[int] | None = None, id_range: tuple[int, int] | None = None,
+    session: Session,
+    as_of: date,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    *,
+    contract_ids: Sequence[int] | None = None,
+    id_range: tuple[int, int] | None = None,
 ) -> int:
     """Create the renewal record of every active contract ending within the horizon that has none.
 
@@ -293,9 +332,14 @@ def open_renewals(
     horizon_end = as_of + timedelta(days=horizon_days)
     source = (
         select(
-            Contract.id, Client.owner_id, literal(RenewalStatus.UPCOMING.value, Renewal.status.type),
-            Contract.end_date, literal(False, Renewal.seal_received.type), literal(1, Renewal.version.type),
-            literal(stamp, Renewal.created_at.type), literal(stamp, Renewal.updated_at.type),
+            Contract.id,
+            Client.owner_id,
+            literal(RenewalStatus.UPCOMING.value, Renewal.status.type),
+            Contract.end_date,
+            literal(False, Renewal.seal_received.type),
+            literal(1, Renewal.version.type),
+            literal(stamp, Renewal.created_at.type),
+            literal(stamp, Renewal.updated_at.type),
         )
         .join(Client, Client.id == Contract.client_id)
         .where(
@@ -310,16 +354,15 @@ def open_renewals(
         source = source.where(Contract.id.in_(contract_ids))
     if id_range is not None:
         source = source.where(Contract.id.between(*id_range))
-    columns = ["contract_id", "owner_id", "status", "end_date", "seal_received", "version",
-               "created_at", "updated_at"]
+    columns = ["contract_id", "owner_id", "status", "end_date", "seal_received", "version", "created_at", "updated_at"]
     dialect = session.get_bind().dialect.name
     table = cast(Table, Renewal.__table__)
     if dialect == "postgresql":
-        stmt: Any = postgresql.insert(table).from_select(columns, source).on_conflict_do_nothing(
-            index_elements=["contract_id"])
+        stmt: Any = (
+            postgresql.insert(table).from_select(columns, source).on_conflict_do_nothing(index_elements=["contract_id"])
+        )
     elif dialect == "sqlite":
-        stmt = sqlite.insert(table).from_select(columns, source).on_conflict_do_nothing(
-            index_elements=["contract_id"])
+        stmt = sqlite.insert(table).from_select(columns, source).on_conflict_do_nothing(index_elements=["contract_id"])
     else:
         stmt = insert(table).from_select(columns, source)
     # Core execution on the session's connection, keeping the rowcount of an INSERT … SELECT.
@@ -327,9 +370,7 @@ def open_renewals(
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
-def open_renewal_for(
-    session: Session, contract_id: int, as_of: date, horizon_days: int = DEFAULT_HORIZON_DAYS
-) -> int:
+def open_renewal_for(session: Session, contract_id: int, as_of: date, horizon_days: int = DEFAULT_HORIZON_DAYS) -> int:
     """Create the renewal record of one contract at once if it is active and inside the horizon."""
     return open_renewals(session, as_of, horizon_days, contract_ids=[contract_id])
 
@@ -339,9 +380,21 @@ def open_renewal_for(
 # --------------------------------------------------------------------------------------------
 
 _SNAPSHOT_FIELDS = (
-    "id", "contract_id", "owner_id", "status", "end_date", "next_action_date", "sent_for_signature_on",
-    "signed_on", "signed_by", "seal_received", "successor_contract_id", "lost_reason", "decided_on",
-    "override_reason", "version",
+    "id",
+    "contract_id",
+    "owner_id",
+    "status",
+    "end_date",
+    "next_action_date",
+    "sent_for_signature_on",
+    "signed_on",
+    "signed_by",
+    "seal_received",
+    "successor_contract_id",
+    "lost_reason",
+    "decided_on",
+    "override_reason",
+    "version",
 )
 
 
@@ -351,8 +404,9 @@ def snapshot(renewal: Renewal) -> dict[str, object]:
 
 def _term_lines(contract: Contract) -> list[rules.TermLine]:
     return [
-        rules.TermLine(line.description, line.quantity,
-                       money.from_minor(line.monthly_unit_price_minor, contract.currency))
+        rules.TermLine(
+            line.description, line.quantity, money.from_minor(line.monthly_unit_price_minor, contract.currency)
+        )
         for line in contract.lines
     ]
 
@@ -375,11 +429,13 @@ def _terms(contract: Contract, data: TransitionIn | None) -> rules.RenewalTerms:
             lines = [rules.TermLine(d, q, p) for d, q, p in checked]
             uplift = Decimal(0)
         elif data.uplift_pct is not None:
-            uplift = contract_rules.check_percent(data.uplift_pct, "uplift_pct",
-                                                  low=rules.MIN_UPLIFT_PCT, high=rules.MAX_UPLIFT_PCT)
+            uplift = contract_rules.check_percent(
+                data.uplift_pct, "uplift_pct", low=rules.MIN_UPLIFT_PCT, high=rules.MAX_UPLIFT_PCT
+            )
     try:
-        return rules.renewal_terms(contract.end_date, term_months, uplift, lines,
-                                   currency=contract.currency, new_end=new_end)
+        return rules.renewal_terms(
+            contract.end_date, term_months, uplift, lines, currency=contract.currency, new_end=new_end
+        )
     except ValidationFailed as exc:
         # The API names the new end `end_date`, like the contract's own field.
         if "new_end" in exc.fields:
@@ -412,17 +468,32 @@ def _successor_numbers(session: Session, contracts: Sequence[Contract]) -> dict[
 
 def _successor(contract: Contract, terms: rules.RenewalTerms, number: str) -> Contract:
     successor = Contract(
-        client_id=contract.client_id, number=number, title=contract.title, kind=contract.kind,
-        start_date=terms.start_date, end_date=terms.end_date, billing_cycle=contract.billing_cycle,
-        currency=contract.currency, tax_rate=contract.tax_rate,
-        payment_terms_days=contract.payment_terms_days, notice_period_days=contract.notice_period_days,
-        auto_renew=contract.auto_renew, renewal_term_months=contract.renewal_term_months,
-        renewal_uplift_pct=contract.renewal_uplift_pct, status="active", predecessor_id=contract.id,
-        monthly_value_minor=money.to_minor(terms.monthly_value, contract.currency), version=1,
+        client_id=contract.client_id,
+        number=number,
+        title=contract.title,
+        kind=contract.kind,
+        start_date=terms.start_date,
+        end_date=terms.end_date,
+        billing_cycle=contract.billing_cycle,
+        currency=contract.currency,
+        tax_rate=contract.tax_rate,
+        payment_terms_days=contract.payment_terms_days,
+        notice_period_days=contract.notice_period_days,
+        auto_renew=contract.auto_renew,
+        renewal_term_months=contract.renewal_term_months,
+        renewal_uplift_pct=contract.renewal_uplift_pct,
+        status="active",
+        predecessor_id=contract.id,
+        monthly_value_minor=money.to_minor(terms.monthly_value, contract.currency),
+        version=1,
     )
     successor.lines = [
-        ContractLine(position=i, description=line.description, quantity=line.quantity,
-                     monthly_unit_price_minor=money.to_minor(line.monthly_unit_price, contract.currency))
+        ContractLine(
+            position=i,
+            description=line.description,
+            quantity=line.quantity,
+            monthly_unit_price_minor=money.to_minor(line.monthly_unit_price, contract.currency),
+        )
         for i, line in enumerate(terms.lines)
     ]
     return successor
@@ -445,10 +516,22 @@ def _check_paper_dates(sent: date | None, signed: date | None, as_of: date) -> N
         raise ValidationFailed("signed_on", "must be on or after sent_for_signature_on")
 
 
-def _add_activity(session: Session, renewal: Renewal, author: User | None, kind: str, text: str,
-                  follow_up: date | None = None, at: datetime | None = None) -> Activity:
-    activity = Activity(renewal_id=renewal.id, kind=kind, author_id=author.id if author else None,
-                        text=text, next_follow_up_on=follow_up)
+def _add_activity(
+    session: Session,
+    renewal: Renewal,
+    author: User | None,
+    kind: str,
+    text: str,
+    follow_up: date | None = None,
+    at: datetime | None = None,
+) -> Activity:
+    activity = Activity(
+        renewal_id=renewal.id,
+        kind=kind,
+        author_id=author.id if author else None,
+        text=text,
+        next_follow_up_on=follow_up,
+    )
     if at is not None:
         activity.at = at.astimezone(UTC)
     session.add(activity)
@@ -456,7 +539,12 @@ def _add_activity(session: Session, renewal: Renewal, author: User | None, kind:
 
 
 def transition(
-    session: Session, actor: User, renewal_id: int, data: TransitionIn, *, as_of: date,
+    session: Session,
+    actor: User,
+    renewal_id: int,
+    data: TransitionIn,
+    *,
+    as_of: date,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     tier_thresholds: dict[str, tuple[Decimal, Decimal]] | None = None,
 ) -> Renewal:
@@ -506,8 +594,10 @@ def transition(
             renewal.seal_received = data.seal_received
     if target == RenewalStatus.RENEWED:
         if contract.status != "active":
-            raise Conflict(f"the contract is {contract.status}; only an active contract can be renewed",
-                           extra={"to": f"contract is {contract.status}", "allowed": ["lost"]})
+            raise Conflict(
+                f"the contract is {contract.status}; only an active contract can be renewed",
+                extra={"to": f"contract is {contract.status}", "allowed": ["lost"]},
+            )
         level = dunning_level_of(session, client.id)
         if rules.check_renewal_permission(level, actor.role, data.override_reason):
             renewal.override_reason = (data.override_reason or "").strip()
@@ -553,17 +643,21 @@ def update_renewal(session: Session, actor: User, renewal_id: int, patch: Renewa
     if patch.version != renewal.version:
         raise StaleVersion("renewal", renewal.version)
     if renewal.status not in OPEN:
-        raise Conflict(f"renewal is {renewal.status}, a closed state; it cannot change any more",
-                       extra={"status": renewal.status})
+        raise Conflict(
+            f"renewal is {renewal.status}, a closed state; it cannot change any more", extra={"status": renewal.status}
+        )
     before = snapshot(renewal)
     touched_paper = [f for f in _SIGNATURE_FIELDS if getattr(patch, f) is not msgspec.UNSET]
     if touched_paper and renewal.status != RenewalStatus.AWAITING_SIGNATURE:
-        raise Conflict("the paper trail is updated while the renewal is awaiting_signature",
-                       extra={touched_paper[0]: f"renewal is {renewal.status}"})
+        raise Conflict(
+            "the paper trail is updated while the renewal is awaiting_signature",
+            extra={touched_paper[0]: f"renewal is {renewal.status}"},
+        )
     if patch.next_action_date is not msgspec.UNSET:
         renewal.next_action_date = patch.next_action_date
-    sent = renewal.sent_for_signature_on if patch.sent_for_signature_on is msgspec.UNSET \
-        else patch.sent_for_signature_on
+    sent = (
+        renewal.sent_for_signature_on if patch.sent_for_signature_on is msgspec.UNSET else patch.sent_for_signature_on
+    )
     signed = renewal.signed_on if patch.signed_on is msgspec.UNSET else patch.signed_on
     _check_paper_dates(sent, signed, as_of)
     renewal.sent_for_signature_on, renewal.signed_on = sent, signed
@@ -591,13 +685,19 @@ def add_activity(session: Session, actor: User, renewal_id: int, data: ActivityI
     if data.next_follow_up_on is not None and data.next_follow_up_on < as_of:
         raise ValidationFailed("next_follow_up_on", f"must be {as_of.isoformat()} or later")
     before = snapshot(renewal)
-    activity = _add_activity(session, renewal, actor, data.kind, data.text.strip(),
-                             data.next_follow_up_on, data.at)
+    activity = _add_activity(session, renewal, actor, data.kind, data.text.strip(), data.next_follow_up_on, data.at)
     if data.next_follow_up_on is not None:
         renewal.next_action_date = data.next_follow_up_on
     session.flush()
-    record(session, actor, "activity", "renewal", renewal.id, before,
-           snapshot(renewal) | {"activity": msgspec.structs.asdict(activity_out(activity))})
+    record(
+        session,
+        actor,
+        "activity",
+        "renewal",
+        renewal.id,
+        before,
+        snapshot(renewal) | {"activity": msgspec.structs.asdict(activity_out(activity))},
+    )
     return activity
 
 
@@ -613,8 +713,9 @@ def sync_end_dates(session: Session, contract_ids: Sequence[int] | None = None) 
     if contract_ids is not None:
         stmt = stmt.where(Renewal.contract_id.in_(contract_ids))
     result = session.execute(
-        stmt.values(end_date=contract_end, version=Renewal.version + 1, updated_at=now())
-        .execution_options(synchronize_session=False)
+        stmt.values(end_date=contract_end, version=Renewal.version + 1, updated_at=now()).execution_options(
+            synchronize_session=False
+        )
     )
     changed = max(int(getattr(result, "rowcount", 0) or 0), 0)
     if changed:
@@ -633,11 +734,16 @@ def _due_chunks(
     after = 0
     while True:
         stmt = (
-            select(Renewal.id, Renewal.contract_id, Renewal.status, Contract.end_date, Contract.auto_renew,
-                   Contract.status)
+            select(
+                Renewal.id, Renewal.contract_id, Renewal.status, Contract.end_date, Contract.auto_renew, Contract.status
+            )
             .join(Contract, Contract.id == Renewal.contract_id)
-            .where(Renewal.status.in_(OPEN), Contract.end_date < as_of, Renewal.id > after,
-                   Contract.status.in_(("active", "terminated")))
+            .where(
+                Renewal.status.in_(OPEN),
+                Contract.end_date < as_of,
+                Renewal.id > after,
+                Contract.status.in_(("active", "terminated")),
+            )
         )
         if outcome == RenewalStatus.AUTO_RENEWED:
             stmt = stmt.where(Contract.auto_renew.is_(True), Contract.status == "active")
@@ -654,16 +760,27 @@ def _due_chunks(
         picked = [
             (renewal_id, contract_id)
             for renewal_id, contract_id, status, end_date, auto_renew, contract_status in rows
-            if rules.scan_outcome(status, end_date=end_date, as_of=as_of, auto_renew=auto_renew,
-                                  terminated=contract_status == "terminated") == outcome
+            if rules.scan_outcome(
+                status,
+                end_date=end_date,
+                as_of=as_of,
+                auto_renew=auto_renew,
+                terminated=contract_status == "terminated",
+            )
+            == outcome
         ]
         if picked:
             yield picked
 
 
 def auto_renew_due(
-    session: Session, as_of: date, actor: User | None = None, *, horizon_days: int = DEFAULT_HORIZON_DAYS,
-    id_range: tuple[int, int] | None = None, chunk: int = CHUNK,
+    session: Session,
+    as_of: date,
+    actor: User | None = None,
+    *,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    id_range: tuple[int, int] | None = None,
+    chunk: int = CHUNK,
 ) -> int:
     """Renew every auto-renew contract whose end date has passed and whose renewal is still open.
 
@@ -683,8 +800,9 @@ def _auto_renew_chunk(
 ) -> int:
     renewal_ids = [r for r, _ in pairs]
     contract_ids = [c for _, c in pairs]
-    contracts = list(session.scalars(
-        select(Contract).where(Contract.id.in_(contract_ids)).options(selectinload(Contract.lines))))
+    contracts = list(
+        session.scalars(select(Contract).where(Contract.id.in_(contract_ids)).options(selectinload(Contract.lines)))
+    )
     renewals = {r.contract_id: r for r in session.scalars(select(Renewal).where(Renewal.id.in_(renewal_ids)))}
     numbers = _successor_numbers(session, contracts)
     stamp = now()
@@ -692,34 +810,60 @@ def _auto_renew_chunk(
     # One multi-row INSERT … RETURNING for the successors, one executemany for their lines: the
     # ORM would insert row by row on SQLite, which cannot match returned ids to rows otherwise.
     contract_table = cast(Table, Contract.__table__)
-    successor_of: dict[int, int] = dict(session.execute(
-        insert(contract_table).values([_successor_row(c, terms[c.id], numbers[c.id], stamp) for c in contracts])
-        .returning(contract_table.c.predecessor_id, contract_table.c.id)
-    ).tuples().all())
-    session.execute(insert(cast(Table, ContractLine.__table__)), [
-        {"contract_id": successor_of[c.id], "position": i, "description": line.description,
-         "quantity": line.quantity, "monthly_unit_price_minor": money.to_minor(line.monthly_unit_price, c.currency)}
-        for c in contracts for i, line in enumerate(terms[c.id].lines)
-    ])
+    successor_of: dict[int, int] = dict(
+        session.execute(
+            insert(contract_table)
+            .values([_successor_row(c, terms[c.id], numbers[c.id], stamp) for c in contracts])
+            .returning(contract_table.c.predecessor_id, contract_table.c.id)
+        )
+        .tuples()
+        .all()
+    )
+    session.execute(
+        insert(cast(Table, ContractLine.__table__)),
+        [
+            {
+                "contract_id": successor_of[c.id],
+                "position": i,
+                "description": line.description,
+                "quantity": line.quantity,
+                "monthly_unit_price_minor": money.to_minor(line.monthly_unit_price, c.currency),
+            }
+            for c in contracts
+            for i, line in enumerate(terms[c.id].lines)
+        ],
+    )
     contract_before = {c.id: contract_snapshot(c) for c in contracts}
     renewal_before = {cid: snapshot(r) for cid, r in renewals.items()}
     session.execute(
-        update(Contract).where(Contract.id.in_(contract_ids), Contract.status == "active")
+        update(Contract)
+        .where(Contract.id.in_(contract_ids), Contract.status == "active")
         .values(status="renewed", version=Contract.version + 1, updated_at=stamp)
         .execution_options(synchronize_session=False)
     )
     session.execute(
-        update(Renewal).where(Renewal.id.in_(renewal_ids), Renewal.status.in_(OPEN))
-        .values(status=RenewalStatus.AUTO_RENEWED.value, decided_on=as_of, next_action_date=None,
-                successor_contract_id=select(Contract.id).where(
-                    Contract.predecessor_id == Renewal.contract_id).scalar_subquery(),
-                version=Renewal.version + 1, updated_at=stamp)
+        update(Renewal)
+        .where(Renewal.id.in_(renewal_ids), Renewal.status.in_(OPEN))
+        .values(
+            status=RenewalStatus.AUTO_RENEWED.value,
+            decided_on=as_of,
+            next_action_date=None,
+            successor_contract_id=select(Contract.id)
+            .where(Contract.predecessor_id == Renewal.contract_id)
+            .scalar_subquery(),
+            version=Renewal.version + 1,
+            updated_at=stamp,
+        )
         .execution_options(synchronize_session=False)
     )
     for obj in [*contracts, *renewals.values()]:
         session.expire(obj)
-    successors = {s.predecessor_id: s for s in session.scalars(
-        select(Contract).where(Contract.id.in_(list(successor_of.values()))).options(selectinload(Contract.lines)))}
+    successors = {
+        s.predecessor_id: s
+        for s in session.scalars(
+            select(Contract).where(Contract.id.in_(list(successor_of.values()))).options(selectinload(Contract.lines))
+        )
+    }
     audit: list[AuditRow] = []
     activities: list[dict[str, Any]] = []
     for old_id, before in contract_before.items():
@@ -728,14 +872,30 @@ def _auto_renew_chunk(
         audit += [
             ("create", "contract", successor.id, None, contract_snapshot(successor)),
             ("renew", "contract", old_id, before, before | {"status": "renewed", "version": _bump(before)}),
-            ("transition", "renewal", _int(r_before["id"]), r_before,
-             r_before | {"status": RenewalStatus.AUTO_RENEWED.value, "decided_on": as_of, "next_action_date": None,
-                         "successor_contract_id": successor.id, "version": _bump(r_before)}),
+            (
+                "transition",
+                "renewal",
+                _int(r_before["id"]),
+                r_before,
+                r_before
+                | {
+                    "status": RenewalStatus.AUTO_RENEWED.value,
+                    "decided_on": as_of,
+                    "next_action_date": None,
+                    "successor_contract_id": successor.id,
+                    "version": _bump(r_before),
+                },
+            ),
         ]
-        activities.append(_activity_row(
-            _int(r_before["id"]), actor, stamp,
-            f"{r_before['status']} → auto_renewed: renewed as {successor.number} from "
-            f"{successor.start_date.isoformat()} to {successor.end_date.isoformat()}"))
+        activities.append(
+            _activity_row(
+                _int(r_before["id"]),
+                actor,
+                stamp,
+                f"{r_before['status']} → auto_renewed: renewed as {successor.number} from "
+                f"{successor.start_date.isoformat()} to {successor.end_date.isoformat()}",
+            )
+        )
     record_many(session, actor, audit)
     _insert_activities(session, activities)
     open_renewals(session, as_of, horizon_days, contract_ids=list(successor_of.values()))
@@ -744,15 +904,28 @@ def _auto_renew_chunk(
 
 def _successor_row(contract: Contract, terms: rules.RenewalTerms, number: str, stamp: datetime) -> dict[str, Any]:
     return {
-        "client_id": contract.client_id, "number": number, "title": contract.title, "kind": contract.kind,
-        "start_date": terms.start_date, "end_date": terms.end_date, "billing_cycle": contract.billing_cycle,
-        "currency": contract.currency, "tax_rate": contract.tax_rate,
-        "payment_terms_days": contract.payment_terms_days, "notice_period_days": contract.notice_period_days,
-        "auto_renew": contract.auto_renew, "renewal_term_months": contract.renewal_term_months,
-        "renewal_uplift_pct": contract.renewal_uplift_pct, "status": "active", "predecessor_id": contract.id,
-        "terminated_on": None, "termination_reason": None,
-        "monthly_value_minor": money.to_minor(terms.monthly_value, contract.currency), "version": 1,
-        "created_at": stamp, "updated_at": stamp,
+        "client_id": contract.client_id,
+        "number": number,
+        "title": contract.title,
+        "kind": contract.kind,
+        "start_date": terms.start_date,
+        "end_date": terms.end_date,
+        "billing_cycle": contract.billing_cycle,
+        "currency": contract.currency,
+        "tax_rate": contract.tax_rate,
+        "payment_terms_days": contract.payment_terms_days,
+        "notice_period_days": contract.notice_period_days,
+        "auto_renew": contract.auto_renew,
+        "renewal_term_months": contract.renewal_term_months,
+        "renewal_uplift_pct": contract.renewal_uplift_pct,
+        "status": "active",
+        "predecessor_id": contract.id,
+        "terminated_on": None,
+        "termination_reason": None,
+        "monthly_value_minor": money.to_minor(terms.monthly_value, contract.currency),
+        "version": 1,
+        "created_at": stamp,
+        "updated_at": stamp,
     }
 
 
@@ -765,8 +938,14 @@ def _bump(snap: dict[str, object]) -> int:
 
 
 def _activity_row(renewal_id: int, author: User | None, at: datetime, text: str) -> dict[str, Any]:
-    return {"renewal_id": renewal_id, "kind": "note", "author_id": author.id if author else None, "at": at,
-            "text": text, "next_follow_up_on": None}
+    return {
+        "renewal_id": renewal_id,
+        "kind": "note",
+        "author_id": author.id if author else None,
+        "at": at,
+        "text": text,
+        "next_follow_up_on": None,
+    }
 
 
 def _insert_activities(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -775,7 +954,11 @@ def _insert_activities(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def lapse_due(
-    session: Session, as_of: date, actor: User | None = None, *, id_range: tuple[int, int] | None = None,
+    session: Session,
+    as_of: date,
+    actor: User | None = None,
+    *,
+    id_range: tuple[int, int] | None = None,
     chunk: int = CHUNK,
 ) -> int:
     """Close undecided renewals of ended non-auto-renew (or terminated) contracts as `lapsed`.
@@ -791,48 +974,83 @@ def lapse_due(
 
 
 def _expire_contracts(session: Session, contract_ids: Sequence[int], actor: User | None) -> None:
-    contracts = list(session.scalars(
-        select(Contract).where(Contract.id.in_(contract_ids), Contract.status == "active")
-        .options(selectinload(Contract.lines))))
+    contracts = list(
+        session.scalars(
+            select(Contract)
+            .where(Contract.id.in_(contract_ids), Contract.status == "active")
+            .options(selectinload(Contract.lines))
+        )
+    )
     if not contracts:
         return
     before = {c.id: contract_snapshot(c) for c in contracts}
     session.execute(
-        update(Contract).where(Contract.id.in_(list(before)), Contract.status == "active")
+        update(Contract)
+        .where(Contract.id.in_(list(before)), Contract.status == "active")
         .values(status="expired", version=Contract.version + 1, updated_at=now())
         .execution_options(synchronize_session=False)
     )
-    record_many(session, actor, [
-        ("expire", "contract", cid, snap, snap | {"status": "expired", "version": _bump(snap)})
-        for cid, snap in before.items()
-    ])
+    record_many(
+        session,
+        actor,
+        [
+            ("expire", "contract", cid, snap, snap | {"status": "expired", "version": _bump(snap)})
+            for cid, snap in before.items()
+        ],
+    )
     for contract in contracts:
         session.expire(contract)
 
 
-def _lapse_chunk(
-    session: Session, pairs: Sequence[tuple[int, int]], as_of: date, actor: User | None
-) -> int:
+def _lapse_chunk(session: Session, pairs: Sequence[tuple[int, int]], as_of: date, actor: User | None) -> int:
     renewal_ids = [r for r, _ in pairs]
     renewals = list(session.scalars(select(Renewal).where(Renewal.id.in_(renewal_ids))))
     before = {r.id: snapshot(r) for r in renewals}
     stamp = now()
     session.execute(
-        update(Renewal).where(Renewal.id.in_(renewal_ids), Renewal.status.in_(OPEN))
-        .values(status=RenewalStatus.LAPSED.value, decided_on=as_of, next_action_date=None,
-                version=Renewal.version + 1, updated_at=stamp)
+        update(Renewal)
+        .where(Renewal.id.in_(renewal_ids), Renewal.status.in_(OPEN))
+        .values(
+            status=RenewalStatus.LAPSED.value,
+            decided_on=as_of,
+            next_action_date=None,
+            version=Renewal.version + 1,
+            updated_at=stamp,
+        )
         .execution_options(synchronize_session=False)
     )
-    record_many(session, actor, [
-        ("transition", "renewal", rid, snap, snap | {"status": RenewalStatus.LAPSED.value, "decided_on": as_of,
-                                                     "next_action_date": None, "version": _bump(snap)})
-        for rid, snap in before.items()
-    ])
-    _insert_activities(session, [
-        _activity_row(r.id, actor, stamp, f"{before[r.id]['status']} → lapsed: the term ended on "
-                                          f"{r.end_date.isoformat()} with no decision")
-        for r in renewals
-    ])
+    record_many(
+        session,
+        actor,
+        [
+            (
+                "transition",
+                "renewal",
+                rid,
+                snap,
+                snap
+                | {
+                    "status": RenewalStatus.LAPSED.value,
+                    "decided_on": as_of,
+                    "next_action_date": None,
+                    "version": _bump(snap),
+                },
+            )
+            for rid, snap in before.items()
+        ],
+    )
+    _insert_activities(
+        session,
+        [
+            _activity_row(
+                r.id,
+                actor,
+                stamp,
+                f"{before[r.id]['status']} → lapsed: the term ended on {r.end_date.isoformat()} with no decision",
+            )
+            for r in renewals
+        ],
+    )
     for renewal in renewals:
         session.expire(renewal)
     _expire_contracts(session, [c for _, c in pairs], actor)
@@ -847,8 +1065,12 @@ def _expire_lost(
         stmt = (
             select(Contract.id)
             .join(Renewal, Renewal.contract_id == Contract.id)
-            .where(Contract.status == "active", Contract.end_date < as_of, Contract.id > after,
-                   Renewal.status.in_((RenewalStatus.LOST.value, RenewalStatus.LAPSED.value)))
+            .where(
+                Contract.status == "active",
+                Contract.end_date < as_of,
+                Contract.id > after,
+                Renewal.status.in_((RenewalStatus.LOST.value, RenewalStatus.LAPSED.value)),
+            )
         )
         if id_range is not None:
             stmt = stmt.where(Contract.id.between(*id_range))
@@ -861,8 +1083,12 @@ def _expire_lost(
 
 
 def mark_churned(
-    session: Session, as_of: date, actor: User | None = None, *,
-    client_id_range: tuple[int, int] | None = None, chunk: int = CHUNK,
+    session: Session,
+    as_of: date,
+    actor: User | None = None,
+    *,
+    client_id_range: tuple[int, int] | None = None,
+    chunk: int = CHUNK,
 ) -> int:
     """Move active clients with no live contract left, and at least one that ended, to `churned`.
 
@@ -889,22 +1115,31 @@ def mark_churned(
         after = clients[-1].id
         before = {c.id: client_snapshot(c) for c in clients}
         result = session.execute(
-            update(Client).where(Client.id.in_(list(before)), Client.status == "active")
+            update(Client)
+            .where(Client.id.in_(list(before)), Client.status == "active")
             .values(status="churned", version=Client.version + 1, updated_at=now())
             .execution_options(synchronize_session=False)
         )
-        record_many(session, actor, [
-            ("churn", "client", cid, snap, snap | {"status": "churned", "version": _bump(snap)})
-            for cid, snap in before.items()
-        ])
+        record_many(
+            session,
+            actor,
+            [
+                ("churn", "client", cid, snap, snap | {"status": "churned", "version": _bump(snap)})
+                for cid, snap in before.items()
+            ],
+        )
         for client in clients:
             session.expire(client)
         churned += max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
 def run_renewal_scan(
-    session: Session, as_of: date, horizon_days: int = DEFAULT_HORIZON_DAYS, actor: User | None = None,
-    *, id_range: tuple[int, int] | None = None,
+    session: Session,
+    as_of: date,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
+    actor: User | None = None,
+    *,
+    id_range: tuple[int, int] | None = None,
 ) -> dict[str, int]:
     """Run the renewal steps of the daily scan in order; return what each step changed.
 
@@ -927,21 +1162,30 @@ def hand_over_renewals(session: Session, actor: User | None, client_id: int, own
 
     Decided renewals keep the owner who decided them: they are history. Returns the number moved.
     """
-    renewals = list(session.scalars(
-        select(Renewal).join(Contract, Contract.id == Renewal.contract_id)
-        .where(Contract.client_id == client_id, Renewal.status.in_(OPEN), Renewal.owner_id != owner_id)))
+    renewals = list(
+        session.scalars(
+            select(Renewal)
+            .join(Contract, Contract.id == Renewal.contract_id)
+            .where(Contract.client_id == client_id, Renewal.status.in_(OPEN), Renewal.owner_id != owner_id)
+        )
+    )
     if not renewals:
         return 0
     before = {r.id: snapshot(r) for r in renewals}
     session.execute(
-        update(Renewal).where(Renewal.id.in_(list(before)))
+        update(Renewal)
+        .where(Renewal.id.in_(list(before)))
         .values(owner_id=owner_id, version=Renewal.version + 1, updated_at=now())
         .execution_options(synchronize_session=False)
     )
-    record_many(session, actor, [
-        ("reassign", "renewal", rid, snap, snap | {"owner_id": owner_id, "version": _bump(snap)})
-        for rid, snap in before.items()
-    ])
+    record_many(
+        session,
+        actor,
+        [
+            ("reassign", "renewal", rid, snap, snap | {"owner_id": owner_id, "version": _bump(snap)})
+            for rid, snap in before.items()
+        ],
+    )
     for renewal in renewals:
         session.expire(renewal)
     return len(renewals)
