@@ -155,6 +155,37 @@ def cmd_billing_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@command("import clients")
+@command("import contacts")
+@command("import contracts")
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from renewals.domain import imports
+
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        print(f"renewals: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            actor = imports.acting_user(session, args.actor)
+            result = imports.import_csv(
+                session, actor, args.sub, data, tier_thresholds=settings.tier_thresholds, dry_run=args.dry_run
+            )
+    except imports.ImportFailed as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"renewals: {args.file}: {exc.detail}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    print(result)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="renewals", description="Contract renewal and receivables tracking.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -182,6 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     billing.add_parser("run", help="issue every invoice whose period starts on or before --through").add_argument(
         "--through", type=_date, help="last period start to bill (default: today in RENEWALS_TIMEZONE)"
     )
+    imp = sub.add_parser("import", help="bring an existing book in from CSV, all or nothing")
+    kinds = imp.add_subparsers(dest="sub", required=True)
+    for kind in ("clients", "contacts", "contracts"):
+        one = kinds.add_parser(kind, help=f"import {kind} from a CSV file whose header names the pinned fields")
+        one.add_argument("file", help="UTF-8 CSV (a BOM, as Excel writes, is fine)")
+        one.add_argument("--as", dest="actor", required=True, metavar="EMAIL", help="the user the import runs as")
+        one.add_argument("--dry-run", action="store_true", help="check the file and report; write nothing")
     return parser
 
 
