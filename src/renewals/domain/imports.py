@@ -155,9 +155,9 @@ def import_clients(session: Session, actor: User, data: bytes, *, dry_run: bool 
     for row in rows:
         before = len(problems)
         values = _cells(row, ClientIn, {c: c for c in _fields(ClientIn)}, problems) or {}
-        owner_column = "owner_id"
+        # The service speaks of owner_id; report on the column the row used (owner_email when neither).
+        owner_column = "owner_id" if "owner_id" in row.cells and "owner_email" not in row.cells else "owner_email"
         if "owner_email" in row.cells:
-            owner_column = "owner_email"
             owner_id = _user_id(session, row.cells["owner_email"])
             if owner_id is None:
                 problems.append(Problem(row.line, "owner_email", "no user with this e-mail"))
@@ -393,9 +393,9 @@ def _cells(
     hints = _hints(struct)
     out: dict[str, Any] = {}
     ok = True
-    for column, name in columns.items():
-        raw = row.cells.get(column)
-        if raw is None:
+    for column, raw in row.cells.items():  # file order, so a row's problems read left to right
+        name = columns.get(column)
+        if name is None:
             continue
         try:
             out[name] = msgspec.convert(_lax(raw, hints[name]), hints[name], strict=False)
