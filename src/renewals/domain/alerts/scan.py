@@ -28,13 +28,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Date, and_, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from renewals.clock import now
+from renewals.db.dialect import insert_ignoring_conflicts
 from renewals.db.models import Activity, Alert, AuditEntry, Client, Contract, Invoice, Renewal, User
 from renewals.db.uow import request_job
 from renewals.domain import money
@@ -117,14 +117,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
     for row in rows:
         row.setdefault("created_at", stamp)
         row.setdefault("updated_at", stamp)
-    dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(Alert).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(Alert).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    else:  # pragma: no cover — only the two supported backends reach here
-        raise RuntimeError(f"unsupported database {dialect}")
+    stmt = insert_ignoring_conflicts(session, Alert.__table__, ["dedupe_key"])
     # Rows as parameters (executemany, batched by SQLAlchemy's insertmanyvalues with RETURNING),
     # not `.values(rows)`: a multi-row VALUES clause is compiled afresh for every call, which cost
     # about three quarters of a daily scan's CPU (docs/benchmarks.md).

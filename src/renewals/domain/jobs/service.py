@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import CursorResult, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from renewals.clock import now
+from renewals.db.dialect import insert_ignoring_conflicts
 from renewals.db.models import User
 from renewals.db.models.jobs import Job
 from renewals.db.uow import request_job
@@ -40,14 +40,7 @@ def insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, A
     """INSERT … ON CONFLICT DO NOTHING on either database; the new row's id, or None when a row
     with the same unique key already existed (RETURNING, not rowcount, which drivers report
     differently for this statement)."""
-    dialect = session.get_bind().dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover — only the two supported databases reach here
-        stmt = insert(table).values(**values)
+    stmt = insert_ignoring_conflicts(session, table).values(**values)
     inserted: int | None = session.execute(stmt.returning(table.c.id)).scalar_one_or_none()
     return inserted
 

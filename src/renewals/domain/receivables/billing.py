@@ -22,9 +22,9 @@ from typing import Any, cast
 
 from sqlalchemy import ColumnElement, String, Table, bindparam, case, func, literal, select, update
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from renewals.db.dialect import insert_ignoring_conflicts
 from renewals.db.models import (
     Allocation,
     BillingRun,
@@ -77,16 +77,6 @@ class _NewInvoice:
 
 def _table(model: type[Any]) -> Table:
     return cast(Table, model.__table__)
-
-
-def _insert(session: Session, model: type[Any]) -> postgresql.Insert | sqlite.Insert:
-    dialect = session.get_bind().dialect.name
-    table = _table(model)
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"billing run supports PostgreSQL and SQLite, not {dialect}")
 
 
 def _load_chunk(session: Session, after_id: int, through: date, size: int) -> list[_Terms]:
@@ -274,7 +264,7 @@ def _issue(
         return []
     inv = _table(Invoice)
     session.execute(
-        _insert(session, Invoice).on_conflict_do_nothing(index_elements=["contract_id", "period_start"]),
+        insert_ignoring_conflicts(session, _table(Invoice), ["contract_id", "period_start"]),
         [n.row for n in new],
     )
     mine = (inv.c.billing_run_id == run_id) & inv.c.contract_id.between(low, high)

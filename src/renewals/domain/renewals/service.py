@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import Select, Table, and_, case, exists, func, insert, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
 from renewals.clock import now
+from renewals.db.dialect import insert_ignoring_conflicts
 from renewals.db.models import Activity, Client, Contract, ContractLine, Invoice, Renewal, User
 from renewals.domain import money
 from renewals.domain.access.rules import WRITE_CLIENTS, can_see_client, require_role, scope_clients
@@ -355,16 +355,8 @@ def open_renewals(
     if id_range is not None:
         source = source.where(Contract.id.between(*id_range))
     columns = ["contract_id", "owner_id", "status", "end_date", "seal_received", "version", "created_at", "updated_at"]
-    dialect = session.get_bind().dialect.name
     table = cast(Table, Renewal.__table__)
-    if dialect == "postgresql":
-        stmt: Any = (
-            postgresql.insert(table).from_select(columns, source).on_conflict_do_nothing(index_elements=["contract_id"])
-        )
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table).from_select(columns, source).on_conflict_do_nothing(index_elements=["contract_id"])
-    else:
-        stmt = insert(table).from_select(columns, source)
+    stmt = insert_ignoring_conflicts(session, table, ["contract_id"]).from_select(columns, source)
     # Core execution on the session's connection, keeping the rowcount of an INSERT … SELECT.
     result = session.connection().execute(stmt.execution_options(preserve_rowcount=True))
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
