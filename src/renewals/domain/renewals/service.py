@@ -8,7 +8,7 @@ the clock or commits: `as_of` comes from the edge, and the caller's unit of work
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -965,6 +965,42 @@ def lapse_due(
     return lapsed
 
 
+def _move_status(
+    session: Session,
+    actor: User | None,
+    model: Any,
+    rows: Sequence[Any],
+    snapshot: Callable[[Any], dict[str, Any]],
+    from_status: str,
+    to_status: str,
+    action: str,
+    entity_type: str,
+) -> int:
+    """Move rows still in `from_status` to `to_status` in one UPDATE, with one audit row each.
+
+    The version bump keeps optimistic concurrency honest for anyone holding the old version.
+    Return how many rows the UPDATE changed.
+    """
+    before = {row.id: snapshot(row) for row in rows}
+    result = session.execute(
+        update(model)
+        .where(model.id.in_(list(before)), model.status == from_status)
+        .values(status=to_status, version=model.version + 1, updated_at=now())
+        .execution_options(synchronize_session=False)
+    )
+    record_many(
+        session,
+        actor,
+        [
+            (action, entity_type, row_id, snap, snap | {"status": to_status, "version": _bump(snap)})
+            for row_id, snap in before.items()
+        ],
+    )
+    for row in rows:
+        session.expire(row)
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)
+
+
 def _expire_contracts(session: Session, contract_ids: Sequence[int], actor: User | None) -> None:
     contracts = list(
         session.scalars(
@@ -975,23 +1011,7 @@ def _expire_contracts(session: Session, contract_ids: Sequence[int], actor: User
     )
     if not contracts:
         return
-    before = {c.id: contract_snapshot(c) for c in contracts}
-    session.execute(
-        update(Contract)
-        .where(Contract.id.in_(list(before)), Contract.status == "active")
-        .values(status="expired", version=Contract.version + 1, updated_at=now())
-        .execution_options(synchronize_session=False)
-    )
-    record_many(
-        session,
-        actor,
-        [
-            ("expire", "contract", cid, snap, snap | {"status": "expired", "version": _bump(snap)})
-            for cid, snap in before.items()
-        ],
-    )
-    for contract in contracts:
-        session.expire(contract)
+    _move_status(session, actor, Contract, contracts, contract_snapshot, "active", "expired", "expire", "contract")
 
 
 def _lapse_chunk(session: Session, pairs: Sequence[tuple[int, int]], as_of: date, actor: User | None) -> int:
@@ -1105,24 +1125,9 @@ def mark_churned(
         if not clients:
             return churned
         after = clients[-1].id
-        before = {c.id: client_snapshot(c) for c in clients}
-        result = session.execute(
-            update(Client)
-            .where(Client.id.in_(list(before)), Client.status == "active")
-            .values(status="churned", version=Client.version + 1, updated_at=now())
-            .execution_options(synchronize_session=False)
+        churned += _move_status(
+            session, actor, Client, clients, client_snapshot, "active", "churned", "churn", "client"
         )
-        record_many(
-            session,
-            actor,
-            [
-                ("churn", "client", cid, snap, snap | {"status": "churned", "version": _bump(snap)})
-                for cid, snap in before.items()
-            ],
-        )
-        for client in clients:
-            session.expire(client)
-        churned += max(int(getattr(result, "rowcount", 0) or 0), 0)
 
 
 def run_renewal_scan(
