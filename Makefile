@@ -4,9 +4,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# One resolution for every Python from 3.11 on, with hashes; `make lock` is the only writer.
+LOCK_FLAGS := --quiet --generate-hashes --universal --python-version 3.11
 
 .DEFAULT_GOAL := help
-.PHONY: help run test lint bench samples system clean
+.PHONY: help run test lint lock bench samples system clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -23,7 +25,7 @@ system: ## install missing Debian packages (when root)
 		fi; \
 	fi
 
-$(STAMP): pyproject.toml system-packages.txt
+$(STAMP): requirements/dev.txt pyproject.toml system-packages.txt
 	@$(MAKE) --no-print-directory system
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) 2>/dev/null || { \
 		rm -rf $(VENV); \
@@ -32,9 +34,16 @@ $(STAMP): pyproject.toml system-packages.txt
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
 		fi; \
 		$(PYTHON) -m venv $(VENV); }
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	@# Every version and hash comes from the lock; the project itself is installed without
+	@# resolving anything (its build backend, setuptools, is in the lock too).
+	$(BIN)/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
+
+lock: $(STAMP) ## re-resolve requirements/*.txt after editing pyproject.toml (LOCK_ARGS=--upgrade: newest of everything)
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) $(LOCK_ARGS) -o requirements/runtime.txt
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) $(LOCK_ARGS) --extra dev --constraint requirements/runtime.txt -o requirements/dev.txt
+	@echo "Lock updated: review 'git diff requirements/', run 'make test', commit both files."
 
 run: $(STAMP) ## set up, migrate, start Redis, API, worker and scheduler
 	$(BIN)/renewals run
