@@ -4,47 +4,25 @@ After changing a template's or this package's translatable strings:
 
     python -m renewals.domain.notices.catalogs extract   # → locale/notices.pot, merged into each .po
     (translate the new entries in each locale/<id>/LC_MESSAGES/notices.po)
-    python -m renewals.domain.notices.catalogs compile   # every .po → .mo (commit both)
 
-Compiling is deterministic, so a test checks that the committed `.mo` files are current.
+Only the `.po` files are committed: `renewals.domain.notices.i18n` compiles them in memory when a
+process first renders a notice.
 """
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from renewals.domain.notices.context import LANGUAGES
 from renewals.domain.notices.i18n import BABEL_IDS, DOMAIN, LOCALE_DIR, po_path
 
 _DEFAULT_TEMPLATES = Path(__file__).resolve().parents[4] / "templates" / "notices"
-
-
-def compile_catalog(po_path: Path) -> bytes:
-    """Compile one `.po` file to `.mo` bytes (fuzzy entries left out)."""
-    with po_path.open("rb") as fh:
-        catalog = read_po(fh, locale=po_path.parent.parent.name, domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog, use_fuzzy=False)
-    return buf.getvalue()
-
-
-def compile_catalogs() -> list[Path]:
-    """Write `notices.mo` beside every `notices.po`; return the paths written."""
-    written = []
-    for language in LANGUAGES:
-        po = po_path(BABEL_IDS[language])
-        mo = po.with_suffix(".mo")
-        mo.write_bytes(compile_catalog(po))
-        written.append(mo)
-    return written
 
 
 def extract_messages(templates_dir: Path = _DEFAULT_TEMPLATES) -> Catalog:
@@ -91,9 +69,9 @@ def update_catalogs(templates_dir: Path = _DEFAULT_TEMPLATES) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    commands: dict[str, Callable[[], object]] = {"extract": update_catalogs, "compile": compile_catalogs}
+    commands: dict[str, Callable[[], object]] = {"extract": update_catalogs}
     if len(args) != 1 or args[0] not in commands:
-        print("usage: python -m renewals.domain.notices.catalogs extract|compile", file=sys.stderr)
+        print("usage: python -m renewals.domain.notices.catalogs extract", file=sys.stderr)
         return 2
     commands[args[0]]()
     return 0

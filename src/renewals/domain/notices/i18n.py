@@ -1,19 +1,23 @@
 """Message catalogs and locale formatting for notices.
 
-Catalogs live beside this module as `locale/<babel id>/LC_MESSAGES/notices.po` with the
-compiled `.mo` next to them, both committed; `renewals.domain.notices.catalogs` extracts
-and compiles them.
+Catalogs live beside this module as `locale/<babel id>/LC_MESSAGES/notices.po`, the only
+committed form; each process compiles them in memory on first use, so no build step or
+generated file can fall out of step with the sources. `renewals.domain.notices.catalogs`
+extracts and merges them.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date, format_skeleton
+from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
 from babel.support import Translations
@@ -35,12 +39,21 @@ def babel_locale(language: Language) -> Locale:
     return Locale.parse(BABEL_IDS[language])
 
 
+def compile_catalog(path: Path) -> bytes:
+    """Compile one `.po` file to `.mo` bytes (fuzzy entries left out)."""
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=path.parent.parent.name, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    return buf.getvalue()
+
+
+@cache
 def load_translations(language: Language) -> Translations:
-    """The compiled catalog for a language; English falls back to the message ids."""
-    # Opened directly rather than through gettext.find, whose locale fallbacks (`zh_Hant` →
-    # `zh`) could quietly pick the wrong script.
-    with po_path(BABEL_IDS[language]).with_suffix(".mo").open("rb") as fh:
-        return Translations(fh, domain=DOMAIN)
+    """The catalog for a language, compiled from its `.po`; English falls back to the message ids."""
+    # Read from our own folder rather than through gettext.find, whose locale fallbacks
+    # (`zh_Hant` → `zh`) could quietly pick the wrong script.
+    return Translations(io.BytesIO(compile_catalog(po_path(BABEL_IDS[language]))), domain=DOMAIN)
 
 
 class Formatter:
