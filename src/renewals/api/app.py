@@ -25,6 +25,7 @@ from renewals.api.controllers.notices import NoticeController, SharedNoticeContr
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
 from renewals.api.controllers.renewals import RenewalController, RenewalReportController
 from renewals.api.errors import HANDLERS
+from renewals.api.pages import pages_router
 from renewals.db.engine import make_engine, make_sessionmaker
 from renewals.settings import Settings
 
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     prometheus = PrometheusConfig(app_name="renewals", group_path=True, exclude=["/metrics", "/health"])
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}])
     return Litestar(
-        route_handlers=[api, SharedNoticeController, health, ready, PrometheusController],
+        route_handlers=[api, SharedNoticeController, health, ready, PrometheusController, *pages_router()],
         middleware=[prometheus.middleware],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         state=_state({"renewals": state}),

@@ -19,6 +19,7 @@ from renewals.db.models.receivables import (
 )
 from renewals.db.models.renewals import Activity, Renewal
 from renewals.db.models.users import User
+from renewals.db.models.web import LoginThrottle, WebSession
 
 __all__ = [
     "Activity",
@@ -37,6 +38,7 @@ __all__ = [
     "InvoiceLine",
     "Job",
     "JobChunk",
+    "LoginThrottle",
     "Notice",
     "NoticeBatch",
     "NoticeDelivery",
@@ -44,5 +46,6 @@ __all__ = [
     "Payment",
     "Renewal",
     "User",
+    "WebSession",
     "WriteOff",
 ]

@@ -15,3 +15,5 @@ class User(Timestamped, Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The language the pages speak to this user (`en`, `zh-Hans`, `zh-Hant`, `ko`); None until chosen.
+    language: Mapped[str | None] = mapped_column(String(10), default=None)

@@ -1,0 +1,91 @@
+"""Sign-in, sign-out, the language switch and `/`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+
+from renewals import clock
+from renewals.api.context import Req, anonymous_unit, state_of
+from renewals.api.pages import i18n
+from renewals.api.pages.web import (
+    LANG_COOKIE,
+    SESSION_COOKIE,
+    check_csrf,
+    cookie,
+    done,
+    expired,
+    local_path,
+    render,
+    signed_in,
+    text,
+)
+from renewals.domain.access import web
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+
+
+class SignInPages(Controller):
+    include_in_schema = False
+
+    @get("/", sync_to_thread=True)
+    def root(self, request: Req) -> Redirect:
+        with anonymous_unit(request) as session:
+            user = web.user_for_session(session, request.cookies.get(SESSION_COOKIE), at=clock.now())
+        return Redirect(path="/today" if user is not None else "/login", status_code=303)
+
+    @get("/login", sync_to_thread=True)
+    def login_form(self, request: Req) -> Response[Any]:
+        lang = request.query_params.get("lang")
+        response = render(
+            request, "login.html", None, {"next": local_path(request.query_params.get("next"), "/today"), "error": None}
+        )
+        if lang in i18n.LANGUAGES:
+            # The switch on the sign-in page: remembered in a cookie until the user signs in.
+            response = Redirect(path="/login", status_code=303)
+            response.set_cookie(cookie(request, LANG_COOKIE, lang, max_age=365 * 86400))
+        return response
+
+    @post("/login", sync_to_thread=True)
+    def login(self, request: Req, data: Form) -> Response[Any]:
+        check_csrf(request, data)
+        settings = state_of(request).settings
+        email, password = text(data, "email") or "", data.get("password") or ""
+        target = local_path(text(data, "next"), "/today")
+        with anonymous_unit(request) as session:
+            outcome = web.sign_in(session, email, str(password), at=clock.now(), ttl_hours=settings.token_ttl_hours)
+            chosen = request.cookies.get(LANG_COOKIE)
+            if outcome.user is not None and outcome.user.language is None and chosen in i18n.LANGUAGES:
+                # The language picked on the sign-in page becomes the user's.
+                web.set_language(session, outcome.user, chosen)
+        if outcome.token is None:
+            values = {"next": target, "error": outcome.error, "retry_after": outcome.retry_after_s, "email": email}
+            status = 429 if outcome.error == "slow_down" else 401
+            response = render(request, "login.html", None, values, status_code=status)
+            if outcome.retry_after_s:
+                response.headers["Retry-After"] = str(outcome.retry_after_s)
+            return response
+        response = Redirect(path=target, status_code=303)
+        response.set_cookie(cookie(request, SESSION_COOKIE, outcome.token, max_age=settings.token_ttl_hours * 3600))
+        return response
+
+    @post("/logout", sync_to_thread=True)
+    def logout(self, request: Req, data: Form) -> Redirect:
+        check_csrf(request, data)
+        with anonymous_unit(request) as session:
+            web.sign_out(session, request.cookies.get(SESSION_COOKIE), at=clock.now())
+        response = Redirect(path="/login", status_code=303)
+        response.set_cookie(expired(request, SESSION_COOKIE))
+        return response
+
+    @post("/language", sync_to_thread=True)
+    def language(self, request: Req, data: Form) -> Redirect:
+        """The switch on every page: remembered on the user."""
+        check_csrf(request, data)
+        with signed_in(request) as (session, me):
+            web.set_language(session, me, text(data, "language") or "")
+        return done(request, local_path(text(data, "next"), "/today"))

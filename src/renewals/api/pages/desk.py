@@ -1,0 +1,104 @@
+"""Today, the alerts list and its two actions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any
+
+from litestar import Controller, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.response import Redirect
+
+from renewals.api.context import Req, state_of
+from renewals.api.pages.web import back, check_csrf, done, render, signed_in, text
+from renewals.domain.alerts import service as alerts
+from renewals.domain.alerts.schemas import TodayInvoice
+from renewals.domain.pagination import MAX_LIMIT
+from renewals.errors import NotFound, RenewalsError
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
+PAGE = 50
+
+
+@dataclass(frozen=True)
+class ClientArrears:
+    """One client's overdue invoices in one currency, as one row of Today."""
+
+    client_id: int
+    client_name: str
+    currency: str
+    invoices: int
+    total: Decimal
+    highest_level: int
+    oldest_days: int
+    on_hold: int
+
+
+def group_by_client(invoices: list[TodayInvoice]) -> list[ClientArrears]:
+    """Fold overdue invoices into one row per client and currency, the most overdue first."""
+    groups: dict[tuple[int, str], list[TodayInvoice]] = defaultdict(list)
+    for inv in invoices:
+        groups[(inv.client_id, inv.currency)].append(inv)
+    rows = [
+        ClientArrears(
+            client_id=client_id,
+            client_name=items[0].client_name,
+            currency=currency,
+            invoices=len(items),
+            total=sum((i.balance for i in items), Decimal(0)),
+            highest_level=max(i.dunning_level for i in items),
+            oldest_days=max(i.days_overdue for i in items),
+            on_hold=sum(1 for i in items if i.hold),
+        )
+        for (client_id, currency), items in groups.items()
+    ]
+    return sorted(rows, key=lambda r: (-r.highest_level, -r.oldest_days, r.client_name))
+
+
+class DeskPages(Controller):
+    include_in_schema = False
+
+    @get("/today", sync_to_thread=True)
+    def today(self, request: Req) -> Response[Any]:
+        day = state_of(request).today()
+        with signed_in(request) as (session, me):
+            out = alerts.today(session, me, day, limit=MAX_LIMIT)
+            values = {"day": out, "arrears": group_by_client(out.overdue_invoices), "cap": MAX_LIMIT}
+            return render(request, "today.html", me, values)
+
+    @get("/alerts", sync_to_thread=True)
+    def alert_list(self, request: Req, status: str | None = "open", kind: str | None = None, offset: int = 0) -> Response[Any]:
+        status = status or None
+        with signed_in(request) as (session, me):
+            rows, total = alerts.list_alerts(
+                session, me, limit=PAGE, offset=offset, status=status, kind=kind or None, assignee=None
+            )
+            values = {
+                "alerts": [alerts.alert_out(a) for a in rows],
+                "page": {"total": total, "limit": PAGE, "offset": offset},
+                "status": status or "",
+                "kind": kind or "",
+            }
+            return render(request, "alerts.html", me, values)
+
+    @post("/alerts/{alert_id:int}/{action:str}", sync_to_thread=True)
+    def alert_action(self, request: Req, alert_id: int, action: str, data: Form) -> Redirect:
+        check_csrf(request, data)
+        to = back(request, "/alerts")
+        day = state_of(request).today()
+        try:
+            with signed_in(request) as (session, me):
+                if action == "acknowledge":
+                    alerts.acknowledge(session, me, alert_id, text(data, "note"))
+                elif action == "resolve":
+                    alerts.resolve(session, me, alert_id, day, text(data, "note"))
+                else:
+                    raise NotFound("action", action)
+        except RenewalsError as exc:
+            if exc.status_code in (401, 404):
+                raise
+            return done(request, to, exc.detail, error=True)
+        return done(request, to, action)
