@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect
 
 from renewals import clock
@@ -15,6 +13,7 @@ from renewals.api.pages import i18n
 from renewals.api.pages.web import (
     LANG_COOKIE,
     SESSION_COOKIE,
+    Form,
     check_csrf,
     cookie,
     done,
@@ -25,8 +24,6 @@ from renewals.api.pages.web import (
     text,
 )
 from renewals.domain.access import web
-
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class SignInPages(Controller):

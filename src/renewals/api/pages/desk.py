@@ -5,21 +5,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.enums import RequestEncodingType
-from litestar.params import Body
 from litestar.response import Redirect
 
 from renewals.api.context import Req, state_of
-from renewals.api.pages.web import back, check_csrf, done, render, signed_in, text
+from renewals.api.pages.web import Form, back, check_csrf, done, refused, render, signed_in, text
 from renewals.domain.alerts import service as alerts
 from renewals.domain.alerts.schemas import TodayInvoice
 from renewals.domain.pagination import MAX_LIMIT
 from renewals.errors import NotFound, RenewalsError
 
-Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 PAGE = 50
 
 
@@ -70,7 +67,9 @@ class DeskPages(Controller):
             return render(request, "today.html", me, values)
 
     @get("/alerts", sync_to_thread=True)
-    def alert_list(self, request: Req, status: str | None = "open", kind: str | None = None, offset: int = 0) -> Response[Any]:
+    def alert_list(
+        self, request: Req, status: str | None = "open", kind: str | None = None, offset: int = 0
+    ) -> Response[Any]:
         status = status or None
         with signed_in(request) as (session, me):
             rows, total = alerts.list_alerts(
@@ -98,7 +97,5 @@ class DeskPages(Controller):
                 else:
                     raise NotFound("action", action)
         except RenewalsError as exc:
-            if exc.status_code in (401, 404):
-                raise
-            return done(request, to, exc.detail, error=True)
+            return refused(request, to, exc)
         return done(request, to, action)

@@ -6,7 +6,7 @@ Marked with `N_` so that extraction finds them; templates translate them with th
 from __future__ import annotations
 
 
-def N_(message: str) -> str:  # noqa: N802 — the conventional gettext-noop name
+def N_(message: str) -> str:
     return message
 
 
@@ -84,6 +84,12 @@ LABELS: dict[str, str] = {
     "renewal": N_("Renewal"),
     "invoice": N_("Invoice"),
     "client": N_("Client"),
+    # statement entries
+    "payment": N_("Payment"),
+    "credit_note": N_("Credit note"),
+    "payment_reversal": N_("Payment reversed"),
+    "write_off": N_("Write-off"),
+    "invoice_void": N_("Invoice voided"),
     # payment methods
     "bank_transfer": N_("Bank transfer"),
     "card": N_("Card"),

@@ -11,15 +11,19 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
+import msgspec
 from litestar import MediaType, Response
 from litestar.datastructures import Cookie
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
 from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
@@ -29,7 +33,7 @@ from renewals.api.pages import i18n
 from renewals.db.models import User
 from renewals.db.uow import unit_of_work
 from renewals.domain.access import web
-from renewals.errors import Forbidden, NotFound, RenewalsError
+from renewals.errors import Forbidden, NotFound, RenewalsError, ValidationFailed
 
 SESSION_COOKIE = "renewals_session"
 PRE_COOKIE = "renewals_pre"  # binds the sign-in form's CSRF token before there is a session
@@ -56,6 +60,9 @@ NAV: tuple[tuple[str, str], ...] = (
     ("/reports", "reports"),
     ("/import", "import"),
 )
+
+
+Form = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.URL_ENCODED)]
 
 
 class SignInRequired(RenewalsError):
@@ -137,6 +144,21 @@ def text(form: dict[str, Any], key: str) -> str | None:
     return value.strip() or None
 
 
+S = TypeVar("S", bound=msgspec.Struct)
+_AT = re.compile(r"`\$\.?([^`]*)`")
+
+
+def parse(kind: type[S], fields: dict[str, Any]) -> S:
+    """Build the API's input struct from form fields (empty ones left out), validated exactly as
+    the API decodes a body; a bad field raises ValidationFailed naming it."""
+    try:
+        return msgspec.convert({k: v for k, v in fields.items() if v is not None}, kind, strict=False)
+    except msgspec.ValidationError as exc:
+        found = _AT.search(str(exc))
+        field = found.group(1) if found and found.group(1) else "form"
+        raise ValidationFailed(field, str(exc).split(" - at ")[0]) from None
+
+
 def _sign(secret: str, payload: bytes) -> str:
     return hmac.new(secret.encode(), b"flash:" + payload, hashlib.sha256).hexdigest()[:32]
 
@@ -169,6 +191,17 @@ def local_path(target: str | None, default: str) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
     return target
+
+
+def refused(request: Req, to: str, exc: RenewalsError) -> Redirect:
+    """A form the service refused: back to the page with its reason (a foreign record stays 404)."""
+    if exc.status_code in (401, 404) or isinstance(exc, FormRefused):
+        raise exc
+    detail = exc.detail
+    if isinstance(exc.extra, list) and exc.extra:
+        fields = ", ".join(f"{e.get('key')}: {e.get('message')}" for e in exc.extra if isinstance(e, dict))
+        detail = fields or detail
+    return done(request, to, detail, error=True)
 
 
 def done(request: Req, to: str, message: str | None = None, *, error: bool = False) -> Redirect:
@@ -243,7 +276,9 @@ def error_page(request: Req, exc: RenewalsError) -> Response[Any]:
         user = web.user_for_session(session, request.cookies.get(SESSION_COOKIE), at=clock.now())
         if user is not None:
             session.expunge(user)
-    kind = "not_found" if isinstance(exc, NotFound) else "refused" if isinstance(exc, FormRefused | Forbidden) else "other"
+    kind = (
+        "not_found" if isinstance(exc, NotFound) else "refused" if isinstance(exc, FormRefused | Forbidden) else "other"
+    )
     return render(
         request,
         "error.html",

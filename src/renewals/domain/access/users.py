@@ -97,3 +97,9 @@ def user_from_token(session: Session, token: str, secret: str) -> User:
     if user is None or not user.active:
         raise NotAuthenticated("invalid or expired token")
     return user
+
+
+def names(session: Session, roles: tuple[str, ...] = ROLES) -> dict[int, str]:
+    """User id → name of the users with these roles (for owner pickers and names in lists)."""
+    rows = session.execute(select(User.id, User.name).where(User.role.in_(roles)).order_by(User.name, User.id))
+    return {r.id: r.name for r in rows}

@@ -72,9 +72,8 @@ def sign_in(session: Session, email: str, password: str, *, at: datetime, ttl_ho
     if throttle is not None:
         session.delete(throttle)
     token = secrets.token_urlsafe(32)
-    session.add(
-        WebSession(token_sha256=token_hash(token), user_id=user.id, created_at=at, expires_at=at + timedelta(hours=ttl_hours))
-    )
+    expires = at + timedelta(hours=ttl_hours)
+    session.add(WebSession(token_sha256=token_hash(token), user_id=user.id, created_at=at, expires_at=expires))
     session.flush()
     return SignIn(user=user, token=token)
 

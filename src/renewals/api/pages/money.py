@@ -1,0 +1,120 @@
+"""Receivables: aging per currency with its chart, drill-down to a bucket's invoices, and the
+actions on an invoice (payment, credit note, hold, release, write-off)."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from litestar import Controller, Response, get, post
+from litestar.response import Redirect
+
+from renewals.api.context import Req, state_of
+from renewals.api.pages.charts import bar_chart
+from renewals.api.pages.web import Form, back, check_csrf, done, local_path, parse, refused, render, signed_in, text
+from renewals.domain import money as amounts
+from renewals.domain.receivables import invoices, payments, reports
+from renewals.domain.receivables.aging import bucket_bounds_as_due_dates
+from renewals.domain.receivables.schemas import CreditNoteIn, HoldIn, PaymentIn, ReleaseIn, WriteOffIn
+from renewals.errors import NotFound, RenewalsError, ValidationFailed
+
+PAGE = 100
+
+
+class ReceivablesPages(Controller):
+    include_in_schema = False
+
+    @get("/receivables", sync_to_thread=True)
+    def receivables(
+        self, request: Req, currency: str | None = None, bucket: str | None = None, offset: int = 0
+    ) -> Response[Any]:
+        """Aging as of today per currency; with `currency` and `bucket`, that bucket's invoices."""
+        state = state_of(request)
+        today = state.today()
+        bounds = state.settings.aging_buckets
+        with signed_in(request) as (session, me):
+            aging = reports.aging(session, me, today, "client", bounds, reports.DEFAULT_DSO_DAYS)
+            charts = {
+                c.currency: bar_chart([(name, c.totals.get(name, Decimal(0))) for name in aging.buckets])
+                for c in aging.currencies
+            }
+            drill = None
+            if currency and bucket:
+                ranges = {r.name: r for r in bucket_bounds_as_due_dates(today, bounds)}
+                if bucket not in ranges:
+                    raise NotFound("bucket", bucket)
+                span = ranges[bucket]
+                rows, total = invoices.list_invoices(
+                    session,
+                    me,
+                    limit=PAGE,
+                    offset=offset,
+                    currency=currency,
+                    due_from=span.earliest,
+                    due_to=span.latest,
+                    unpaid=True,
+                )
+                clients = {g.key: g.name for c in aging.currencies for g in c.groups}
+                drill = {
+                    "currency": currency,
+                    "bucket": bucket,
+                    "rows": [invoices.invoice_out(i) for i in rows],
+                    "page": {"total": total, "limit": PAGE, "offset": offset},
+                    "clients": clients,
+                }
+            values = {"aging": aging, "charts": charts, "drill": drill, "form_nonce": secrets.token_hex(8)}
+            return render(request, "receivables.html", me, values)
+
+    @post("/invoices/{invoice_id:int}/{action:str}", sync_to_thread=True)
+    def invoice_action(self, request: Req, invoice_id: int, action: str, data: Form) -> Redirect:
+        """pay, credit, hold, release or write-off, through the same services as the API."""
+        check_csrf(request, data)
+        to = local_path(text(data, "next"), back(request, "/receivables"))
+        today = state_of(request).today()
+        message = action.replace("-", "_")
+        try:
+            with signed_in(request) as (session, me):
+                if action == "pay":
+                    invoice = invoices.get_visible_invoice(session, me, invoice_id)
+                    cur = invoice.currency
+                    raw = text(data, "amount")
+                    if raw is None:
+                        raise ValidationFailed("amount", "enter the amount received")
+                    amount = amounts.parse_amount(raw, cur, "amount")
+                    balance = amounts.from_minor(invoice.balance_minor, cur)
+                    # Paid against this invoice: applied to it, anything above its balance stays credit.
+                    applied = min(amount, balance)
+                    allocations = [{"invoice_id": invoice.id, "amount": str(applied)}] if applied > 0 else None
+                    payment = parse(
+                        PaymentIn,
+                        {
+                            "client_id": invoice.client_id,
+                            "amount": str(amount),
+                            "currency": cur,
+                            "method": text(data, "method"),
+                            "reference": text(data, "reference"),
+                            "received_on": text(data, "received_on"),
+                            "allocations": allocations,
+                        },
+                    )
+                    _, replayed = payments.record_payment(session, me, payment, text(data, "idempotency_key"), today)
+                    message = "replayed" if replayed else "payment"
+                elif action == "credit":
+                    note = parse(CreditNoteIn, {"amount": text(data, "amount"), "reason": text(data, "reason")})
+                    invoices.issue_credit_note(session, me, invoice_id, note, today)
+                elif action == "hold":
+                    fields = {"kind": text(data, "kind"), "reason": text(data, "reason"), "until": text(data, "until")}
+                    hold = parse(HoldIn, fields)
+                    invoices.hold(session, me, invoice_id, hold, today)
+                elif action == "release":
+                    invoices.release(session, me, invoice_id, parse(ReleaseIn, {"reason": text(data, "reason")}))
+                elif action == "write-off":
+                    invoices.write_off(
+                        session, me, invoice_id, parse(WriteOffIn, {"reason": text(data, "reason")}), today
+                    )
+                else:
+                    raise NotFound("action", action)
+        except RenewalsError as exc:
+            return refused(request, to, exc)
+        return done(request, to, message)
