@@ -28,6 +28,7 @@ class Chart:
     height: int
     baseline: float
     slot: float
+    tops: list[float]  # per column: the y of its top, where a total can be written
 
 
 def _geometry(count: int) -> tuple[float, float, float]:
@@ -43,8 +44,8 @@ def bar_chart(values: list[tuple[str, Decimal]]) -> Chart:
     bars = []
     for i, (label, value) in enumerate(values):
         h = float(value / top) * plot if top > 0 and value > 0 else 0.0
-        bars.append(Bar(label, value, LEFT + i * slot + slot * 0.15, base - h, slot * 0.7, h, min(i, 5)))
-    return Chart(bars, WIDTH, HEIGHT, base, slot)
+        bars.append(Bar(label, value, LEFT + i * slot + slot * 0.15, base - h, slot * 0.7, h, min(i, 7)))
+    return Chart(bars, WIDTH, HEIGHT, base, slot, [b.y for b in bars])
 
 
 def stacked_chart(columns: list[tuple[str, list[int]]]) -> Chart:
@@ -52,6 +53,7 @@ def stacked_chart(columns: list[tuple[str, list[int]]]) -> Chart:
     slot, plot, base = _geometry(len(columns))
     top = max((sum(parts) for _, parts in columns), default=0)
     bars = []
+    tops = []
     for i, (label, parts) in enumerate(columns):
         y = base
         for series, count in enumerate(parts):
@@ -59,5 +61,6 @@ def stacked_chart(columns: list[tuple[str, list[int]]]) -> Chart:
                 continue
             h = count / top * plot
             y -= h
-            bars.append(Bar(label, Decimal(count), LEFT + i * slot + slot * 0.15, y, slot * 0.7, h, min(series, 5)))
-    return Chart(bars, WIDTH, HEIGHT, base, slot)
+            bars.append(Bar(label, Decimal(count), LEFT + i * slot + slot * 0.15, y, slot * 0.7, h, min(series, 7)))
+        tops.append(y)
+    return Chart(bars, WIDTH, HEIGHT, base, slot, tops)

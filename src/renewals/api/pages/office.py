@@ -12,6 +12,7 @@ from litestar.response import Redirect
 
 from renewals import clock
 from renewals.api.context import Req, anonymous_unit, state_of
+from renewals.api.pages.book import RENEWAL_STATES
 from renewals.api.pages.charts import stacked_chart
 from renewals.api.pages.web import (
     Form,
@@ -166,8 +167,10 @@ class OfficePages(Controller):
         day = state_of(request).today()
         with signed_in(request) as (session, me):
             report = renewal_report(session, me, as_of=day, months=months)
-            columns = [(m.month, [m.by_state.get(s, 0) for s in PIPELINE_STATES]) for m in report.pipeline_by_month]
-            values = {"report": report, "chart": stacked_chart(columns), "states": PIPELINE_STATES}
+            present = {s for m in report.pipeline_by_month for s, n in m.by_state.items() if n}
+            states = [s for s in RENEWAL_STATES if s in present] or list(PIPELINE_STATES)
+            columns = [(m.month, [m.by_state.get(s, 0) for s in states]) for m in report.pipeline_by_month]
+            values = {"report": report, "chart": stacked_chart(columns), "states": states}
             return render(request, "reports.html", me, values)
 
     # --- import ------------------------------------------------------------------------------
