@@ -27,7 +27,7 @@ _KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 def extract() -> Catalog:
     """Every translatable string of the page templates and of this package's Python."""
     catalog = Catalog(domain=DOMAIN, project="renewals", version="1", charset="utf-8")
-    options = {"**.html": {"extensions": "jinja2.ext.i18n", "newstyle_gettext": "true"}}
+    options = {"**.html": {"extensions": "jinja2.ext.i18n,jinja2.ext.do", "newstyle_gettext": "true"}}
     for root, method in ((TEMPLATES_DIR, ("**.html", "jinja2")), (Path(__file__).parent, ("**.py", "python"))):
         for filename, lineno, message, comments, context in extract_from_dir(
             str(root), [method], options_map=options, keywords=_KEYWORDS, comment_tags=("TRANSLATORS:",)

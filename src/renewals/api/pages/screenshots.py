@@ -50,7 +50,6 @@ PAGES: list[tuple[str, str, str]] = [
     ("reports", "/reports", "manager@demo.renewals"),
     ("import", "/import", "manager@demo.renewals"),
 ]
-DEMO_PASSWORD = "renewals-demo"
 
 
 def free_port() -> int:
@@ -93,10 +92,12 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
-def sign_in(page: Any, base: str, email: str, password: str = DEMO_PASSWORD) -> None:
+def sign_in(page: Any, base: str, email: str, password: str | None = None) -> None:
+    from renewals.demo import DEMO_PASSWORD
+
     page.goto(f"{base}/login")
     page.fill("#email", email)
-    page.fill("#password", password)
+    page.fill("#password", password or DEMO_PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
     page.wait_for_url(f"{base}/today")
 
@@ -155,24 +156,16 @@ def shoot(out: Path, language: str) -> list[Path]:
                 login.goto(f"{base}/login?lang={lang}")
                 saved.append(_save(login, out / f"login-{lang}.png"))
                 login.close()
-                current = ""
-                page = None
+                pages: dict[str, Any] = {}
                 for stem, spec, email in PAGES:
-                    if email != current:
-                        if page is not None:
-                            page.context.close()
-                        context = chromium.new_context(viewport={"width": 1366, "height": 860})
-                        page = context.new_page()
-                        sign_in(page, base, email)
-                        switch_language(page, lang)
-                        current = email
-                    assert page is not None
+                    if email not in pages:
+                        pages[email] = chromium.new_context(viewport={"width": 1366, "height": 860}).new_page()
+                        sign_in(pages[email], base, email)
+                        switch_language(pages[email], lang)
+                    page = pages[email]
                     page.goto(base + _resolve(page, base, spec))
                     saved.append(_save(page, out / f"{stem}-{lang}.png"))
-                    if stem == "client":
-                        client_url = page.url
-                        page.goto(client_url)
-                if page is not None:
+                for page in pages.values():
                     page.context.close()
                 phone = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
                 small = phone.new_page()
@@ -191,12 +184,11 @@ def _request_notices(settings: Settings, engine: Any) -> None:
 
     from renewals.db.engine import make_sessionmaker
     from renewals.db.models import Contract, User
-    from renewals.db.uow import unit_of_work
+    from renewals.db.uow import set_dispatcher, unit_of_work
+    from renewals.domain.contracts.service import list_contracts
     from renewals.domain.notices import service
     from renewals.domain.notices.build import Sender
     from renewals.domain.notices.schemas import NoticeIn
-
-    from renewals.db.uow import set_dispatcher
     from renewals.jobs import runtime
     from renewals.jobs.notices import render_notice
 
@@ -206,10 +198,7 @@ def _request_notices(settings: Settings, engine: Any) -> None:
     # No worker here: requested notices are collected, then rendered in this process.
     set_dispatcher(lambda actor, kwargs: queued.append(kwargs["notice_id"]) if actor == "notices.render" else None)
     with unit_of_work(sessions) as session:
-        mina = session.scalar(select(User).where(User.email == "mina@demo.renewals"))
-        assert mina is not None
-        from renewals.domain.contracts.service import list_contracts
-
+        mina = session.scalars(select(User).where(User.email == "mina@demo.renewals")).one()
         contracts, _ = list_contracts(session, mina, limit=50, offset=0, status="active")
         candidates: list[Contract] = sorted(contracts, key=lambda c: c.end_date)
         sender = Sender.from_settings(settings)
