@@ -167,7 +167,7 @@ def shoot(out: Path, language: str) -> list[Path]:
                     saved.append(_save(page, out / f"{stem}-{lang}.png"))
                 for page in pages.values():
                     page.context.close()
-                phone = chromium.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+                phone = chromium.new_context(viewport={"width": 390, "height": 844})
                 small = phone.new_page()
                 sign_in(small, base, "mina@demo.renewals")
                 switch_language(small, lang)
@@ -221,7 +221,7 @@ def _request_notices(settings: Settings, engine: Any) -> None:
 
 def _save(page: Any, path: Path) -> Path:
     page.wait_for_load_state("load")
-    height = min(int(page.evaluate("document.documentElement.scrollHeight")), 2600)
+    height = min(int(page.evaluate("document.documentElement.scrollHeight")), 1800)
     width = int(page.viewport_size["width"])
     page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": width, "height": height}, full_page=True)
     return path
