@@ -151,6 +151,23 @@ def test_manager_approves_a_write_off_and_reads_the_pipeline_chart(browse, site)
     assert sum(totals) > 0
 
 
+def test_every_control_is_reached_by_keyboard_with_a_visible_focus(browse, site):
+    page = browse(MINA)
+    page.goto(f"{site.base}/today")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    seen = set()
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "(() => { const e = document.activeElement, s = getComputedStyle(e);"
+            " return [e.tagName, e.getAttribute('href') || e.name || '', s.outlineStyle, s.outlineWidth]; })()"
+        )
+        assert focused[2] != "none", f"{focused[:2]} has no visible focus"
+        seen.add(focused[1])
+    assert {"/today", "/renewals", "/receivables", "language"} <= seen
+
+
 def test_account_manager_gets_404_for_another_managers_client_everywhere(browse, site):
     with site.sessions() as session:
         wei = session.scalars(select(User).where(User.email == WEI)).one()

@@ -18,6 +18,11 @@ PAGES = ["/today", "/renewals", "/clients", "/receivables", "/alerts", "/notices
 NAV = {"ko": "오늘", "zh-Hant": "今日"}
 
 
+UNLABELLED = """[...document.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim())
+  .map(e => e.name || e.id || e.outerHTML.slice(0, 60))"""
+
+
 @cache
 def charset(family: str) -> frozenset[int]:
     """The code points fontconfig says the installed font family covers (empty if not installed)."""
@@ -63,6 +68,7 @@ def test_every_page_in_a_cjk_language_is_translated_remembered_and_free_of_tofu(
         assert any(charset(f) for f in families), f"none of {families} is installed"
         text = page.evaluate("document.body.innerText")
         assert uncovered(text, families) == set(), f"{path}: no font in {families} has these"
+        assert page.evaluate(UNLABELLED) == [], f"{path}: controls without a label"
 
     # Remembered: a new browser session for the same user speaks the same language.
     again = browse(MANAGER)

@@ -17,17 +17,19 @@ from renewals.errors import RenewalsError
 
 
 def pages_router() -> list[Any]:
+    from litestar.exceptions import HTTPException
+
     from renewals.api.pages.auth import SignInPages
     from renewals.api.pages.book import BookPages
     from renewals.api.pages.desk import DeskPages
     from renewals.api.pages.money import ReceivablesPages
     from renewals.api.pages.office import OfficePages
-    from renewals.api.pages.web import error_page
+    from renewals.api.pages.web import error_page, http_error_page
 
     pages = Router(
         path="/",
         route_handlers=[SignInPages, DeskPages, BookPages, ReceivablesPages, OfficePages],
-        exception_handlers={RenewalsError: error_page},
+        exception_handlers={RenewalsError: error_page, HTTPException: http_error_page},
         include_in_schema=False,
         security=[],
     )

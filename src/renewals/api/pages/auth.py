@@ -37,6 +37,9 @@ class SignInPages(Controller):
 
     @get("/login", sync_to_thread=True)
     def login_form(self, request: Req) -> Response[Any]:
+        with anonymous_unit(request) as session:
+            if web.user_for_session(session, request.cookies.get(SESSION_COOKIE), at=clock.now()) is not None:
+                return Redirect(path="/today", status_code=303)
         lang = request.query_params.get("lang")
         response = render(
             request, "login.html", None, {"next": local_path(request.query_params.get("next"), "/today"), "error": None}

@@ -23,6 +23,7 @@ import msgspec
 from litestar import MediaType, Response
 from litestar.datastructures import Cookie
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import HTTPException
 from litestar.params import Body
 from litestar.response import Redirect
 from sqlalchemy.orm import Session
@@ -267,6 +268,13 @@ def sign_in_redirect(request: Req) -> Redirect:
     return Redirect(path=f"/login?next={quote(target, safe='')}", status_code=303)
 
 
+def http_error_page(request: Req, exc: HTTPException) -> Response[Any]:
+    """Litestar's own refusals on a page (an unknown path, a malformed query value) as pages too."""
+    if exc.status_code == 404:
+        return error_page(request, NotFound("page"))
+    return error_page(request, RenewalsError(str(exc.detail), exc.extra))
+
+
 def error_page(request: Req, exc: RenewalsError) -> Response[Any]:
     """Pages answer errors as pages: sign-in for no session, 404/403/409… in the user's language."""
     if isinstance(exc, SignInRequired):
@@ -284,5 +292,5 @@ def error_page(request: Req, exc: RenewalsError) -> Response[Any]:
         "error.html",
         user,
         {"status": exc.status_code, "kind": kind, "detail": exc.detail if kind == "other" else ""},
-        status_code=exc.status_code,
+        status_code=exc.status_code if exc.status_code >= 400 else 400,
     )
