@@ -39,12 +39,12 @@ CHROMIUM_ARGS = [
 PAGES: list[tuple[str, str, str]] = [
     ("today", "/today", "mina@demo.renewals"),
     ("renewals", "/renewals?sort=risk", "mina@demo.renewals"),
-    ("renewal", "first:/renewals?sort=risk:/renewals/", "mina@demo.renewals"),
+    ("renewal", "first:/renewals?sort=risk:main a[href^='/renewals/']", "mina@demo.renewals"),
     ("clients", "/clients", "manager@demo.renewals"),
-    ("client", "first:/clients:/clients/", "mina@demo.renewals"),
-    ("contract", "first:/clients/{client}:/contracts/", "mina@demo.renewals"),
+    ("client", "first:/clients:main a[href^='/clients/']", "mina@demo.renewals"),
+    ("contract", "first:/clients/{client}:main a[href^='/contracts/']", "mina@demo.renewals"),
     ("receivables", "/receivables", "finance@demo.renewals"),
-    ("receivables-bucket", "first:/receivables:/receivables?currency=", "finance@demo.renewals"),
+    ("receivables-bucket", "first:/receivables:main a[href*='bucket=31-60']", "finance@demo.renewals"),
     ("alerts", "/alerts", "finance@demo.renewals"),
     ("notices", "/notices", "mina@demo.renewals"),
     ("reports", "/reports", "manager@demo.renewals"),
@@ -130,14 +130,14 @@ def demo_site(data_dir: Path) -> tuple[Settings, Any]:
 
 
 def _resolve(page: Any, base: str, spec: str) -> str:
-    """`first:<list page>:<link prefix>`: the first link on the list page that starts with the prefix."""
+    """`first:<list page>:<selector>`: where the first link the selector finds on the list page leads."""
     if not spec.startswith("first:"):
         return spec
-    _, listing, prefix = spec.split(":", 2)
+    _, listing, selector = spec.split(":", 2)
     if "{client}" in listing:
         listing = listing.replace("{client}", page.url.rsplit("/", 1)[-1])
     page.goto(base + listing)
-    href = page.eval_on_selector(f"main a[href^='{prefix}']", "a => a.getAttribute('href')")
+    href = page.eval_on_selector(selector, "a => a.getAttribute('href')")
     return str(href)
 
 
@@ -221,9 +221,16 @@ def _request_notices(settings: Settings, engine: Any) -> None:
 
 def _save(page: Any, path: Path) -> Path:
     page.wait_for_load_state("load")
-    height = min(int(page.evaluate("document.documentElement.scrollHeight")), 1800)
+    # A page opened at an anchor (a drill-down) is shot from there down.
+    top = int(
+        page.evaluate(
+            "(() => { const e = location.hash && document.querySelector(location.hash);"
+            " return e ? e.getBoundingClientRect().top + window.scrollY - 8 : 0; })()"
+        )
+    )
+    height = min(int(page.evaluate("document.documentElement.scrollHeight")) - top, 1800)
     width = int(page.viewport_size["width"])
-    page.screenshot(path=str(path), clip={"x": 0, "y": 0, "width": width, "height": height}, full_page=True)
+    page.screenshot(path=str(path), clip={"x": 0, "y": top, "width": width, "height": height}, full_page=True)
     return path
 
 
