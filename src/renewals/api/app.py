@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+import litestar_offline_docs
 
 from litestar import Litestar, MediaType, Response, Router, get
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
 from sqlalchemy import Engine, text
 
 from renewals import __version__
@@ -78,6 +82,22 @@ def ready(request: Req) -> Response[dict[str, object]]:
     return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
 
+# Swagger UI's files come from a package in the lock and are served by the app itself, so the
+# interactive page works with no internet access.
+OPENAPI_ASSETS = "/static/openapi"
+_SWAGGER_FILES = Path(litestar_offline_docs.__file__).resolve().parent / "static"
+
+
+def _openapi_page() -> SwaggerRenderPlugin:
+    return SwaggerRenderPlugin(
+        js_url=f"{OPENAPI_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{OPENAPI_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{OPENAPI_ASSETS}/swagger-ui-standalone-preset.js",
+        path=["/", "/swagger"],
+        favicon="",
+    )
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
     """Build the app. With no arguments, read settings from the environment (uvicorn --factory)."""
     settings = settings or settings_mod.get()
@@ -91,7 +111,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     prometheus = PrometheusConfig(app_name="renewals", group_path=True, exclude=["/metrics", "/health"])
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}])
     return Litestar(
-        route_handlers=[api, SharedNoticeController, health, ready, PrometheusController],
+        route_handlers=[
+            api,
+            SharedNoticeController,
+            health,
+            ready,
+            PrometheusController,
+            create_static_files_router(OPENAPI_ASSETS, [_SWAGGER_FILES], include_in_schema=False),
+        ],
         middleware=[prometheus.middleware],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         state=_state({"renewals": state}),
@@ -100,7 +127,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             version=__version__,
             description="Contract renewal and receivables tracking. Sign in with POST /api/v1/auth/token.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[_openapi_page()],
             components=Components(
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),
