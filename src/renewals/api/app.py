@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import litestar_offline_docs
-
 from litestar import Litestar, MediaType, Response, Router, get
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
