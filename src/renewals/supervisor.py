@@ -146,14 +146,14 @@ class Supervisor:
         return 0
 
     def schedule_restart(self, child: Child, now: float) -> None:
-        assert child.proc is not None
+        code = child.proc.returncode if child.proc else None
         if now - child.started_at >= STABLE_AFTER:
             child.failures = 0
         delay = RESTART_BACKOFF[min(child.failures, len(RESTART_BACKOFF) - 1)]
         child.failures += 1
         child.restart_at = now + delay
         print(
-            f"renewals: {child.name} exited with {child.proc.returncode}; restarting in {delay:.0f} s",
+            f"renewals: {child.name} exited with {code}; restarting in {delay:.0f} s",
             flush=True,
         )
 
