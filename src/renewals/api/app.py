@@ -28,7 +28,7 @@ from renewals.api.controllers.notices import NoticeController, SharedNoticeContr
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
 from renewals.api.controllers.renewals import RenewalController, RenewalReportController
 from renewals.api.errors import HANDLERS
-from renewals.db.engine import make_engine, make_sessionmaker
+from renewals.db.engine import make_engine, make_sessionmaker, reader
 from renewals.settings import Settings
 
 API_CONTROLLERS: list[Any] = [
@@ -81,6 +81,10 @@ def ready(request: Req) -> Response[dict[str, object]]:
     return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
 
+# A request that cannot get SQLite's write lock within this many seconds answers 503 with
+# Retry-After rather than holding its client for long.
+API_LOCK_TIMEOUT = 5.0
+
 # Swagger UI's files come from a package in the lock and are served by the app itself, so the
 # interactive page works with no internet access.
 OPENAPI_ASSETS = "/static/openapi"
@@ -100,13 +104,18 @@ def _openapi_page() -> SwaggerRenderPlugin:
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
     """Build the app. With no arguments, read settings from the environment (uvicorn --factory)."""
     settings = settings or settings_mod.get()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, lock_timeout=API_LOCK_TIMEOUT)
     if settings.redis_url:
         # Jobs requested by a request are sent to the workers once its transaction commits.
         from renewals.jobs.broker import install
 
         install(settings.redis_url)
-    state = AppState(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        read_sessions=make_sessionmaker(reader(engine)),
+    )
     prometheus = PrometheusConfig(app_name="renewals", group_path=True, exclude=["/metrics", "/health"])
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}])
     return Litestar(

@@ -27,6 +27,12 @@ class AppState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session] | None = None  # GET and HEAD: readers, never wait on a writer
+
+    def sessions_for(self, method: str) -> sessionmaker[Session]:
+        if method in {"GET", "HEAD"} and self.read_sessions is not None:
+            return self.read_sessions
+        return self.sessions
 
     def today(self) -> date:
         return clock.today(self.settings.timezone)
@@ -49,12 +55,12 @@ def unit(request: Req) -> Iterator[tuple[Session, User]]:
     """One transaction for the request, with the signed-in caller."""
     state = state_of(request)
     token = bearer(request)
-    with unit_of_work(state.sessions) as session:
+    with unit_of_work(state.sessions_for(request.method)) as session:
         user = user_from_token(session, token, state.settings.secret_key)
         yield session, user
 
 
 @contextmanager
 def anonymous_unit(request: Req) -> Iterator[Session]:
-    with unit_of_work(state_of(request).sessions) as session:
+    with unit_of_work(state_of(request).sessions_for(request.method)) as session:
         yield session
