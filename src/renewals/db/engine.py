@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-
 # Execution option naming how a SQLite transaction begins: "IMMEDIATE" (the default: the write
 # lock up front) or "DEFERRED" (a reader: WAL lets it read while a writer holds the lock).
 SQLITE_BEGIN = "renewals_sqlite_begin"
