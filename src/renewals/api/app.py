@@ -7,11 +7,13 @@ from typing import Any
 
 import litestar_offline_docs
 from litestar import Litestar, MediaType, Response, Router, get
+from litestar.datastructures import MutableScopeHeaders
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.static_files import create_static_files_router
+from litestar.types import Message, Scope
 from sqlalchemy import Engine, text
 
 from renewals import __version__
@@ -101,6 +103,18 @@ def _openapi_page() -> SwaggerRenderPlugin:
     )
 
 
+async def security_headers(message: Message, scope: Scope) -> None:
+    """Every response: `nosniff`; API answers and public links: never stored by a cache.
+
+    A before-send hook rather than a middleware, so 404 and 405 answers from the router get them too.
+    """
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        headers["X-Content-Type-Options"] = "nosniff"
+        if scope["path"].startswith(("/api/", "/n/")):
+            headers["Cache-Control"] = "no-store"
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
     """Build the app. With no arguments, read settings from the environment (uvicorn --factory)."""
     settings = settings or settings_mod.get()
@@ -128,6 +142,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             create_static_files_router(OPENAPI_ASSETS, [_SWAGGER_FILES], include_in_schema=False),
         ],
         middleware=[prometheus.middleware],
+        before_send=[security_headers],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         state=_state({"renewals": state}),
         openapi_config=OpenAPIConfig(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeAlias
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from renewals import clock
 from renewals.db.models import User
 from renewals.db.uow import unit_of_work
+from renewals.domain.access.throttle import LoginThrottle
 from renewals.domain.access.users import user_from_token
 from renewals.errors import NotAuthenticated
 from renewals.settings import Settings
@@ -28,6 +29,7 @@ class AppState:
     engine: Engine
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session] | None = None  # GET and HEAD: readers, never wait on a writer
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     def sessions_for(self, method: str) -> sessionmaker[Session]:
         if method in {"GET", "HEAD"} and self.read_sessions is not None:
@@ -40,6 +42,10 @@ class AppState:
 
 def state_of(request: Req) -> AppState:
     return request.app.state["renewals"]  # type: ignore[no-any-return]
+
+
+def client_address(request: Req) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def bearer(request: Req) -> str:

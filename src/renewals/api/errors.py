@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from renewals.api.context import Req
-from renewals.errors import RenewalsError
+from renewals.errors import RenewalsError, TooManyAttempts
 
 log = logging.getLogger("renewals.api")
 
@@ -22,11 +22,16 @@ def _body(status: int, detail: str, extra: object) -> Response[dict[str, object]
 
 
 def renewals_error(_: Req, exc: RenewalsError) -> Response[dict[str, object]]:
-    return _body(exc.status_code, exc.detail, exc.extra)
+    response = _body(exc.status_code, exc.detail, exc.extra)
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def http_error(_: Req, exc: HTTPException) -> Response[dict[str, object]]:
-    return _body(exc.status_code, exc.detail, exc.extra if exc.extra is not None else {})
+    response = _body(exc.status_code, exc.detail, exc.extra if exc.extra is not None else {})
+    response.headers.update(exc.headers or {})  # e.g. `Allow` on a 405
+    return response
 
 
 def stale_error(_: Req, exc: StaleDataError) -> Response[dict[str, object]]:

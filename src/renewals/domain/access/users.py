@@ -77,7 +77,8 @@ def authenticate(session: Session, email: str, password: str) -> User:
     except (VerificationError, InvalidHashError):
         raise NotAuthenticated("wrong e-mail or password") from None
     if not user.active:
-        raise NotAuthenticated("this account is disabled")
+        # The same answer as a wrong password: a disabled account is not confirmed to exist.
+        raise NotAuthenticated("wrong e-mail or password")
     return user
 
 
@@ -93,7 +94,10 @@ def user_from_token(session: Session, token: str, secret: str) -> User:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except jwt.PyJWTError:
         raise NotAuthenticated("invalid or expired token") from None
-    user = session.get(User, int(claims["sub"]))
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject.isdecimal() or len(subject) > 18:
+        raise NotAuthenticated("invalid or expired token")
+    user = session.get(User, int(subject))
     if user is None or not user.active:
         raise NotAuthenticated("invalid or expired token")
     return user

@@ -1,0 +1,72 @@
+"""Sign-in and response hygiene seen from outside: throttling, one answer for every failure, headers."""
+
+from __future__ import annotations
+
+import jwt
+
+from tests.factories import PASSWORD, make_user
+
+
+def test_disabled_account_gets_the_same_answer_as_a_wrong_password(api, session):
+    make_user(session, email="gone@example.test", active=False)
+    make_user(session, email="here@example.test")
+    session.commit()
+
+    disabled = api.post("/api/v1/auth/token", json={"email": "gone@example.test", "password": PASSWORD})
+    wrong = api.post("/api/v1/auth/token", json={"email": "here@example.test", "password": "not the password"})
+
+    assert disabled.status_code == wrong.status_code == 401
+    assert disabled.json() == wrong.json()
+
+
+def test_repeated_failures_for_an_account_are_refused_with_429_and_retry_after(api, session):
+    make_user(session, email="target@example.test")
+    session.commit()
+    for _ in range(5):
+        r = api.post("/api/v1/auth/token", json={"email": "target@example.test", "password": "guess guess"})
+        assert r.status_code == 401
+
+    blocked = api.post("/api/v1/auth/token", json={"email": "target@example.test", "password": PASSWORD})
+
+    assert blocked.status_code == 429
+    assert 1 <= int(blocked.headers["retry-after"]) <= 15 * 60
+    assert "access_token" not in blocked.json()
+    other = make_user(session, email="other@example.test")
+    session.commit()
+    assert api.post("/api/v1/auth/token", json={"email": other.email, "password": PASSWORD}).status_code == 201
+
+
+def test_token_whose_subject_is_not_a_user_id_is_401_not_500(api, settings, session):
+    for subject in ["abc", "1e3", "99999999999999999999999", " 1"]:
+        token = jwt.encode({"sub": subject, "exp": 4_102_444_800}, settings.secret_key, algorithm="HS256")
+
+        r = api.client.get("/api/v1/clients", headers={"Authorization": f"Bearer {token}"})
+
+        assert r.status_code == 401, subject
+
+
+def test_api_answers_are_not_stored_by_caches_and_not_sniffed(api, session):
+    user = make_user(session, email="h@example.test")
+    session.commit()
+
+    token = api.post("/api/v1/auth/token", json={"email": user.email, "password": PASSWORD})
+    listing = api.get("/api/v1/clients", user)
+    refused = api.client.get("/api/v1/clients")
+    missing = api.get("/api/v1/clients/999999", user)
+
+    for response in (token, listing, refused, missing):
+        assert response.headers["cache-control"] == "no-store", response.request.url
+        assert response.headers["x-content-type-options"] == "nosniff", response.request.url
+    assert api.get("/health").headers["x-content-type-options"] == "nosniff"
+
+
+def test_router_answers_carry_the_headers_too_and_405_says_what_is_allowed(api):
+    wrong_method = api.client.delete("/api/v1/clients")
+    no_route = api.client.get("/api/v1/nothing-here")
+
+    assert wrong_method.status_code == 405
+    assert set(wrong_method.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert no_route.status_code == 404
+    for response in (wrong_method, no_route):
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
