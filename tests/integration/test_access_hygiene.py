@@ -70,3 +70,25 @@ def test_router_answers_carry_the_headers_too_and_405_says_what_is_allowed(api):
     for response in (wrong_method, no_route):
         assert response.headers["cache-control"] == "no-store"
         assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_who_is_calling_is_checked_before_what_they_sent(api):
+    no_token = api.client.post("/api/v1/clients", json={"name": 12})
+    forged = api.client.post("/api/v1/clients", json={"name": 12}, headers={"Authorization": "Bearer not.a.token"})
+
+    assert no_token.status_code == 401
+    assert forged.status_code == 401
+
+
+def test_a_megabyte_password_is_refused_naming_the_field(api, session):
+    admin = make_user(session, role="admin")
+    session.commit()
+    body = {"email": "long@example.test", "name": "Long", "role": "finance", "password": "x" * 1_000_000}
+
+    created = api.post("/api/v1/users", admin, json=body)
+    signin = api.post("/api/v1/auth/token", json={"email": admin.email, "password": "x" * 1_000_000})
+
+    assert created.status_code == 422
+    assert created.json()["extra"][0]["key"] == "password"
+    assert signin.status_code == 422
+    assert signin.json()["extra"][0]["key"] == "password"

@@ -30,6 +30,7 @@ from renewals.api.controllers.notices import NoticeController, SharedNoticeContr
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
 from renewals.api.controllers.renewals import RenewalController, RenewalReportController
 from renewals.api.errors import HANDLERS
+from renewals.api.hygiene import check_request
 from renewals.db.engine import make_engine, make_sessionmaker, reader
 from renewals.settings import Settings
 
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         ],
         middleware=[prometheus.middleware],
         before_send=[security_headers],
+        before_request=check_request,
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         state=_state({"renewals": state}),
         openapi_config=OpenAPIConfig(
