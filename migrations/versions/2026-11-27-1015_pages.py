@@ -1,7 +1,7 @@
-"""pages: browser sessions, sign-in slow-down, each user's page language
+"""pages: browser sessions and each user's page language
 
-Revision ID: 0007_pages
-Revises: 0006_notices
+Revision ID: 0008_pages
+Revises: 0007_idempotency_per_user
 Create Date: 2026-11-27 10:15:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import renewals.db.types
 
-revision: str = "0007_pages"
-down_revision: str | None = "0006_notices"
+revision: str = "0008_pages"
+down_revision: str | None = "0007_idempotency_per_user"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -23,6 +23,7 @@ def upgrade() -> None:
         "web_sessions",
         sa.Column("token_sha256", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
         sa.Column("created_at", renewals.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("expires_at", renewals.db.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -33,14 +34,6 @@ def upgrade() -> None:
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.create_index("ix_web_sessions_user_id", ["user_id"], unique=False)
 
-    op.create_table(
-        "login_throttle",
-        sa.Column("email", sa.String(length=254), nullable=False),
-        sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("last_failed_at", renewals.db.types.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("blocked_until", renewals.db.types.UTCDateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("email", name=op.f("pk_login_throttle")),
-    )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("language", sa.String(length=10), nullable=True))
 
@@ -48,7 +41,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("language")
-    op.drop_table("login_throttle")
     with op.batch_alter_table("web_sessions", schema=None) as batch_op:
         batch_op.drop_index("ix_web_sessions_user_id")
     op.drop_table("web_sessions")

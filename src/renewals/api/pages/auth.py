@@ -8,7 +8,7 @@ from litestar import Controller, Response, get, post
 from litestar.response import Redirect
 
 from renewals import clock
-from renewals.api.context import Req, anonymous_unit, state_of
+from renewals.api.context import Req, anonymous_unit, client_address, state_of
 from renewals.api.pages import i18n
 from renewals.api.pages.web import (
     LANG_COOKIE,
@@ -23,7 +23,8 @@ from renewals.api.pages.web import (
     signed_in,
     text,
 )
-from renewals.domain.access import web
+from renewals.domain.access import users, web
+from renewals.errors import NotAuthenticated, TooManyAttempts
 
 
 class SignInPages(Controller):
@@ -52,25 +53,40 @@ class SignInPages(Controller):
 
     @post("/login", sync_to_thread=True)
     def login(self, request: Req, data: Form) -> Response[Any]:
+        """Check the credentials as POST /api/v1/auth/token does, with the same slow-down."""
         check_csrf(request, data)
-        settings = state_of(request).settings
-        email, password = text(data, "email") or "", data.get("password") or ""
+        state = state_of(request)
+        throttle, address = state.login_throttle, client_address(request)
+        email, password = text(data, "email") or "", str(data.get("password") or "")
         target = local_path(text(data, "next"), "/today")
-        with anonymous_unit(request) as session:
-            outcome = web.sign_in(session, email, str(password), at=clock.now(), ttl_hours=settings.token_ttl_hours)
-            chosen = request.cookies.get(LANG_COOKIE)
-            if outcome.user is not None and outcome.user.language is None and chosen in i18n.LANGUAGES:
-                # The language picked on the sign-in page becomes the user's.
-                web.set_language(session, outcome.user, chosen)
-        if outcome.token is None:
-            values = {"next": target, "error": outcome.error, "retry_after": outcome.retry_after_s, "email": email}
-            status = 429 if outcome.error == "slow_down" else 401
-            response = render(request, "login.html", None, values, status_code=status)
-            if outcome.retry_after_s:
-                response.headers["Retry-After"] = str(outcome.retry_after_s)
+        try:
+            throttle.check(email, address, clock.now())
+            with anonymous_unit(request) as session:
+                try:
+                    user = users.authenticate(session, email, password)
+                except NotAuthenticated:
+                    throttle.failed(email, address, clock.now())
+                    raise
+                throttle.succeeded(email)
+                chosen = request.cookies.get(LANG_COOKIE)
+                if user.language is None and chosen in i18n.LANGUAGES:
+                    # The language picked on the sign-in page becomes the user's.
+                    web.set_language(session, user, chosen)
+                token = web.open_session(session, user, at=clock.now(), ttl_hours=state.settings.token_ttl_hours)
+        except (NotAuthenticated, TooManyAttempts) as exc:
+            slow = isinstance(exc, TooManyAttempts)
+            values = {
+                "next": target,
+                "error": "slow_down" if slow else "disabled" if "disabled" in exc.detail else "wrong",
+                "retry_after": exc.retry_after if isinstance(exc, TooManyAttempts) else 0,
+                "email": email,
+            }
+            response = render(request, "login.html", None, values, status_code=exc.status_code)
+            if isinstance(exc, TooManyAttempts):
+                response.headers["Retry-After"] = str(exc.retry_after)
             return response
         response = Redirect(path=target, status_code=303)
-        response.set_cookie(cookie(request, SESSION_COOKIE, outcome.token, max_age=settings.token_ttl_hours * 3600))
+        response.set_cookie(cookie(request, SESSION_COOKIE, token, max_age=state.settings.token_ttl_hours * 3600))
         return response
 
     @post("/logout", sync_to_thread=True)

@@ -19,7 +19,7 @@ from renewals.db.models.receivables import (
 )
 from renewals.db.models.renewals import Activity, Renewal
 from renewals.db.models.users import User
-from renewals.db.models.web import LoginThrottle, WebSession
+from renewals.db.models.web import WebSession
 
 __all__ = [
     "Activity",
@@ -38,7 +38,6 @@ __all__ = [
     "InvoiceLine",
     "Job",
     "JobChunk",
-    "LoginThrottle",
     "Notice",
     "NoticeBatch",
     "NoticeDelivery",

@@ -1,4 +1,4 @@
-"""Browser sign-in: server-side sessions and the slow-down after failed sign-ins."""
+"""Browser sign-in: server-side sessions."""
 
 from __future__ import annotations
 
@@ -20,17 +20,7 @@ class WebSession(Base):
 
     token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    # The user's token generation when the session began: a later one ends it.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class LoginThrottle(Base):
-    """Failed sign-ins per e-mail address since the last success; past a few, each further
-    attempt must wait longer (`blocked_until`)."""
-
-    __tablename__ = "login_throttle"
-
-    email: Mapped[str] = mapped_column(String(254), primary_key=True)
-    failures: Mapped[int] = mapped_column(Integer, default=0)
-    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -1,9 +1,11 @@
-"""Browser sign-in: server-side sessions, the slow-down after failed attempts, the page language.
+"""Browser sessions and the page language.
 
 The session cookie carries a random token; the database keeps only its sha256, so a session is
-checked on the server on every request and signing out ends it at once. Failed sign-ins are
-counted per e-mail address: after `FREE_FAILURES` of them each further attempt must wait, twice
-as long each time (capped), and a success or a quiet quarter of an hour starts the count again.
+checked on the server on every request, signing out ends it at once, and a copy of the database
+signs nobody in. A session also ends when its user's token generation moves on (deactivated, or
+a new password), exactly like the API's bearer tokens. Sign-in itself (credentials and the
+slow-down after failures) is the API's: `renewals.domain.access.users.authenticate` and the
+app's `LoginThrottle`.
 """
 
 from __future__ import annotations
@@ -11,75 +13,35 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from renewals.db.models import LoginThrottle, User, WebSession
-from renewals.domain.access.users import authenticate
-from renewals.errors import NotAuthenticated, ValidationFailed
+from renewals.db.models import User, WebSession
+from renewals.errors import ValidationFailed
 
 LANGUAGES: tuple[str, ...] = ("en", "zh-Hans", "zh-Hant", "ko")
-FREE_FAILURES = 5
-MAX_WAIT = timedelta(minutes=15)
-FORGET_AFTER = timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class SignIn:
-    """The outcome of a sign-in attempt: a user and a fresh session token, or why not."""
-
-    user: User | None = None
-    token: str | None = None
-    error: str | None = None  # `wrong`, `disabled` or `slow_down`
-    retry_after_s: int = 0
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def wait_after(failures: int) -> timedelta:
-    """How long the next attempt must wait after this many failures in a row (pure)."""
-    if failures < FREE_FAILURES:
-        return timedelta(0)
-    return min(timedelta(seconds=2 ** (failures - FREE_FAILURES + 1)), MAX_WAIT)
-
-
-def sign_in(session: Session, email: str, password: str, *, at: datetime, ttl_hours: int) -> SignIn:
-    """Check the credentials and open a session, or count the failure (committed either way:
-    the caller's unit of work sees no exception)."""
-    key = email.strip().lower()[:254]
-    throttle = session.get(LoginThrottle, key, with_for_update=True)
-    if throttle is not None and throttle.last_failed_at < at - FORGET_AFTER:
-        throttle.failures, throttle.blocked_until = 0, None
-    if throttle is not None and throttle.blocked_until is not None and throttle.blocked_until > at:
-        return SignIn(error="slow_down", retry_after_s=_seconds(throttle.blocked_until - at))
-    try:
-        user = authenticate(session, key, password)
-    except NotAuthenticated as exc:
-        if throttle is None:
-            throttle = LoginThrottle(email=key, failures=0, last_failed_at=at)
-            session.add(throttle)
-        throttle.failures += 1
-        throttle.last_failed_at = at
-        wait = wait_after(throttle.failures)
-        throttle.blocked_until = at + wait if wait else None
-        disabled = "disabled" in exc.detail
-        return SignIn(error="disabled" if disabled else "wrong", retry_after_s=_seconds(wait))
-    if throttle is not None:
-        session.delete(throttle)
+def open_session(session: Session, user: User, *, at: datetime, ttl_hours: int) -> str:
+    """Start a browser session for a signed-in user; return the token for its cookie."""
     token = secrets.token_urlsafe(32)
-    expires = at + timedelta(hours=ttl_hours)
-    session.add(WebSession(token_sha256=token_hash(token), user_id=user.id, created_at=at, expires_at=expires))
+    session.add(
+        WebSession(
+            token_sha256=token_hash(token),
+            user_id=user.id,
+            generation=user.token_generation,
+            created_at=at,
+            expires_at=at + timedelta(hours=ttl_hours),
+        )
+    )
     session.flush()
-    return SignIn(user=user, token=token)
-
-
-def _seconds(delta: timedelta) -> int:
-    return max(1, int(delta.total_seconds() + 0.999)) if delta > timedelta(0) else 0
+    return token
 
 
 def user_for_session(session: Session, token: str | None, *, at: datetime) -> User | None:
@@ -90,7 +52,9 @@ def user_for_session(session: Session, token: str | None, *, at: datetime) -> Us
     if row is None or row.expires_at <= at:
         return None
     user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    if user is None or not user.active or user.token_generation != row.generation:
+        return None
+    return user
 
 
 def sign_out(session: Session, token: str | None, *, at: datetime) -> None:
@@ -117,7 +81,3 @@ def csrf_ok(secret: str, session_token: str | None, submitted: str | None) -> bo
     if not session_token or not submitted:
         return False
     return hmac.compare_digest(csrf_token(secret, session_token), submitted)
-
-
-def sessions_of(session: Session, user_id: int) -> list[WebSession]:
-    return list(session.scalars(select(WebSession).where(WebSession.user_id == user_id)))
