@@ -4,6 +4,7 @@ and hold, a manager's write-off and pipeline chart, and the access rules and CSR
 from __future__ import annotations
 
 import re
+import urllib.request
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -81,6 +82,14 @@ def test_account_manager_moves_a_renewal_to_contacted_and_downloads_a_renewal_no
         row.get_by_role("link", name="Download").click()
     with open(download.value.path(), "rb") as fh:
         assert fh.read(5) == b"%PDF-"
+
+    # A share link opens the PDF with no account.
+    page.locator("#notices tr[data-notice-id]").first.get_by_role("button", name="Share link").click()
+    link = page.locator(".flash-ok a").get_attribute("href")
+    assert "/n/" in link
+    with urllib.request.urlopen(link, timeout=30) as shared:  # noqa: S310 — a loopback URL, no cookies
+        assert shared.status == 200
+        assert shared.read(5) == b"%PDF-"
 
 
 def test_finance_drills_into_a_bucket_records_a_partial_payment_and_puts_an_invoice_on_hold(browse, site):
@@ -206,3 +215,25 @@ def test_a_form_posted_without_its_csrf_token_is_refused_and_changes_nothing(bro
     # Signing out without the token is refused too: the session stays.
     assert page.request.post(f"{site.base}/logout", form={}, max_redirects=0).status == 403
     assert page.goto(f"{site.base}/today").url.endswith("/today")
+
+
+def test_a_manager_dry_runs_an_import_and_reads_the_problems_row_by_row(browse, site):
+    good = (
+        "name,legal_name,segment,size,language,currency,credit_limit,owner_email\n"
+        "Harbour Freight,Harbour Freight Ltd.,enterprise,medium,en,USD,50000,mina@demo.renewals\n"
+    )
+    bad = good + "Bad Row,Bad Row Ltd.,enterprise,medium,fr,USD,-5,nobody@example.test\n"
+    page = browse(MANAGER)
+    page.goto(f"{site.base}/import")
+    page.select_option("#i-kind", "clients")
+    page.set_input_files("#i-file", files=[{"name": "c.csv", "mimeType": "text/csv", "buffer": bad.encode()}])
+    page.click("form[action='/import'] button[type=submit]")
+    problems = page.locator("#h-problems ~ .table-wrap tbody tr")
+    expect(problems.first).to_contain_text("3")
+    assert {row.locator("td").nth(0).inner_text() for row in problems.all()} == {"3"}
+    assert "owner_email" in " ".join(problems.all_inner_texts())
+
+    page.set_input_files("#i-file", files=[{"name": "c.csv", "mimeType": "text/csv", "buffer": good.encode()}])
+    page.click("form[action='/import'] button[type=submit]")
+    expect(page.locator("#h-result")).to_have_text("Dry run passed")
+    assert scalar(site, select(func.count()).select_from(Client).where(Client.name == "Harbour Freight")) == 0

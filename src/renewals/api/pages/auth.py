@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
+from litestar.params import Parameter
 from litestar.response import Redirect
 
 from renewals import clock
@@ -37,14 +38,16 @@ class SignInPages(Controller):
         return Redirect(path="/today" if user is not None else "/login", status_code=303)
 
     @get("/login", sync_to_thread=True)
-    def login_form(self, request: Req) -> Response[Any]:
+    def login_form(
+        self,
+        request: Req,
+        lang: str | None = None,
+        next_: Annotated[str | None, Parameter(query="next")] = None,
+    ) -> Response[Any]:
         with anonymous_unit(request) as session:
             if web.user_for_session(session, request.cookies.get(SESSION_COOKIE), at=clock.now()) is not None:
                 return Redirect(path="/today", status_code=303)
-        lang = request.query_params.get("lang")
-        response = render(
-            request, "login.html", None, {"next": local_path(request.query_params.get("next"), "/today"), "error": None}
-        )
+        response = render(request, "login.html", None, {"next": local_path(next_, "/today"), "error": None})
         if lang in i18n.LANGUAGES:
             # The switch on the sign-in page: remembered in a cookie until the user signs in.
             response = Redirect(path="/login", status_code=303)

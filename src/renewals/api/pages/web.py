@@ -272,7 +272,9 @@ def http_error_page(request: Req, exc: HTTPException) -> Response[Any]:
     """Litestar's own refusals on a page (an unknown path, a malformed query value) as pages too."""
     if exc.status_code == 404:
         return error_page(request, NotFound("page"))
-    return error_page(request, RenewalsError(str(exc.detail), exc.extra))
+    refusal = RenewalsError(str(exc.detail), exc.extra)
+    refusal.status_code = exc.status_code
+    return error_page(request, refusal)
 
 
 def error_page(request: Req, exc: RenewalsError) -> Response[Any]:
@@ -284,9 +286,11 @@ def error_page(request: Req, exc: RenewalsError) -> Response[Any]:
         user = web.user_for_session(session, request.cookies.get(SESSION_COOKIE), at=clock.now())
         if user is not None:
             session.expunge(user)
-    kind = (
-        "not_found" if isinstance(exc, NotFound) else "refused" if isinstance(exc, FormRefused | Forbidden) else "other"
-    )
+    kind = "bad_request" if exc.status_code == 400 else "other"
+    if isinstance(exc, NotFound):
+        kind = "not_found"
+    elif isinstance(exc, FormRefused | Forbidden):
+        kind = "refused"
     return render(
         request,
         "error.html",
