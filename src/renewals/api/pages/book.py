@@ -19,7 +19,7 @@ from renewals.domain.audit_query import audit_out, list_audit
 from renewals.domain.clients import service as clients
 from renewals.domain.contracts import service as contracts
 from renewals.domain.notices import service as notices
-from renewals.domain.receivables import invoices, reports
+from renewals.domain.receivables import invoices, payments, reports
 from renewals.domain.renewals import service as renewals
 from renewals.domain.renewals.schemas import ActivityIn, RenewalPatch, TransitionIn
 from renewals.errors import RenewalsError
@@ -224,6 +224,7 @@ class BookPages(Controller):
             contract_rows, _ = contracts.list_contracts(session, me, limit=200, offset=0, client_id=client_id)
             invoice_rows, invoice_total = invoices.list_invoices(session, me, limit=PAGE, offset=0, client_id=client_id)
             notice_rows, _ = notices.list_notices(session, me, limit=20, offset=0, client_id=client_id)
+            payment_rows, _ = payments.list_payments(session, me, limit=20, offset=0, client_id=client_id)
             alert_rows, _ = alerts.list_alerts(session, me, limit=20, offset=0, client_id=client_id, status=None)
             values = {
                 "c": clients.client_out(client),
@@ -232,6 +233,8 @@ class BookPages(Controller):
                 "contracts": [contracts.contract_out(x) for x in contract_rows],
                 "invoices": [invoices.invoice_out(x) for x in invoice_rows],
                 "invoice_total": invoice_total,
+                "payments": [payments.payment_out(p) for p in payment_rows],
+                "currencies": sorted({client.currency} | {i.currency for i in invoice_rows}),
                 "statement": reports.statement(session, me, client_id, start, end, state.settings.aging_buckets),
                 "notices": [notices.notice_out(n) for n in notice_rows],
                 "alerts": [alerts.alert_out(a) for a in alert_rows],

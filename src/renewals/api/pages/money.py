@@ -16,7 +16,7 @@ from renewals.api.pages.web import Form, back, check_csrf, done, local_path, par
 from renewals.domain import money as amounts
 from renewals.domain.receivables import invoices, payments, reports
 from renewals.domain.receivables.aging import bucket_bounds_as_due_dates
-from renewals.domain.receivables.schemas import CreditNoteIn, HoldIn, PaymentIn, ReleaseIn, WriteOffIn
+from renewals.domain.receivables.schemas import CreditNoteIn, HoldIn, PaymentIn, ReleaseIn, ReversalIn, WriteOffIn
 from renewals.errors import NotFound, RenewalsError, ValidationFailed
 
 PAGE = 100
@@ -65,6 +65,35 @@ class ReceivablesPages(Controller):
                 }
             values = {"aging": aging, "charts": charts, "drill": drill, "form_nonce": secrets.token_hex(8)}
             return render(request, "receivables.html", me, values)
+
+    @post("/clients/{client_id:int}/payments", sync_to_thread=True)
+    def client_payment(self, request: Req, client_id: int, data: Form) -> Redirect:
+        """A payment for the client as a whole: applied oldest due first, the rest kept as credit."""
+        check_csrf(request, data)
+        to = f"/clients/{client_id}#payments"
+        try:
+            fields = {k: text(data, k) for k in ("amount", "currency", "method", "reference", "received_on")}
+            payment = parse(PaymentIn, {"client_id": client_id, **fields})
+            with signed_in(request) as (session, me):
+                _, replayed = payments.record_payment(
+                    session, me, payment, text(data, "idempotency_key"), state_of(request).today()
+                )
+        except RenewalsError as exc:
+            return refused(request, to, exc)
+        return done(request, to, "replayed" if replayed else "payment")
+
+    @post("/payments/{payment_id:int}/reverse", sync_to_thread=True)
+    def reverse(self, request: Req, payment_id: int, data: Form) -> Redirect:
+        """A bounced payment: what it paid is open again."""
+        check_csrf(request, data)
+        to = local_path(text(data, "next"), back(request, "/receivables"))
+        try:
+            reversal = parse(ReversalIn, {"reason": text(data, "reason")})
+            with signed_in(request) as (session, me):
+                payments.reverse_payment(session, me, payment_id, reversal, state_of(request).today())
+        except RenewalsError as exc:
+            return refused(request, to, exc)
+        return done(request, to, "reversed")
 
     @post("/invoices/{invoice_id:int}/{action:str}", sync_to_thread=True)
     def invoice_action(self, request: Req, invoice_id: int, action: str, data: Form) -> Redirect:

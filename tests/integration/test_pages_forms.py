@@ -1,0 +1,82 @@
+"""Page forms go through the same services as the API: a client payment (once per form, however
+often it is posted), its reversal, and the refusals a clerk reads on the page."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from litestar.testing import TestClient
+from sqlalchemy import func, select
+
+from renewals import clock
+from renewals.api.app import create_app
+from renewals.db.models import Payment
+from renewals.domain.receivables.billing import run_billing
+from tests.factories import PASSWORD, make_client, make_contract, make_user
+
+TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+
+
+@pytest.fixture
+def book(session):
+    today = clock.today("UTC")
+    finance = make_user(session, role="finance")
+    owner = make_user(session, role="account_manager")
+    client = make_client(session, owner=owner)
+    make_contract(
+        session,
+        client=client,
+        actor=owner,
+        start_date=today - timedelta(days=100),
+        end_date=today + timedelta(days=265),
+    )
+    run_billing(session, today, finance)
+    session.commit()
+    return finance, client
+
+
+def signed_in(client: TestClient, email: str) -> str:
+    form = client.get("/login").text
+    token = TOKEN.search(form).group(1)
+    client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    return TOKEN.search(client.get("/today").text).group(1)
+
+
+def test_a_client_payment_posted_twice_is_recorded_once_and_can_be_reversed(settings, engine, sessions, book):
+    finance, customer = book
+    with TestClient(create_app(settings, engine)) as client:
+        token = signed_in(client, finance.email)
+        form = {"csrf_token": token, "idempotency_key": "page-abc-client", "amount": "150.00", "currency": "USD"}
+        first = client.post(f"/clients/{customer.id}/payments", data=form, follow_redirects=False)
+        again = client.post(f"/clients/{customer.id}/payments", data=form, follow_redirects=False)
+        assert (first.status_code, again.status_code) == (303, 303)
+        with sessions() as s:
+            payments = s.scalars(select(Payment).where(Payment.client_id == customer.id)).all()
+        assert [p.amount_minor for p in payments] == [15000]
+
+        page = client.get(f"/clients/{customer.id}")
+        assert "This payment was already recorded" in page.text
+        reverse = client.post(
+            f"/payments/{payments[0].id}/reverse",
+            data={"csrf_token": token, "reason": "bounced"},
+            follow_redirects=False,
+        )
+        assert reverse.status_code == 303
+        with sessions() as s:
+            assert s.get_one(Payment, payments[0].id).reversed is True
+
+
+def test_a_payment_the_service_refuses_comes_back_with_its_reason_and_records_nothing(settings, engine, sessions, book):
+    finance, customer = book
+    with TestClient(create_app(settings, engine)) as client:
+        token = signed_in(client, finance.email)
+        form = {"csrf_token": token, "amount": "-10", "currency": "USD"}
+        posted = client.post(f"/clients/{customer.id}/payments", data=form, follow_redirects=False)
+        assert posted.status_code == 303
+        response = client.get(posted.headers["location"])
+        assert "Not done:" in response.text
+        assert re.search(r"Not done: amount: must (not be negative|be positive)", response.text)
+        with sessions() as s:
+            assert s.scalar(select(func.count()).select_from(Payment)) == 0
