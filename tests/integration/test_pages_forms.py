@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from renewals import clock
 from renewals.api.app import create_app
-from renewals.db.models import Payment
+from renewals.db.models import Client, Payment, User
 from renewals.domain.receivables.billing import run_billing
 from tests.factories import PASSWORD, make_client, make_contract, make_user
 
@@ -40,7 +40,8 @@ def book(session):
 def signed_in(client: TestClient, email: str) -> str:
     form = client.get("/login").text
     token = TOKEN.search(form).group(1)
-    client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    assert response.url.path == "/today", response.text[-800:]
     return TOKEN.search(client.get("/today").text).group(1)
 
 
@@ -80,3 +81,23 @@ def test_a_payment_the_service_refuses_comes_back_with_its_reason_and_records_no
         assert re.search(r"Not done: amount: must (not be negative|be positive)", response.text)
         with sessions() as s:
             assert s.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_a_manager_hands_a_client_over_and_the_former_owner_then_gets_404(settings, engine, session, book):
+    _, customer = book
+    manager = make_user(session, role="manager")
+    successor = make_user(session, role="account_manager")
+    session.commit()
+    former = customer.owner_id
+    with TestClient(create_app(settings, engine)) as client:
+        token = signed_in(client, manager.email)
+        form = {"csrf_token": token, "version": str(customer.version), "owner_id": str(successor.id)}
+        assert client.post(f"/clients/{customer.id}/owner", data=form, follow_redirects=False).status_code == 303
+    session.expire_all()
+    assert session.get_one(Client, customer.id).owner_id == successor.id
+    former_email = session.get_one(User, former).email
+    session.commit()  # end the read, so the app may write
+    with TestClient(create_app(settings, engine)) as client:
+        signed_in(client, former_email)
+        response = client.get(f"/clients/{customer.id}", follow_redirects=False)
+        assert response.status_code == 404, response.headers

@@ -17,6 +17,7 @@ from renewals.domain.access.users import names
 from renewals.domain.alerts import service as alerts
 from renewals.domain.audit_query import audit_out, list_audit
 from renewals.domain.clients import service as clients
+from renewals.domain.clients.schemas import ClientPatch
 from renewals.domain.contracts import service as contracts
 from renewals.domain.notices import service as notices
 from renewals.domain.receivables import invoices, payments, reports
@@ -229,6 +230,7 @@ class BookPages(Controller):
             values = {
                 "c": clients.client_out(client),
                 "owner_name": names(session).get(client.owner_id, ""),
+                "account_managers": names(session, ("account_manager",)) if me.role in MANAGERS else {},
                 "contacts": [clients.contact_out(x) for x in contact_rows],
                 "contracts": [contracts.contract_out(x) for x in contract_rows],
                 "invoices": [invoices.invoice_out(x) for x in invoice_rows],
@@ -244,6 +246,19 @@ class BookPages(Controller):
                 "form_nonce": secrets.token_hex(8),
             }
             return render(request, "client.html", me, values, title=client.name)
+
+    @post("/clients/{client_id:int}/owner", sync_to_thread=True)
+    def reassign(self, request: Req, client_id: int, data: Form) -> Redirect:
+        """Hand the client (and its open renewals) to another account manager (managers)."""
+        check_csrf(request, data)
+        to = f"/clients/{client_id}"
+        try:
+            patch = parse(ClientPatch, {"version": text(data, "version"), "owner_id": text(data, "owner_id")})
+            with signed_in(request) as (session, me):
+                clients.update_client(session, me, client_id, patch)
+        except RenewalsError as exc:
+            return refused(request, to, exc)
+        return done(request, to, "saved")
 
     @get("/contracts/{contract_id:int}", sync_to_thread=True)
     def contract(self, request: Req, contract_id: int) -> Response[Any]:
