@@ -106,7 +106,7 @@ def expired(request: Req, key: str) -> Cookie:
 def signed_in(request: Req) -> Iterator[tuple[Session, User]]:
     """The request's one transaction with the session's user; SignInRequired when there is none."""
     state = state_of(request)
-    with unit_of_work(state.sessions) as session:
+    with unit_of_work(state.sessions_for(request.method)) as session:
         user = web.user_for_session(session, request.cookies.get(SESSION_COOKIE), at=clock.now())
         if user is None:
             raise SignInRequired("sign in first")
@@ -282,7 +282,7 @@ def error_page(request: Req, exc: RenewalsError) -> Response[Any]:
     if isinstance(exc, SignInRequired):
         return sign_in_redirect(request)
     user = None
-    with unit_of_work(state_of(request).sessions) as session:
+    with unit_of_work(state_of(request).sessions_for("GET")) as session:
         user = web.user_for_session(session, request.cookies.get(SESSION_COOKIE), at=clock.now())
         if user is not None:
             session.expunge(user)
