@@ -14,6 +14,7 @@ from renewals.api.context import Req, state_of
 from renewals.api.pages.charts import bar_chart
 from renewals.api.pages.web import Form, back, check_csrf, done, local_path, parse, refused, render, signed_in, text
 from renewals.domain import money as amounts
+from renewals.domain.clients.service import get_visible
 from renewals.domain.receivables import invoices, payments, reports
 from renewals.domain.receivables.aging import bucket_bounds_as_due_dates
 from renewals.domain.receivables.schemas import CreditNoteIn, HoldIn, PaymentIn, ReleaseIn, ReversalIn, WriteOffIn
@@ -34,7 +35,8 @@ class ReceivablesPages(Controller):
         today = state.today()
         bounds = state.settings.aging_buckets
         with signed_in(request) as (session, me):
-            aging = reports.aging(session, me, today, "client", bounds, reports.DEFAULT_DSO_DAYS)
+            # By segment: the page shows only the currency totals, and a big book has few segments.
+            aging = reports.aging(session, me, today, "segment", bounds, reports.DEFAULT_DSO_DAYS)
             charts = {
                 c.currency: bar_chart([(name, c.totals.get(name, Decimal(0))) for name in aging.buckets])
                 for c in aging.currencies
@@ -55,11 +57,12 @@ class ReceivablesPages(Controller):
                     due_to=span.latest,
                     unpaid=True,
                 )
-                clients = {g.key: g.name for c in aging.currencies for g in c.groups}
+                out = [invoices.invoice_out(i) for i in rows]
+                clients = {cid: get_visible(session, me, cid).name for cid in {i.client_id for i in out}}
                 drill = {
                     "currency": currency,
                     "bucket": bucket,
-                    "rows": [invoices.invoice_out(i) for i in rows],
+                    "rows": out,
                     "page": {"total": total, "limit": PAGE, "offset": offset},
                     "clients": clients,
                 }

@@ -1,7 +1,7 @@
 """What every page shares: the signed-in browser, CSRF on forms, rendering, flash messages.
 
 Handlers stay thin: `signed_in` opens the request's unit of work with the session's user (or
-sends the browser to /login), `checked_form` refuses a form without its token before anything
+sends the browser to /login), `check_csrf` refuses a form without its token before anything
 is written, `render` fills the layout's values, `done` redirects after a post with a message.
 """
 
