@@ -8,7 +8,7 @@ with `python -m renewals.api.pages.catalogs extract`.
 from __future__ import annotations
 
 import io
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.core import negotiate_locale
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_skeleton
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -64,6 +64,11 @@ class PageFormatter(Formatter):
     def moment(self, value: datetime) -> str:
         return format_datetime(value.astimezone(self.zone), format="short", locale=self.locale)
 
+    def month(self, value: str) -> str:
+        """`2026-12` → `Dec 2026`, `2026年12月`, `2026년 12월`."""
+        year, _, month = value.partition("-")
+        return format_skeleton("yMMM", date(int(year), int(month), 1), locale=self.locale)
+
 
 @cache
 def environment(language: str, timezone: str) -> Environment:
@@ -85,6 +90,7 @@ def environment(language: str, timezone: str) -> Environment:
         number=fmt.number,
         percent=fmt.percent,
         moment=fmt.moment,
+        month=fmt.month,
         label=lambda value: trans.gettext(labels.LABELS.get(str(value), str(value))),
     )
     env.globals.update(language_names=LANGUAGE_NAMES, languages=LANGUAGES, html_lang=language)
