@@ -237,3 +237,17 @@ def test_a_manager_dry_runs_an_import_and_reads_the_problems_row_by_row(browse, 
     page.click("form[action='/import'] button[type=submit]")
     expect(page.locator("#h-result")).to_have_text("Dry run passed")
     assert scalar(site, select(func.count()).select_from(Client).where(Client.name == "Harbour Freight")) == 0
+
+
+def test_account_manager_requests_a_batch_and_downloads_its_zip_when_built(browse, site):
+    page = browse(MINA)
+    page.goto(f"{site.base}/notices")
+    page.fill("#b-days", "30")
+    page.click("form[action='/notices/batch'] button[type=submit]")
+    expect(page.locator("#h-batch")).to_be_visible()
+    link = page.get_by_role("link", name="Download all as a zip")
+    expect(link).to_be_visible(timeout=120_000)
+    with page.expect_download() as download:
+        link.click()
+    with open(download.value.path(), "rb") as fh:
+        assert fh.read(2) == b"PK"

@@ -27,6 +27,7 @@ from renewals.api.pages.web import (
     text,
 )
 from renewals.domain import imports
+from renewals.domain.access.users import names
 from renewals.domain.clients import service as clients
 from renewals.domain.deliveries import transport
 from renewals.domain.notices import batches, service, sharing
@@ -61,9 +62,16 @@ class OfficePages(Controller):
 
     @get("/notices", sync_to_thread=True)
     def notice_list(
-        self, request: Req, kind: str | None = None, status: str | None = None, offset: int = 0
+        self,
+        request: Req,
+        kind: str | None = None,
+        status: str | None = None,
+        offset: int = 0,
+        batch: int | None = None,
     ) -> Response[Any]:
+        """Notices, newest first; `batch` shows that batch's progress and its zip when built."""
         with signed_in(request) as (session, me):
+            shown_batch = batches.batch_out(session, batches.get_visible_batch(session, me, batch)) if batch else None
             rows, total = service.list_notices(
                 session, me, limit=PAGE, offset=offset, kind=kind or None, status=status or None
             )
@@ -76,6 +84,8 @@ class OfficePages(Controller):
                 "page": {"total": total, "limit": PAGE, "offset": offset},
                 "clients": client_names,
                 "filters": {"kind": kind or "", "status": status or ""},
+                "batch": shown_batch,
+                "owners": names(session, ("account_manager",)) if me.role != "account_manager" else {},
             }
             return render(request, "notices.html", me, values)
 
@@ -98,12 +108,27 @@ class OfficePages(Controller):
         """Renewal notices for every contract of the caller's clients ending within N days."""
         check_csrf(request, data)
         try:
-            batch = parse(BatchIn, {"within_days": text(data, "within_days")})
+            asked = parse(BatchIn, {"within_days": text(data, "within_days"), "owner_id": text(data, "owner_id")})
             with signed_in(request) as (session, me):
-                batches.request_batch(session, me, batch, state_of(request).today())
+                batch_id = batches.request_batch(session, me, asked, state_of(request).today()).id
         except RenewalsError as exc:
             return refused(request, "/notices", exc)
-        return done(request, "/notices", "requested")
+        return done(request, f"/notices?batch={batch_id}", "requested")
+
+    @get("/notices/batches/{batch_id:int}/zip", sync_to_thread=True)
+    def batch_zip(self, request: Req, batch_id: int) -> Response[bytes]:
+        with signed_in(request) as (session, me):
+            data = batches.read_zip(
+                state_of(request).settings.data_dir, batches.get_visible_batch(session, me, batch_id)
+            )
+        return Response(
+            data,
+            media_type="application/zip",
+            headers={
+                "Content-Disposition": f'attachment; filename="notices-batch-{batch_id}.zip"',
+                "Cache-Control": "private, no-store",
+            },
+        )
 
     @get("/notices/{notice_id:int}/preview", sync_to_thread=True)
     def preview(self, request: Req, notice_id: int) -> Response[bytes]:
