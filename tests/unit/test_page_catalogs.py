@@ -38,3 +38,27 @@ def test_english_pages_use_the_message_ids_and_every_label_is_extracted():
 )
 def test_a_first_visit_gets_the_language_the_browser_asks_for(header, language):
     assert i18n.best_language(header) == language
+
+
+def test_every_code_the_pages_show_has_a_translatable_label():
+    from renewals.api.pages.labels import LABELS
+    from renewals.db.models.alerts import ALERT_STATUSES
+    from renewals.db.models.notices import BATCH_STATUSES, NOTICE_STATUSES
+    from renewals.db.models.receivables import INVOICE_STATUSES
+    from renewals.domain.access.rules import ROLES
+    from renewals.domain.alerts.rules import AlertKind, Severity
+    from renewals.domain.notices.context import KINDS
+    from renewals.domain.renewals.rules import RenewalStatus
+
+    codes = {
+        *ALERT_STATUSES,
+        *BATCH_STATUSES,
+        *NOTICE_STATUSES,
+        *INVOICE_STATUSES,
+        *ROLES,
+        *KINDS,
+        *(k.value for k in AlertKind),
+        *(s.value for s in Severity),
+        *(s.value for s in RenewalStatus),
+    }
+    assert sorted(codes - LABELS.keys()) == []
