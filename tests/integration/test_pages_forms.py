@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 
 from renewals import clock
 from renewals.api.app import create_app
-from renewals.db.models import Client, Payment, User
+from renewals.db.models import Client, Payment, Renewal, User
 from renewals.domain.receivables.billing import run_billing
+from renewals.domain.renewals.service import open_renewals
 from tests.factories import PASSWORD, make_client, make_contract, make_user
 
 TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
@@ -101,3 +102,38 @@ def test_a_manager_hands_a_client_over_and_the_former_owner_then_gets_404(settin
         signed_in(client, former_email)
         response = client.get(f"/clients/{customer.id}", follow_redirects=False)
         assert response.status_code == 404, response.headers
+
+
+def test_an_account_manager_takes_a_renewal_through_signature_to_renewed(settings, engine, session):
+    today = clock.today("UTC")
+    owner = make_user(session, role="account_manager")
+    customer = make_client(session, owner=owner)
+    contract = make_contract(
+        session,
+        client=customer,
+        actor=owner,
+        start_date=today - timedelta(days=300),
+        end_date=today + timedelta(days=60),
+    )
+    open_renewals(session, today, contract_ids=[contract.id])
+    renewal = session.scalars(select(Renewal).where(Renewal.contract_id == contract.id)).one()
+    session.commit()
+    with TestClient(create_app(settings, engine)) as client:
+        token = signed_in(client, owner.email)
+        page = client.get(f"/renewals/{renewal.id}").text
+        assert 'value="awaiting_signature"' in page
+        assert 'value="renewed"' in page
+        moves = [
+            {"to": "awaiting_signature", "sent_for_signature_on": today.isoformat()},
+            {"to": "renewed", "signed_on": today.isoformat(), "signed_by": "김민준", "seal_received": "yes"},
+        ]
+        for move in moves:
+            version = re.search(r'name="version" value="(\d+)"', client.get(f"/renewals/{renewal.id}").text).group(1)
+            form = {"csrf_token": token, "version": version, **move}
+            response = client.post(f"/renewals/{renewal.id}/transition", data=form)
+            assert "Renewal moved." in response.text, re.findall(r"flash[^>]*>([^<]*)<", response.text)
+        assert "Successor contract" in response.text
+    session.expire_all()
+    done = session.get_one(Renewal, renewal.id)
+    assert (done.status, done.signed_by, done.seal_received) == ("renewed", "김민준", True)
+    assert done.successor_contract_id is not None
