@@ -137,3 +137,14 @@ def test_an_account_manager_takes_a_renewal_through_signature_to_renewed(setting
     done = session.get_one(Renewal, renewal.id)
     assert (done.status, done.signed_by, done.seal_received) == ("renewed", "김민준", True)
     assert done.successor_contract_id is not None
+
+
+def test_a_form_value_with_a_nul_character_is_refused_naming_the_field(settings, engine, sessions, book):
+    finance, customer = book
+    with TestClient(create_app(settings, engine)) as client:
+        token = signed_in(client, finance.email)
+        form = {"csrf_token": token, "amount": "10", "currency": "USD", "reference": "A\x00B"}
+        response = client.post(f"/clients/{customer.id}/payments", data=form)
+        assert "Not done: reference: must not contain NUL characters" in response.text
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Payment)) == 0

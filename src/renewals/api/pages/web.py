@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from renewals import clock
 from renewals.api.context import Req, state_of
+from renewals.api.hygiene import text_problem
 from renewals.api.pages import i18n
 from renewals.db.models import User
 from renewals.db.uow import unit_of_work
@@ -136,12 +137,15 @@ def check_csrf(request: Req, form: dict[str, Any]) -> None:
 
 
 def text(form: dict[str, Any], key: str) -> str | None:
-    """A form field, stripped; None when absent or empty."""
+    """A form field, stripped; None when absent or empty. The API's bounds on text apply (no NUL
+    characters, no over-long values, dates within the supported years): ValidationFailed naming it."""
     value = form.get(key)
     if isinstance(value, list):
         value = value[0] if value else None
     if not isinstance(value, str):
         return None
+    if problem := text_problem(value, query=False):
+        raise ValidationFailed(key, problem)
     return value.strip() or None
 
 
