@@ -31,6 +31,15 @@ def _pdf(data: bytes, filename: str) -> Response[bytes]:
     )
 
 
+def transmit(request: Req, claim: mail.SendClaim) -> tuple[DeliveryOut, transport.Outcome]:
+    """Send a claimed notice e-mail and record how it went (the API's and the pages' send)."""
+    # Outside any transaction: a slow mail server holds no database lock.
+    outcome = transport.send_mail(state_of(request).settings.smtp_url or "", claim.message, SMTP_TIMEOUT_S)
+    with anonymous_unit(request) as session:
+        out = mail.delivery_out(mail.record_send(session, claim.delivery_id, outcome, clock.now()))
+    return out, outcome
+
+
 def _revoke(request: Req, notice_id: int, link_id: str) -> LinkOut:
     state = state_of(request)
     with unit(request) as (session, me):
@@ -127,10 +136,7 @@ class NoticeController(Controller):
                 smtp_configured=bool(settings.smtp_url),
                 at=clock.now(),
             )
-        # Outside any transaction: a slow mail server holds no database lock.
-        outcome = transport.send_mail(settings.smtp_url or "", claim.message, SMTP_TIMEOUT_S)
-        with anonymous_unit(request) as session:
-            out = mail.delivery_out(mail.record_send(session, claim.delivery_id, outcome, clock.now()))
+        out, outcome = transmit(request, claim)
         if not outcome.ok:
             raise mail.NoticeNotSent(
                 f"the mail server did not accept notice {notice_id}: {outcome.error}",

@@ -11,7 +11,8 @@ from litestar.params import Body
 from litestar.response import Redirect
 
 from renewals import clock
-from renewals.api.context import Req, anonymous_unit, state_of
+from renewals.api.context import Req, state_of
+from renewals.api.controllers.notices import transmit
 from renewals.api.pages.book import RENEWAL_STATES
 from renewals.api.pages.charts import stacked_chart
 from renewals.api.pages.web import (
@@ -29,7 +30,6 @@ from renewals.api.pages.web import (
 from renewals.domain import imports
 from renewals.domain.access.users import names
 from renewals.domain.clients import service as clients
-from renewals.domain.deliveries import transport
 from renewals.domain.notices import batches, service, sharing
 from renewals.domain.notices import sending as mail
 from renewals.domain.notices.build import Sender
@@ -38,7 +38,6 @@ from renewals.domain.renewals.report import renewal_report
 from renewals.errors import RenewalsError, ValidationFailed
 
 PAGE = 50
-SMTP_TIMEOUT_S = 20.0
 PIPELINE_STATES = ("upcoming", "contacted", "proposal_sent", "awaiting_signature")
 MultiPart = Annotated[dict[str, Any], Body(media_type=RequestEncodingType.MULTI_PART)]
 
@@ -175,9 +174,7 @@ class OfficePages(Controller):
                     smtp_configured=bool(settings.smtp_url),
                     at=clock.now(),
                 )
-            outcome = transport.send_mail(settings.smtp_url or "", claim.message, SMTP_TIMEOUT_S)
-            with anonymous_unit(request) as session:
-                mail.record_send(session, claim.delivery_id, outcome, clock.now())
+            _, outcome = transmit(request, claim)
             if not outcome.ok:
                 return done(request, to, str(outcome.error), error=True)
         except RenewalsError as exc:
