@@ -91,6 +91,10 @@ def test_account_manager_moves_a_renewal_to_contacted_and_downloads_a_renewal_no
         assert shared.status == 200
         assert shared.read(5) == b"%PDF-"
 
+    # This site has no mail server: sending is refused with the reason, on the same page.
+    page.locator("#notices tr[data-notice-id]").first.get_by_role("button", name="Send by e-mail").click()
+    expect(page.locator(".flash-error")).to_contain_text("Not done:")
+
 
 def test_finance_drills_into_a_bucket_records_a_partial_payment_and_puts_an_invoice_on_hold(browse, site):
     page = browse(FINANCE)

@@ -4,15 +4,18 @@ and the public `/n/{token}` that serves a shared PDF with no account."""
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, post
+from sqlalchemy.orm import Session
 
 from renewals import clock
 from renewals.api.context import Req, anonymous_unit, state_of, unit
+from renewals.db.models import User
 from renewals.domain.deliveries import transport
 from renewals.domain.notices import batches, service, sharing
 from renewals.domain.notices import sending as mail
 from renewals.domain.notices.build import Sender
 from renewals.domain.notices.schemas import BatchIn, BatchOut, DeliveryOut, LinkIn, LinkOut, NoticeIn, NoticeOut
 from renewals.domain.pagination import Page
+from renewals.settings import Settings
 
 PDF = "application/pdf"
 # Mail servers answer within seconds; a request waits no longer than this for one.
@@ -28,6 +31,20 @@ def _pdf(data: bytes, filename: str) -> Response[bytes]:
             "Cache-Control": "private, no-store",
             "X-Content-Type-Options": "nosniff",
         },
+    )
+
+
+def claim_send(session: Session, me: User, settings: Settings, notice_id: int) -> mail.SendClaim:
+    """Claim a notice's e-mail for sending (in the caller's transaction)."""
+    return mail.prepare_send(
+        session,
+        me,
+        notice_id,
+        data_dir=settings.data_dir,
+        mail_from=settings.mail_from,
+        company=settings.company_name,
+        smtp_configured=bool(settings.smtp_url),
+        at=clock.now(),
     )
 
 
@@ -126,16 +143,7 @@ class NoticeController(Controller):
         502 when the mail server refuses."""
         settings = state_of(request).settings
         with unit(request) as (session, me):
-            claim = mail.prepare_send(
-                session,
-                me,
-                notice_id,
-                data_dir=settings.data_dir,
-                mail_from=settings.mail_from,
-                company=settings.company_name,
-                smtp_configured=bool(settings.smtp_url),
-                at=clock.now(),
-            )
+            claim = claim_send(session, me, settings, notice_id)
         out, outcome = transmit(request, claim)
         if not outcome.ok:
             raise mail.NoticeNotSent(

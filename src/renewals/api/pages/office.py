@@ -12,7 +12,7 @@ from litestar.response import Redirect
 
 from renewals import clock
 from renewals.api.context import Req, state_of
-from renewals.api.controllers.notices import transmit
+from renewals.api.controllers.notices import claim_send, transmit
 from renewals.api.pages.book import RENEWAL_STATES
 from renewals.api.pages.charts import stacked_chart
 from renewals.api.pages.web import (
@@ -31,7 +31,6 @@ from renewals.domain import imports
 from renewals.domain.access.users import names
 from renewals.domain.clients import service as clients
 from renewals.domain.notices import batches, service, sharing
-from renewals.domain.notices import sending as mail
 from renewals.domain.notices.build import Sender
 from renewals.domain.notices.schemas import BatchIn, LinkIn, NoticeIn
 from renewals.domain.renewals.report import renewal_report
@@ -164,16 +163,7 @@ class OfficePages(Controller):
         to = local_path(text(data, "next"), back(request, "/notices"))
         try:
             with signed_in(request) as (session, me):
-                claim = mail.prepare_send(
-                    session,
-                    me,
-                    notice_id,
-                    data_dir=settings.data_dir,
-                    mail_from=settings.mail_from,
-                    company=settings.company_name,
-                    smtp_configured=bool(settings.smtp_url),
-                    at=clock.now(),
-                )
+                claim = claim_send(session, me, settings, notice_id)
             _, outcome = transmit(request, claim)
             if not outcome.ok:
                 return done(request, to, str(outcome.error), error=True)
