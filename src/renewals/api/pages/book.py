@@ -5,45 +5,41 @@ from __future__ import annotations
 import secrets
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.response import Redirect
+from sqlalchemy.orm import Session
 
 from renewals.api.context import Req, state_of
 from renewals.api.pages.web import Form, check_csrf, done, parse, refused, render, signed_in, text
+from renewals.db.models import User
 from renewals.domain.access.rules import MANAGERS
 from renewals.domain.access.users import names
 from renewals.domain.alerts import service as alerts
-from renewals.domain.audit_query import audit_out, list_audit
+from renewals.domain.audit_query import AuditOut, audit_out, list_audit
 from renewals.domain.clients import service as clients
 from renewals.domain.clients.schemas import ClientPatch
 from renewals.domain.contracts import service as contracts
 from renewals.domain.notices import service as notices
 from renewals.domain.receivables import invoices, payments, reports
 from renewals.domain.renewals import service as renewals
+from renewals.domain.renewals.rules import RenewalStatus
 from renewals.domain.renewals.schemas import ActivityIn, RenewalPatch, TransitionIn
 from renewals.errors import RenewalsError
 
 PAGE = 50
-RENEWAL_STATES = (
-    "upcoming",
-    "contacted",
-    "proposal_sent",
-    "awaiting_signature",
-    "renewed",
-    "auto_renewed",
-    "lost",
-    "lapsed",
-)
+RENEWAL_STATES: tuple[str, ...] = tuple(s.value for s in RenewalStatus)
 ACTIVITY_KINDS = ("call", "email", "meeting", "note")
 
 
 def _query(**params: object) -> str:
-    return "&".join(f"{k}={v}" for k, v in params.items() if v not in (None, ""))
+    """The filters as a query string for the pager's links (empty ones left out)."""
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
-def _history(session: Any, me: Any, client_id: int) -> list[Any] | None:
+def _history(session: Session, me: User, client_id: int) -> list[AuditOut] | None:
     """The client's audit rows, for the roles that may read the audit log (None for others)."""
     if me.role not in MANAGERS:
         return None
