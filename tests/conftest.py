@@ -154,3 +154,7 @@ def _cheap_password_hashing() -> Iterator[None]:
     patch.setattr(users, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
     yield
     patch.undo()
+
+
+# One broker per test process (Dramatiq allows no second): the integration and browser tests share it.
+from tests.integration.jobs_support import jobs_broker  # noqa: E402, F401

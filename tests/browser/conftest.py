@@ -28,7 +28,7 @@ from renewals.demo import load as load_demo
 from renewals.jobs import runtime
 from renewals.settings import load
 from tests.conftest import truncate_all
-from tests.integration.jobs_support import SECRET, jobs_broker  # noqa: F401 — a fixture
+from tests.integration.jobs_support import SECRET
 
 pytestmark = pytest.mark.browser
 

@@ -56,7 +56,6 @@ def api(settings: Settings, engine: Engine) -> Iterator[Api]:
 from tests.integration.jobs_support import (  # noqa: E402, F401
     actor_runtime,
     job_settings,
-    jobs_broker,
     queues,
     start_worker,
     worker_thread,
