@@ -120,6 +120,9 @@ class PaymentReminderContext(TypedDict):
     client: Recipient
     invoices: list[OverdueInvoice]
     pay_by: date
+    earlier_reminders: list[date]
+    """The days earlier payment reminders to this client were delivered, before the issue date;
+    the letter speaks of earlier reminders only when there are some."""
     contact: Contact
 
 
@@ -128,9 +131,16 @@ class StatementEntry(TypedDict):
     kind: EntryKind
     reference: str
     description: str
+    """Free text printed as given (may be empty)."""
     amount: Decimal
     """Signed: positive raises what the client owes (invoice, payment reversal), negative
     lowers it (payment, credit note, write-off)."""
+    method: str | None
+    """Payments and reversals: the payment method code (`bank_transfer`, `cheque`, …), printed
+    in the letter's language."""
+    period_start: date | None
+    """Invoices: the service period billed."""
+    period_end: date | None
 
 
 class StatementAccount(TypedDict):

@@ -23,7 +23,7 @@ from urllib.request import url2pathname
 
 import jinja2
 from babel.support import Translations
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -65,6 +65,22 @@ ENTRY_KINDS: dict[str, str] = {
     "write_off": N_("Write-off"),
     "invoice_void": N_("Invoice voided"),
 }
+PAYMENT_METHODS: dict[str, str] = {
+    "bank_transfer": N_("Bank transfer"),
+    "wire_transfer": N_("Bank transfer"),
+    "transfer": N_("Bank transfer"),
+    "cheque": N_("Cheque"),
+    "check": N_("Cheque"),
+    "card": N_("Card payment"),
+    "credit_card": N_("Card payment"),
+    "cash": N_("Cash"),
+    "direct_debit": N_("Direct debit"),
+    "giro": N_("Giro transfer"),
+    "online": N_("Online payment"),
+    "other": N_("Other payment"),
+}
+WRITTEN_OFF = N_("Written off as bad debt")
+SERVICE_PERIOD = N_("Service %(start)s – %(end)s")
 BUCKET_CURRENT = N_("Current")
 BUCKET_RANGE = N_("%(low)s–%(high)s days")
 BUCKET_OVER = N_("Over %(days)s days")
@@ -181,8 +197,13 @@ class Renderer:
         translations = load_translations(language)
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         fmt = Formatter(language)
+        # Amounts, dates and numbers come out as unbreakable spans: never split across lines.
         env.filters.update(
-            date=_strict(fmt.date), money=_strict(fmt.money), number=_strict(fmt.number), percent=_strict(fmt.percent)
+            date=_strict(_whole(fmt.date)),
+            money=_strict(_whole(fmt.money)),
+            number=_strict(_whole(fmt.number)),
+            percent=_strict(_whole(fmt.percent)),
+            dates=_strict(lambda days: _joined(fmt, [_whole(fmt.date)(day) for day in days])),
         )
         gettext = translations.gettext
         env.globals.update(
@@ -191,6 +212,7 @@ class Renderer:
             page_counter=Markup(page_counter_css(gettext(PAGE_COUNTER))),  # noqa: S704
             cycle_label=lambda key: gettext(BILLING_CYCLES[key]),
             entry_label=lambda key: gettext(ENTRY_KINDS[key]),
+            method_label=lambda code: gettext(PAYMENT_METHODS[code]) if code in PAYMENT_METHODS else _humane(code),
             bucket_label=_bucket_labeller(translations),
         )
         return _Locale(env=env, translations=translations, fmt=fmt)
@@ -275,6 +297,27 @@ def _strict(filter_: Callable[..., str]) -> Callable[..., str]:
     return checked
 
 
+def _whole(filter_: Callable[..., str]) -> Callable[..., Markup]:
+    def whole(*args: Any) -> Markup:
+        return Markup('<span class="nw">{}</span>').format(filter_(*args))
+
+    return whole
+
+
+def _joined(fmt: Formatter, parts: list[Markup]) -> Markup:
+    """`a, b and c` in the locale's words, the parts kept as markup."""
+    placeholders = [f"\x00{i}\x00" for i in range(len(parts))]
+    out = str(escape(fmt.join(placeholders)))
+    for placeholder, part in zip(placeholders, parts, strict=True):
+        out = out.replace(placeholder, str(part))
+    return Markup(out)  # noqa: S704  # escaped above, parts are our own markup
+
+
+def _humane(code: str) -> str:
+    """A payment method nobody catalogued, printed as words rather than as a code."""
+    return code.replace("_", " ").replace("-", " ").strip().capitalize()
+
+
 def _bucket_labeller(translations: Translations) -> Callable[[str], str]:
     def label(key: str) -> str:
         if key == "current":
@@ -302,8 +345,11 @@ def _prepare_renewal(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any]:
         monthly_new += new
         lines.append({**line, "current_amount": current, "new_amount": new})
     uplift_label = locale.fmt.percent(abs(proposal["uplift_pct"]))
+    deadline = ctx["opt_out_deadline"]
     return {
         **ctx,
+        # A deadline already past on the letter's date is never asked of the client.
+        "opt_out_open": deadline is not None and deadline >= ctx["issue_date"],
         "lines": lines,
         "monthly_current": monthly_current,
         "monthly_new": monthly_new,
@@ -339,6 +385,7 @@ def _prepare_statement(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any
             rows.append(
                 {
                     **entry,
+                    "detail": _entry_detail(entry, locale),
                     "charge": amount if amount > 0 else None,
                     "credit": -amount if amount < 0 else None,
                     "balance": balance,
@@ -353,8 +400,26 @@ def _prepare_statement(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any
                 "aging_total": sum((aging[b] for b in ctx["aging_buckets"]), Decimal(0)),
             }
         )
-    width = round(90 / (len(ctx["aging_buckets"]) + 1), 2)
-    return {**ctx, "accounts": accounts, "aging_col_width": width}
+    return {**ctx, "accounts": accounts}
+
+
+def _entry_detail(entry: Mapping[str, Any], locale: _Locale) -> Markup:
+    """What a statement line says in its description column, in the letter's language."""
+    gettext = locale.translations.gettext
+    parts: list[Markup | str] = []
+    if entry["period_start"] is not None and entry["period_end"] is not None:
+        dates = _whole(lambda day: locale.fmt.date(day, "compact"))
+        parts.append(
+            escape(gettext(SERVICE_PERIOD)) % {"start": dates(entry["period_start"]), "end": dates(entry["period_end"])}
+        )
+    if entry["method"]:
+        method = entry["method"]
+        parts.append(gettext(PAYMENT_METHODS[method]) if method in PAYMENT_METHODS else _humane(method))
+    if entry["kind"] == "write_off":
+        parts.append(gettext(WRITTEN_OFF))
+    if entry["description"]:
+        parts.append(entry["description"])
+    return Markup(" · ").join(parts)
 
 
 _PREPARE: dict[Kind, Callable[[Mapping[str, Any], _Locale], dict[str, Any]]] = {

@@ -103,12 +103,13 @@ def request_notice(session: Session, actor: User, data: NoticeIn, today: date, s
     if contract is not None and contract.client_id != client.id:
         raise ValidationFailed("contract_id", f"contract {contract.number} is not a contract of client {client.id}")
     params = _params(data, data.as_of or today)
-    build.build(session, data.kind, client.id, data.contract_id, params, sender, actor)
+    language = language_for(client, data.language)
+    build.build(session, data.kind, client.id, data.contract_id, params, sender, actor, language)
     notice = Notice(
         kind=data.kind,
         client_id=client.id,
         contract_id=data.contract_id,
-        language=language_for(client, data.language),
+        language=language,
         status="queued",
         params=params,
         requested_by=actor.id,
@@ -188,7 +189,7 @@ def begin_render(session: Session, notice_id: int, sender: build.Sender) -> Rend
     # (a reminder) has no asker, and reminders do not depend on who looks.
     asker = session.get(User, notice.requested_by) if notice.requested_by is not None else None
     context = build.build(
-        session, notice.kind, notice.client_id, notice.contract_id, dict(notice.params), sender, asker
+        session, notice.kind, notice.client_id, notice.contract_id, dict(notice.params), sender, asker, notice.language
     )
     return RenderTask(notice.id, notice.kind, notice.language, context)
 
