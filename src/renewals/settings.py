@@ -103,6 +103,8 @@ class Settings:
     renewal_horizon_days: int = 180
     token_ttl_hours: int = 12
     mail_from: str = "renewals@localhost"
+    public_url: str = "http://127.0.0.1:8000"
+    """Where clients reach this service: the base of the reply links in letters' e-mails."""
     # Notices: the letterhead, the accounts-receivable contact and the daily auto-reminders.
     company_name: str = "Renewals Data Centres Ltd."
     company_address: tuple[str, ...] = ()
@@ -158,6 +160,10 @@ def load() -> Settings:
         renewal_horizon_days=int(os.environ.get("RENEWALS_RENEWAL_HORIZON_DAYS", "180")),
         token_ttl_hours=int(os.environ.get("RENEWALS_TOKEN_TTL_HOURS", "12")),
         mail_from=os.environ.get("RENEWALS_MAIL_FROM", "renewals@localhost"),
+        public_url=(
+            os.environ.get("RENEWALS_PUBLIC_URL")
+            or f"http://{os.environ.get('RENEWALS_HOST', '127.0.0.1')}:{os.environ.get('RENEWALS_PORT', '8000')}"
+        ).rstrip("/"),
         company_name=os.environ.get("RENEWALS_COMPANY_NAME") or "Renewals Data Centres Ltd.",
         company_address=_lines(os.environ.get("RENEWALS_COMPANY_ADDRESS", "1 Example Street|London EC1A 1AA")),
         company_contact=_lines(os.environ.get("RENEWALS_COMPANY_CONTACT")),

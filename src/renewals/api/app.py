@@ -21,7 +21,7 @@ from renewals.api.controllers.audit import AuditController
 from renewals.api.controllers.clients import ClientController
 from renewals.api.controllers.contracts import ContractController
 from renewals.api.controllers.jobs import JobController, ScanController
-from renewals.api.controllers.notices import NoticeController, SharedNoticeController
+from renewals.api.controllers.notices import NoticeController, NoticeReplyController, SharedNoticeController
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
 from renewals.api.controllers.renewals import RenewalController, RenewalReportController
 from renewals.api.errors import HANDLERS
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     prometheus = PrometheusConfig(app_name="renewals", group_path=True, exclude=["/metrics", "/health"])
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}])
     return Litestar(
-        route_handlers=[api, SharedNoticeController, health, ready, PrometheusController],
+        route_handlers=[api, SharedNoticeController, NoticeReplyController, health, ready, PrometheusController],
         middleware=[prometheus.middleware],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         state=_state({"renewals": state}),

@@ -129,14 +129,20 @@ def _receivables_contact(session: Session, sender: Sender, language: str, client
     return {"name": person.name, "email": person.email, "phone": None}
 
 
-def _recipient(session: Session, client: Client, *, signatory: bool) -> Recipient:
-    """The client as the letter is addressed, for the attention of its first signatory (renewal
-    notices) or first billing contact (reminders, statements), if it has one."""
+def addressee(session: Session, client_id: int, *, signatory: bool) -> Contact | None:
+    """The contact a letter is for: the client's first signatory (renewal notices) or first
+    billing contact (reminders, statements), if it has one. An answer through the letter's link
+    is theirs."""
     flag = Contact.is_signatory if signatory else Contact.is_billing
-    attention = session.scalar(
-        select(Contact.name).where(Contact.client_id == client.id, flag.is_(True)).order_by(Contact.id).limit(1)
+    return session.scalar(
+        select(Contact).where(Contact.client_id == client_id, flag.is_(True)).order_by(Contact.id).limit(1)
     )
-    return {"name": client.legal_name, "attention": attention, "address_lines": []}
+
+
+def _recipient(session: Session, client: Client, *, signatory: bool) -> Recipient:
+    """The client as the letter is addressed, for the attention of its addressee."""
+    person = addressee(session, client.id, signatory=signatory)
+    return {"name": client.legal_name, "attention": person.name if person else None, "address_lines": []}
 
 
 def _client(session: Session, client_id: int) -> Client:
@@ -225,7 +231,29 @@ def payment_reminder(
     Raises NotFound for an unknown client and Conflict when the client has nothing overdue.
     """
     client = _client(session, client_id)
-    opened = reports.open_invoices(issue_date, client.id)
+    invoices = [invoice for _id, invoice in reminder_invoices(session, client.id, issue_date)]
+    if not invoices:
+        raise Conflict(
+            f"client {client.name} has no open overdue invoice on {issue_date.isoformat()}: nothing to remind",
+            extra={"client_id": client.id, "as_of": issue_date.isoformat()},
+        )
+    highest = max(invoice["level"] for invoice in invoices)
+    return {
+        "letterhead": sender.letterhead(language),
+        "issue_date": issue_date,
+        "reference": rules.reminder_reference(client.id, issue_date),
+        "client": _recipient(session, client, signatory=False),
+        "invoices": invoices,
+        "pay_by": rules.pay_by(issue_date, highest),
+        "earlier_reminders": delivered_reminders(session, client.id, issue_date, sender.timezone),
+        "contact": _receivables_contact(session, sender, language, client),
+    }
+
+
+def reminder_invoices(session: Session, client_id: int, issue_date: date) -> list[tuple[int, OverdueInvoice]]:
+    """The invoices a payment reminder issued on `issue_date` lists, with their ids: every invoice
+    of the client overdue then with an open balance then, not on hold then; oldest due first."""
+    opened = reports.open_invoices(issue_date, client_id)
     held = and_(
         Invoice.hold_kind.is_not(None),
         or_(Invoice.held_on.is_(None), Invoice.held_on <= issue_date),
@@ -246,35 +274,22 @@ def payment_reminder(
         .where(opened.c.open_minor > 0, Invoice.due_date < issue_date, ~held)
         .order_by(Invoice.due_date, Invoice.id)
     )
-    invoices: list[OverdueInvoice] = [
-        {
-            "number": number or f"#{invoice_id}",
-            "contract_number": contract_number,
-            "issue_date": issued,
-            "due_date": due,
-            "days_overdue": (issue_date - due).days,
-            "currency": currency,
-            "amount_due": money.from_minor(open_minor, currency),
-            "level": _level(dunning_level(due, issue_date)),
-        }
+    return [
+        (
+            invoice_id,
+            {
+                "number": number or f"#{invoice_id}",
+                "contract_number": contract_number,
+                "issue_date": issued,
+                "due_date": due,
+                "days_overdue": (issue_date - due).days,
+                "currency": currency,
+                "amount_due": money.from_minor(open_minor, currency),
+                "level": _level(dunning_level(due, issue_date)),
+            },
+        )
         for invoice_id, number, contract_number, issued, due, currency, open_minor in rows
     ]
-    if not invoices:
-        raise Conflict(
-            f"client {client.name} has no open overdue invoice on {issue_date.isoformat()}: nothing to remind",
-            extra={"client_id": client.id, "as_of": issue_date.isoformat()},
-        )
-    highest = max(invoice["level"] for invoice in invoices)
-    return {
-        "letterhead": sender.letterhead(language),
-        "issue_date": issue_date,
-        "reference": rules.reminder_reference(client.id, issue_date),
-        "client": _recipient(session, client, signatory=False),
-        "invoices": invoices,
-        "pay_by": rules.pay_by(issue_date, highest),
-        "earlier_reminders": delivered_reminders(session, client.id, issue_date, sender.timezone),
-        "contact": _receivables_contact(session, sender, language, client),
-    }
 
 
 def delivered_reminders(session: Session, client_id: int, before: date, timezone: str) -> list[date]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import Literal, TypedDict, get_args
 
 Kind = Literal["renewal_notice", "payment_reminder", "statement"]
 Language = Literal["en", "zh-Hans", "zh-Hant", "ko"]
@@ -22,8 +22,9 @@ BillingCycle = Literal["monthly", "quarterly", "semiannual", "annual"]
 DunningLevel = Literal[1, 2, 3, 4]
 EntryKind = Literal["invoice", "payment", "credit_note", "payment_reversal", "write_off", "invoice_void"]
 
-KINDS: tuple[Kind, ...] = ("renewal_notice", "payment_reminder", "statement")
-LANGUAGES: tuple[Language, ...] = ("en", "zh-Hans", "zh-Hant", "ko")
+# Written once, in the Literals above; each kind's facts are in `kinds.REGISTRY`.
+KINDS: tuple[Kind, ...] = get_args(Kind)
+LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 
 class Letterhead(TypedDict):

@@ -32,11 +32,12 @@ from renewals.domain.money import round_money
 from renewals.domain.notices import corefonts, fonts
 from renewals.domain.notices.context import KINDS, LANGUAGES, Kind, Language
 from renewals.domain.notices.i18n import Formatter, catalog_text, load_translations, page_counter_css
+from renewals.domain.notices.kinds import TEMPLATES_DIR
 from renewals.errors import FontMissing, NoticeRenderFailed, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[4] / "templates" / "notices"
+DEFAULT_TEMPLATES_DIR = TEMPLATES_DIR
 
 
 def N_(message: str) -> str:

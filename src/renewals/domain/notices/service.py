@@ -28,13 +28,12 @@ from renewals.domain.clients.service import get_visible
 from renewals.domain.contracts.service import get_visible_contract
 from renewals.domain.jobs.service import insert_ignoring_duplicates
 from renewals.domain.notices import build, rules
-from renewals.domain.notices.context import LANGUAGES, NoticeContext
+from renewals.domain.notices.context import KINDS, LANGUAGES, NoticeContext
 from renewals.domain.notices.schemas import NoticeIn, NoticeOut
 from renewals.domain.pagination import paginate
 from renewals.errors import Conflict, NotFound, ValidationFailed
 
 RENDER_ACTOR = "notices.render"
-KINDS = ("renewal_notice", "payment_reminder", "statement")
 STATUSES = ("queued", "rendering", "ready", "failed")
 
 
