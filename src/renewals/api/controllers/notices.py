@@ -15,7 +15,8 @@ from litestar import Controller, Response, delete, get, post
 
 from renewals import clock
 from renewals.api import reply_page
-from renewals.api.context import Req, anonymous_unit, state_of, unit
+from renewals.api.context import Req, anonymous_unit, bearer, caller, state_of, unit
+from renewals.db.uow import claim_send_record
 from renewals.domain.deliveries import transport
 from renewals.domain.notices import batches, replies, rules, service, sharing
 from renewals.domain.notices import sending as mail
@@ -32,7 +33,7 @@ from renewals.domain.notices.schemas import (
     ReplyOut,
 )
 from renewals.domain.pagination import Page
-from renewals.errors import Forbidden, RenewalsError, ValidationFailed
+from renewals.errors import Forbidden, NotFound, RenewalsError, ValidationFailed
 
 PDF = "application/pdf"
 # Mail servers answer within seconds; a request waits no longer than this for one.
@@ -135,11 +136,14 @@ class NoticeController(Controller):
         (renewal notices) over RENEWALS_SMTP_URL; the delivery is recorded either way.
         409 when the notice is not ready or the client has no such contact, 503 without SMTP,
         502 when the mail server refuses."""
-        settings = state_of(request).settings
-        with unit(request) as (session, me):
-            claim = mail.prepare_send(
+        state = state_of(request)
+        settings = state.settings
+        bearer(request)
+        done = claim_send_record(
+            state.sessions,
+            lambda session: mail.prepare_send(
                 session,
-                me,
+                caller(request, session),
                 notice_id,
                 data_dir=settings.data_dir,
                 mail_from=settings.mail_from,
@@ -148,11 +152,16 @@ class NoticeController(Controller):
                 at=clock.now(),
                 public_url=settings.public_url,
                 secret=settings.secret_key,
-            )
-        # Outside any transaction: a slow mail server holds no database lock.
-        outcome = transport.send_mail(settings.smtp_url or "", claim.message, SMTP_TIMEOUT_S)
-        with anonymous_unit(request) as session:
-            out = mail.delivery_out(mail.record_send(session, claim.delivery_id, outcome, clock.now()))
+            ),
+            # Outside any transaction: a slow mail server holds no database lock.
+            lambda claim: transport.send_mail(settings.smtp_url or "", claim.message, SMTP_TIMEOUT_S),
+            lambda session, claim, outcome: mail.delivery_out(
+                mail.record_send(session, claim.delivery_id, outcome, clock.now())
+            ),
+        )
+        if done is None:  # pragma: no cover - prepare_send always claims or raises
+            raise NotFound("notice", notice_id)
+        _claim, outcome, out = done
         if not outcome.ok:
             raise mail.NoticeNotSent(
                 f"the mail server did not accept notice {notice_id}: {outcome.error}",
