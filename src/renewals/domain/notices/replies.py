@@ -31,7 +31,7 @@ from renewals.domain.alerts.scan import DELIVER_ACTOR
 from renewals.domain.audit import record
 from renewals.domain.notices import rules
 from renewals.domain.notices.build import addressee, reminder_invoices
-from renewals.domain.notices.kinds import N_, reply_choices
+from renewals.domain.notices.kinds import N_, notice_kind, reply_choices
 from renewals.domain.notices.schemas import ReplyIn, ReplyOut
 from renewals.domain.notices.sharing import link_for_token
 from renewals.domain.receivables.invoices import snapshot as invoice_snapshot
@@ -121,7 +121,7 @@ def _letter_invoices(session: Session, notice: Notice) -> list[LetterInvoice]:
 
 
 def _signatory(kind: str) -> bool:
-    return kind == "renewal_notice"
+    return notice_kind(kind).addressee == "signatory"
 
 
 def _latest(session: Session, link_id: str) -> NoticeReply | None:

@@ -29,6 +29,7 @@ from renewals.domain.contracts.service import get_visible_contract
 from renewals.domain.jobs.service import insert_ignoring_duplicates
 from renewals.domain.notices import build, rules
 from renewals.domain.notices.context import KINDS, LANGUAGES, NoticeContext
+from renewals.domain.notices.kinds import notice_kind
 from renewals.domain.notices.schemas import NoticeIn, NoticeOut
 from renewals.domain.pagination import paginate
 from renewals.errors import Conflict, NotFound, ValidationFailed
@@ -68,7 +69,7 @@ def language_for(client: Client, requested: str | None) -> str:
 
 def _params(data: NoticeIn, as_of: date) -> dict[str, Any]:
     params: dict[str, Any] = {"as_of": as_of.isoformat()}
-    if data.kind == "statement":
+    if notice_kind(data.kind).covers_period:
         # As GET /statement: `to` defaults to the issue date, `from` to the first of `to`'s month.
         to = data.to or as_of
         start = data.from_ or to.replace(day=1)
@@ -76,7 +77,7 @@ def _params(data: NoticeIn, as_of: date) -> dict[str, Any]:
             raise ValidationFailed("to", "must not be before `from`")
         params.update({"from": start.isoformat(), "to": to.isoformat()})
     elif data.from_ is not None or data.to is not None:
-        raise ValidationFailed("from", "only a statement covers a period")
+        raise ValidationFailed("from", f"a {data.kind} covers no period")
     return params
 
 
@@ -88,12 +89,13 @@ def request_notice(session: Session, actor: User, data: NoticeIn, today: date, s
     ValidationFailed for a missing or inconsistent field, and Conflict when there is nothing to
     put in the notice (a contract that is not active, a client with no overdue invoice).
     """
+    kind = notice_kind(data.kind)
     contract: Contract | None = None
     if data.contract_id is not None:
         contract = get_visible_contract(session, actor, data.contract_id)
-    if data.kind == "renewal_notice" and contract is None:
-        raise ValidationFailed("contract_id", "a renewal notice names the contract to renew")
-    if data.kind != "renewal_notice" and contract is not None:
+    if kind.names_contract and contract is None:
+        raise ValidationFailed("contract_id", f"a {data.kind} names its contract")
+    if not kind.names_contract and contract is not None:
         raise ValidationFailed("contract_id", f"a {data.kind} covers the whole client, not one contract")
     client_id = data.client_id if data.client_id is not None else (contract.client_id if contract else None)
     if client_id is None:
