@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -262,6 +263,8 @@ class Renderer:
             raise NoticeRenderFailed(f"{kind_} context is incomplete: {exc.message}") from exc
         except KeyError as exc:
             raise NoticeRenderFailed(f"{kind_} context is incomplete: missing key {exc}") from exc
+        if language_ == "ko":
+            html = keep_korean_words(html)
         return self._pdf(html)
 
     def _logo_url(self, logo: str | None) -> str | None:
@@ -284,6 +287,24 @@ class Renderer:
         return RenderedPdf(
             data=data, sha256=hashlib.sha256(data).hexdigest(), size=len(data), pages=len(document.pages)
         )
+
+
+# A tag, kept as it is, or a word holding Hangul with the punctuation attached to it.
+_TAG_OR_HANGUL_WORD = re.compile(r"(<[^>]*>)|([^\s<>]*[\uac00-\ud7a3][^\s<>]*)")
+
+
+def keep_korean_words(html: str) -> str:
+    """Make each Korean word of the body unbreakable: Korean breaks lines between words, and
+    WeasyPrint (Pango) would otherwise break between any two syllables (`word-break: keep-all`
+    is not implemented)."""
+    head, marker, body = html.partition("<body")
+    if not marker:
+        return html
+
+    def wrap(match: re.Match[str]) -> str:
+        return match.group(1) or f'<span class="nw">{match.group(2)}</span>'
+
+    return head + marker + _TAG_OR_HANGUL_WORD.sub(wrap, body)
 
 
 def _strict(filter_: Callable[..., str]) -> Callable[..., str]:
