@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from renewals.domain.notices import KINDS, LANGUAGES, RenderedPdf, Renderer
 from renewals.domain.notices.i18n import Formatter, load_translations
+from renewals.domain.notices.render import keep_korean_words
 from renewals.domain.notices.samples import SAMPLE_LOGO, sample_context
 
 # The largest amounts a letter must set without wrapping, per currency.
@@ -211,3 +212,23 @@ def test_a_40_line_statement_repeats_its_table_header_on_every_page(
 
     assert len(table_pages) >= 2
     assert all(any(header in line for line in page) for page in table_pages)
+
+
+def test_korean_words_are_joined_in_the_body_only() -> None:
+    html = '<html><head><title>갱신 안내</title></head><body><img alt="한빛 클라우드"><p>계약 갱신</p></body></html>'
+
+    out = keep_korean_words(html)
+
+    assert "<title>갱신 안내</title>" in out
+    assert 'alt="한빛 클라우드"' in out
+    assert "<p>계\u2060약 갱\u2060신</p>" in out
+
+
+def test_a_korean_letter_reads_back_without_the_joiners(
+    stressed: dict[tuple[str, str], tuple[dict[str, Any], RenderedPdf]],
+) -> None:
+    _ctx, pdf = stressed["renewal_notice", "ko"]
+    text = "".join(" ".join(page) for page in lines_of(pdf))
+
+    assert "\u2060" not in text
+    assert "갱신" in text

@@ -289,22 +289,24 @@ class Renderer:
         )
 
 
-# A tag, kept as it is, or a word holding Hangul with the punctuation attached to it.
-_TAG_OR_HANGUL_WORD = re.compile(r"(<[^>]*>)|([^\s<>]*[\uac00-\ud7a3][^\s<>]*)")
+# Two Hangul syllables in a row, outside any tag.
+_HANGUL_PAIR = re.compile(r"(?<=[\uac00-\ud7a3])(?=[\uac00-\ud7a3])")
+_WORD_JOINER = "\u2060"
 
 
 def keep_korean_words(html: str) -> str:
     """Make each Korean word of the body unbreakable: Korean breaks lines between words, and
     WeasyPrint (Pango) would otherwise break between any two syllables (`word-break: keep-all`
-    is not implemented)."""
+    is not implemented). A WORD JOINER (U+2060, invisible, no glyph) between the syllables of a
+    word forbids the break at no layout cost; tags hold no Hangul but attribute values, which
+    are left alone."""
     head, marker, body = html.partition("<body")
     if not marker:
         return html
-
-    def wrap(match: re.Match[str]) -> str:
-        return match.group(1) or f'<span class="nw">{match.group(2)}</span>'
-
-    return head + marker + _TAG_OR_HANGUL_WORD.sub(wrap, body)
+    parts = re.split(r"(<[^>]*>)", body)
+    return head + marker + "".join(
+        part if part.startswith("<") else _HANGUL_PAIR.sub(_WORD_JOINER, part) for part in parts
+    )
 
 
 def _strict(filter_: Callable[..., str]) -> Callable[..., str]:
