@@ -4,8 +4,8 @@ A `notice_replies` row per answer, and `renewal_activities.author_contact_id` fo
 client contact wrote. The new alert kind `client_response` needs no schema change (alert kinds
 are plain strings).
 
-Revision ID: 0007_notice_replies
-Revises: 0006_notices
+Revision ID: 0008_notice_replies
+Revises: 0007_idempotency_per_user
 Create Date: 2026-11-27 10:45:00
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import renewals.db.types
 
-revision: str = "0007_notice_replies"
-down_revision: str | None = "0006_notices"
+revision: str = "0008_notice_replies"
+down_revision: str | None = "0007_idempotency_per_user"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -304,8 +304,10 @@ def keep_korean_words(html: str) -> str:
     if not marker:
         return html
     parts = re.split(r"(<[^>]*>)", body)
-    return head + marker + "".join(
-        part if part.startswith("<") else _HANGUL_PAIR.sub(_WORD_JOINER, part) for part in parts
+    return (
+        head
+        + marker
+        + "".join(part if part.startswith("<") else _HANGUL_PAIR.sub(_WORD_JOINER, part) for part in parts)
     )
 
 
