@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from renewals.db.models import Client, User
 from renewals.db.models.notices import Notice, NoticeDelivery
 from renewals.domain.notices import Renderer
-from renewals.domain.notices.build import Sender, build
+from renewals.domain.notices.build import Sender
 from renewals.domain.notices.i18n import Formatter
+from renewals.domain.notices.kinds import build_context
 from renewals.domain.notices.samples import SAMPLE_LOGO
 from renewals.settings import Settings
 from tests.factories import make_client, make_contract, make_user
@@ -32,7 +33,7 @@ def renderer() -> Renderer:
 def letter(
     session: Session, renderer: Renderer, settings: Settings, kind: str, client: Client, as_of: date, **kw: int
 ) -> str:
-    ctx = build(
+    ctx = build_context(
         session,
         kind,
         client.id,

@@ -402,31 +402,69 @@ def _day(params: dict[str, Any], key: str) -> date:
     return date.fromisoformat(raw)
 
 
-def build(
-    session: Session,
-    kind: str,
-    client_id: int,
-    contract_id: int | None,
-    params: dict[str, Any],
-    sender: Sender,
-    user: User | None,
-    language: str = "en",
-) -> NoticeContext:
-    """Build the context of a notice of any kind from its stored params (`as_of`, and `from` /
-    `to` for statements). `user` is whoever asked for it (a statement is seen through their eyes).
+@dataclass(frozen=True)
+class BuildRequest:
+    """What a notice's context is built from: its stored params, read, and who asked for it (a
+    statement is seen through their eyes; a notice the scan asked for has nobody)."""
 
-    Raises what the kind's builder raises, and ValidationFailed for an unknown kind or a renewal
-    notice without a contract.
-    """
-    as_of = _day(params, "as_of")
-    if kind == "renewal_notice":
-        if contract_id is None:
-            raise ValidationFailed("contract_id", "a renewal notice names the contract to renew")
-        return renewal_notice(session, contract_id, as_of, sender, language)
-    if kind == "payment_reminder":
-        return payment_reminder(session, client_id, as_of, sender, language)
-    if kind == "statement":
-        if user is None:
-            raise Conflict("a statement is built for the user who asked for it, and this one has none")
-        return statement(session, user, client_id, _day(params, "from"), _day(params, "to"), as_of, sender, language)
-    raise ValidationFailed("kind", f"unknown notice kind {kind!r}")
+    client_id: int
+    contract_id: int | None
+    as_of: date
+    period_start: date | None
+    period_end: date | None
+    sender: Sender
+    user: User | None
+    language: str
+
+    @classmethod
+    def from_params(
+        cls,
+        client_id: int,
+        contract_id: int | None,
+        params: dict[str, Any],
+        sender: Sender,
+        user: User | None,
+        language: str,
+    ) -> BuildRequest:
+        """Read a notice's stored params (`as_of`, and `from` / `to` for a period)."""
+        period = "from" in params or "to" in params
+        return cls(
+            client_id,
+            contract_id,
+            _day(params, "as_of"),
+            _day(params, "from") if period else None,
+            _day(params, "to") if period else None,
+            sender,
+            user,
+            language,
+        )
+
+
+# Each kind's builder as the registry (`kinds.REGISTRY`) calls it.
+
+
+def build_renewal_notice(session: Session, request: BuildRequest) -> NoticeContext:
+    if request.contract_id is None:
+        raise ValidationFailed("contract_id", "a renewal notice names the contract to renew")
+    return renewal_notice(session, request.contract_id, request.as_of, request.sender, request.language)
+
+
+def build_payment_reminder(session: Session, request: BuildRequest) -> NoticeContext:
+    return payment_reminder(session, request.client_id, request.as_of, request.sender, request.language)
+
+
+def build_statement(session: Session, request: BuildRequest) -> NoticeContext:
+    if request.user is None:
+        raise Conflict("a statement is built for the user who asked for it, and this one has none")
+    if request.period_start is None or request.period_end is None:
+        raise ValidationFailed("from", "a statement covers a period")
+    return statement(
+        session,
+        request.user,
+        request.client_id,
+        request.period_start,
+        request.period_end,
+        request.as_of,
+        request.sender,
+        request.language,
+    )

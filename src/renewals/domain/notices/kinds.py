@@ -2,20 +2,26 @@
 a request for it must name and the e-mail that carries it. Services, sending, the reply page and
 the renderer read a kind's facts from here, never from a list of their own.
 
-Adding a kind: its name in `context.Kind` and its context TypedDict beside it, an entry here, a
-builder in `build`, a view in `render`, its template `templates/notices/<kind>.html` and its
-catalog entries.
+Adding a kind: its name in `context.Kind` and its context TypedDict beside it, an entry here with
+its builder (in `build`), its view in `render.VIEWS`, its template
+`templates/notices/<kind>.html` and its catalog entries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
-from renewals.domain.notices.context import Kind
+from sqlalchemy.orm import Session
+
+from renewals.domain.notices import build
+from renewals.domain.notices.context import Kind, NoticeContext
 from renewals.errors import ValidationFailed
+
+if TYPE_CHECKING:
+    from renewals.db.models import User
 
 Addressee = Literal["signatory", "billing"]
 TEMPLATES_DIR = Path(__file__).resolve().parents[4] / "templates" / "notices"
@@ -41,6 +47,9 @@ CHOICE_LABELS: Mapping[str, str] = {
 @dataclass(frozen=True)
 class NoticeKind:
     name: Kind
+    build: Callable[[Session, build.BuildRequest], NoticeContext]
+    """Its context from the database (`build`); the template is `<name>.html`, its derived
+    values `render.VIEWS[name]`."""
     addressee: Addressee
     """Whom the letter is for and e-mailed to: the client's signatories or billing contacts."""
     reply_choices: tuple[str, ...]
@@ -58,6 +67,7 @@ class NoticeKind:
 
 RENEWAL_NOTICE = NoticeKind(
     name="renewal_notice",
+    build=build.build_renewal_notice,
     addressee="signatory",
     reply_choices=("renew", "call_me", "not_renewing"),
     names_contract=True,
@@ -86,6 +96,7 @@ RENEWAL_NOTICE = NoticeKind(
 )
 PAYMENT_REMINDER = NoticeKind(
     name="payment_reminder",
+    build=build.build_payment_reminder,
     addressee="billing",
     reply_choices=("promise", "dispute", "paid_already"),
     names_contract=False,
@@ -117,6 +128,7 @@ PAYMENT_REMINDER = NoticeKind(
 )
 STATEMENT = NoticeKind(
     name="statement",
+    build=build.build_statement,
     addressee="billing",
     reply_choices=(),
     names_contract=False,
@@ -162,3 +174,20 @@ def notice_kind(kind: str) -> NoticeKind:
 def reply_choices(kind: str) -> tuple[str, ...]:
     found = REGISTRY.get(kind)
     return found.reply_choices if found else ()
+
+
+def build_context(
+    session: Session,
+    kind: str,
+    client_id: int,
+    contract_id: int | None,
+    params: dict[str, Any],
+    sender: build.Sender,
+    user: User | None,
+    language: str,
+) -> NoticeContext:
+    """Build the context of a notice of any kind from its stored params (`as_of`, and `from` /
+    `to` for a period). Raises what the kind's builder raises, and ValidationFailed for an
+    unknown kind."""
+    request = build.BuildRequest.from_params(client_id, contract_id, params, sender, user, language)
+    return notice_kind(kind).build(session, request)

@@ -256,7 +256,7 @@ class Renderer:
             )
         locale = self._locales[language_]
         try:
-            view = _PREPARE[kind_](context, locale)
+            view = VIEWS[kind_](context, locale)
             view.update(kind=kind_, logo_url=self._logo_url(context["letterhead"]["logo_path"]))
             html = locale.env.get_template(f"{kind_}.html").render(view)
         except jinja2.UndefinedError as exc:
@@ -448,7 +448,7 @@ def _entry_detail(entry: Mapping[str, Any], locale: _Locale) -> Markup:
     return Markup(" · ").join(parts)
 
 
-_PREPARE: dict[Kind, Callable[[Mapping[str, Any], _Locale], dict[str, Any]]] = {
+VIEWS: dict[Kind, Callable[[Mapping[str, Any], _Locale], dict[str, Any]]] = {
     "renewal_notice": _prepare_renewal,
     "payment_reminder": _prepare_reminder,
     "statement": _prepare_statement,

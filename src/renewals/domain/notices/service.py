@@ -29,7 +29,7 @@ from renewals.domain.contracts.service import get_visible_contract
 from renewals.domain.jobs.service import insert_ignoring_duplicates
 from renewals.domain.notices import build, rules
 from renewals.domain.notices.context import KINDS, LANGUAGES, NoticeContext
-from renewals.domain.notices.kinds import notice_kind
+from renewals.domain.notices.kinds import build_context, notice_kind
 from renewals.domain.notices.schemas import NoticeIn, NoticeOut
 from renewals.domain.pagination import paginate
 from renewals.errors import Conflict, NotFound, ValidationFailed
@@ -105,7 +105,7 @@ def request_notice(session: Session, actor: User, data: NoticeIn, today: date, s
         raise ValidationFailed("contract_id", f"contract {contract.number} is not a contract of client {client.id}")
     params = _params(data, data.as_of or today)
     language = language_for(client, data.language)
-    build.build(session, data.kind, client.id, data.contract_id, params, sender, actor, language)
+    build_context(session, data.kind, client.id, data.contract_id, params, sender, actor, language)
     notice = Notice(
         kind=data.kind,
         client_id=client.id,
@@ -189,7 +189,7 @@ def begin_render(session: Session, notice_id: int, sender: build.Sender) -> Rend
     # A statement is seen through the eyes of whoever asked for it; a notice the scan asked for
     # (a reminder) has no asker, and reminders do not depend on who looks.
     asker = session.get(User, notice.requested_by) if notice.requested_by is not None else None
-    context = build.build(
+    context = build_context(
         session, notice.kind, notice.client_id, notice.contract_id, dict(notice.params), sender, asker, notice.language
     )
     return RenderTask(notice.id, notice.kind, notice.language, context)
