@@ -242,6 +242,8 @@ def test_a_promise_holds_the_named_invoices_until_its_date(
         ({"choice": "promise"}, "promise_date"),
         ({"choice": "dispute"}, "reason"),
         ({"choice": "paid_already"}, "reference"),
+        ({"choice": "paid_already", "reference": "x" * 101}, "reference"),
+        ({"choice": "dispute", "reason": "bad\u0000byte"}, "reason"),
         ({"choice": "renew"}, "choice"),
         ({"choice": "promise", "promise_date": TODAY.isoformat(), "invoice_ids": "x"}, "invoice_ids"),
     ],

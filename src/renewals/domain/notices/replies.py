@@ -154,14 +154,16 @@ def reply_view(session: Session, token: str, secret: str, *, at: datetime, today
     )
 
 
-def _text(value: str | None, field: str, *, required: str | None = None) -> str | None:
+def _text(value: str | None, field: str, *, required: str | None = None, limit: int = _MAX_TEXT) -> str | None:
     text = (value or "").strip()
     if not text:
         if required:
             raise ValidationFailed(field, required)
         return None
-    if len(text) > _MAX_TEXT:
-        raise ValidationFailed(field, f"must be at most {_MAX_TEXT} characters")
+    if len(text) > limit:
+        raise ValidationFailed(field, f"must be at most {limit} characters")
+    if "\x00" in text:
+        raise ValidationFailed(field, "must not contain NUL characters")
     return text
 
 
@@ -323,8 +325,9 @@ def _reminder_answer(
     if data.choice == "paid_already":
         if data.invoice_ids is not None:
             raise ValidationFailed("invoice_ids", "a payment is matched by finance; give its reference")
-        reference = _text(data.reference or data.reason, "reference", required="give the payment's reference")
-        reply.reference = (reference or "")[:100]
+        reply.reference = _text(
+            data.reference or data.reason, "reference", required="give the payment's reference", limit=100
+        )
         reply.reason = _text(data.reason, "reason") if data.reference else None
         return _Effect(f"{name} says the invoices were paid already, reference {reply.reference}", [])
     if data.reference is not None:
