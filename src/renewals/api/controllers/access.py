@@ -3,6 +3,7 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from sqlalchemy import select
 
+from renewals import clock
 from renewals.api.context import Req, anonymous_unit, state_of, unit
 from renewals.db.models import User
 from renewals.domain.access import users
@@ -28,7 +29,9 @@ class AuthController(Controller):
         settings = state_of(request).settings
         with anonymous_unit(request) as session:
             user = users.authenticate(session, data.email, data.password)
-            return TokenOut(access_token=users.issue_token(user, settings.secret_key, settings.token_ttl_hours))
+            return TokenOut(
+                access_token=users.issue_token(user, settings.secret_key, settings.token_ttl_hours, clock.now())
+            )
 
 
 class UserController(Controller):

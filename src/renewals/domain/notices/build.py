@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session, selectinload
 from renewals.db.models import Client, Contact, Contract, User
 from renewals.domain import money
 from renewals.domain.alerts.rules import opt_out_deadline
-from renewals.domain.alerts.scan import overdue_by_client
 from renewals.domain.notices import rules
 from renewals.domain.notices.context import (
     Contact as ContactCtx,
@@ -39,6 +38,7 @@ from renewals.domain.notices.context import (
 )
 from renewals.domain.receivables import reports
 from renewals.domain.receivables.aging import DEFAULT_BOUNDS
+from renewals.domain.receivables.queries import overdue_by_client
 from renewals.domain.renewals import rules as renewal_rules
 from renewals.errors import Conflict, NotFound, ValidationFailed
 

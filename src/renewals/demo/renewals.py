@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renewals.db.models import Renewal, User
+from renewals.domain.daily import scan
 from renewals.domain.renewals import service
 from renewals.domain.renewals.schemas import ActivityIn, ActivityKind, TransitionIn
 
@@ -29,9 +30,8 @@ def load(session: Session, users: dict[int, User], manager: User, as_of: date, h
     `users` maps user ids to the account managers who own the demo clients; `manager` decides the
     one renewal of a client deep in dunning. Returns how many renewals ended in each state.
     """
-    service.open_renewals(session, as_of, horizon_days)
-    service.auto_renew_due(session, as_of, horizon_days=horizon_days)
-    service.lapse_due(session, as_of)
+    # The renewal steps of the day, as the scan runs them: records opened, auto-renewal, lapse.
+    scan.prepare(session, as_of, horizon_days)
     upcoming = list(
         session.scalars(
             select(Renewal)
