@@ -172,9 +172,9 @@ def payment_reminder(session: Session, client_id: int, issue_date: date, sender:
             extra={"client_id": client.id, "as_of": issue_date.isoformat()},
         )
     numbers = dict(
-        session.execute(select(Contract.id, Contract.number).where(Contract.id.in_({i.contract_id for i in overdue})))
-        .tuples()
-        .all()
+        session.execute(
+            select(Contract.id, Contract.number).where(Contract.id.in_({i.contract_id for i in overdue}))
+        ).all()
     )
     invoices: list[OverdueInvoice] = [
         {
