@@ -245,7 +245,12 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
     session.flush()
     demo_receivables.load(session, users["finance@demo.renewals"], as_of)
     demo_renewals.load(
-        session, {u.id: u for u in managers}, users["manager@demo.renewals"], as_of, settings.renewal_horizon_days
+        session,
+        {u.id: u for u in managers},
+        users["manager@demo.renewals"],
+        as_of,
+        settings.renewal_horizon_days,
+        tiers,
     )
     # The morning's scan, so the first sign-in shows dunning levels, alerts and today's desk.
     scan.run_day(session, as_of, horizon_days=settings.renewal_horizon_days)

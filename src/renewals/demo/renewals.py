@@ -7,6 +7,7 @@ would have done it, so the worklist, the activity log and the audit log all have
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +25,14 @@ _NOTES: list[tuple[ActivityKind, str]] = [
 ]
 
 
-def load(session: Session, users: dict[int, User], manager: User, as_of: date, horizon_days: int) -> dict[str, int]:
+def load(
+    session: Session,
+    users: dict[int, User],
+    manager: User,
+    as_of: date,
+    horizon_days: int,
+    tier_thresholds: dict[str, tuple[Decimal, Decimal]],
+) -> dict[str, int]:
     """Open the renewal records and give a realistic spread of states, activities and follow-ups.
 
     `users` maps user ids to the account managers who own the demo clients; `manager` decides the
@@ -85,6 +93,7 @@ def load(session: Session, users: dict[int, User], manager: User, as_of: date, h
                 ),
                 as_of=as_of,
                 horizon_days=horizon_days,
+                tier_thresholds=tier_thresholds,
             )
         if step == 5:
             service.transition(
