@@ -24,6 +24,8 @@ from renewals.domain.receivables.queries import broken_promise, overdue, unheld
 
 
 def scan_invoices(session: Session, as_of: date, lo: int, hi: int) -> dict[str, int]:
+    """Lift broken promises and climb dunning levels for invoices lo..hi, raise their alerts and
+    resolve the moot ones; count each."""
     finance_id = first_active(session, "finance")
     in_range = Invoice.id.between(lo, hi)
     lifted, promise_rows = _lift_broken_promises(session, as_of, in_range, finance_id)

@@ -46,6 +46,7 @@ FOLLOW_UP_CATCH_UP_DAYS = 7
 
 
 def scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str, int]:
+    """Raise renewal_due and notice_deadline for contracts lo..hi, resolve the moot ones; count both."""
     horizon = as_of + timedelta(days=max(RENEWAL_DUE_THRESHOLDS))
     undecided = or_(Renewal.id.is_(None), Renewal.status.in_(OPEN_STATUSES))
     base = (
@@ -109,6 +110,7 @@ def scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str,
 
 
 def scan_renewals(session: Session, as_of: date, lo: int, hi: int) -> dict[str, int]:
+    """Raise renewal_lapsed and follow_up_due for renewals lo..hi, resolve the moot ones; count both."""
     manager_id = first_active(session, "manager")
     rows: list[dict[str, Any]] = []
     lapsed = session.execute(
@@ -187,6 +189,7 @@ def scan_renewals(session: Session, as_of: date, lo: int, hi: int) -> dict[str, 
 
 
 def scan_clients(session: Session, as_of: date, lo: int, hi: int) -> dict[str, int]:
+    """Raise credit_limit for clients lo..hi over their limit, resolve the moot ones; count both."""
     finance_id = first_active(session, "finance")
     balances = open_balances(as_of, lo, hi)
     over = session.execute(

@@ -28,6 +28,7 @@ from renewals.domain.receivables.queries import unpaid
 
 
 def resolve_contract_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
+    """Resolve the renewal_due and notice_deadline alerts of contracts lo..hi that no longer stand."""
     stmt = (
         select(
             Alert.id,
@@ -66,6 +67,8 @@ def resolve_contract_alerts(session: Session, as_of: date, lo: int, hi: int) -> 
 
 
 def resolve_invoice_alerts(session: Session, as_of: date, in_range: ColumnElement[bool]) -> int:
+    """Resolve the invoice_overdue and promise_broken alerts of the invoices `in_range` selects
+    that no longer stand (settled, or superseded by a higher dunning level)."""
     stmt = (
         select(Alert.id, Alert.kind, Alert.threshold, Invoice.status, Invoice.balance_minor, Invoice.dunning_level)
         .join(Invoice, Invoice.id == Alert.subject_id)
@@ -97,6 +100,7 @@ def latest_activity(lo: int, hi: int) -> Any:
 
 
 def resolve_renewal_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
+    """Resolve the follow_up_due alerts of renewals lo..hi that were closed or followed up."""
     latest = latest_activity(lo, hi)
     stmt = (
         select(Alert.id, Alert.details, Renewal.status, latest.c.latest_id)
@@ -134,6 +138,7 @@ def open_balances(as_of: date, lo: int, hi: int) -> Any:
 
 
 def resolve_client_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
+    """Resolve the credit_limit alerts of clients lo..hi whose balance is within the limit again."""
     balances = open_balances(as_of, lo, hi)
     stmt = (
         select(

@@ -76,6 +76,7 @@ def alert_row(
     message: str,
     details: dict[str, Any],
 ) -> dict[str, Any]:
+    """The row of a new open alert raised on `as_of`, for `raise_alerts`."""
     return {
         "kind": spec.kind.value,
         "subject_type": spec.subject_type.value,
