@@ -14,7 +14,7 @@ from renewals import clock
 from renewals.api.app import create_app
 from renewals.db.models import Client, Payment, Renewal, User
 from renewals.domain.receivables.billing import run_billing
-from renewals.domain.renewals.service import open_renewals
+from renewals.domain.renewals.records import open_renewals
 from tests.factories import PASSWORD, make_client, make_contract, make_user
 
 TOKEN = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')

@@ -25,7 +25,7 @@ from renewals.domain.contracts import service as contracts
 from renewals.domain.notices import service as notices
 from renewals.domain.receivables import invoices, payments, reports
 from renewals.domain.renewals import service as renewals
-from renewals.domain.renewals.rules import RenewalStatus
+from renewals.domain.renewals.rules import OPEN_STATUSES, RenewalStatus
 from renewals.domain.renewals.schemas import ActivityIn, RenewalPatch, TransitionIn
 from renewals.errors import RenewalsError
 
@@ -65,7 +65,7 @@ class BookPages(Controller):
         """The worklist: window (days ahead), state, owner, by end date or by risk."""
         state = state_of(request)
         # The worklist shows open renewals unless a state (or `all`) is asked for.
-        statuses = [] if status == "all" else [status] if status else list(renewals.OPEN)
+        statuses = [] if status == "all" else [status] if status else list(OPEN_STATUSES)
         with signed_in(request) as (session, me):
             rows, total = renewals.list_renewals(
                 session,

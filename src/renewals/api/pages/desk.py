@@ -10,6 +10,7 @@ from typing import Any
 from litestar import Controller, Response, get, post
 from litestar.response import Redirect
 
+from renewals import clock
 from renewals.api.context import Req, state_of
 from renewals.api.pages.web import Form, back, check_csrf, done, refused, render, signed_in, text
 from renewals.domain.alerts import service as alerts
@@ -91,7 +92,7 @@ class DeskPages(Controller):
         try:
             with signed_in(request) as (session, me):
                 if action == "acknowledge":
-                    alerts.acknowledge(session, me, alert_id, text(data, "note"))
+                    alerts.acknowledge(session, me, alert_id, clock.now(), text(data, "note"))
                 elif action == "resolve":
                     alerts.resolve(session, me, alert_id, day, text(data, "note"))
                 else:

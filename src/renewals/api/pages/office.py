@@ -12,7 +12,7 @@ from litestar.response import Redirect
 
 from renewals import clock
 from renewals.api.context import Req, state_of
-from renewals.api.controllers.notices import claim_send, transmit
+from renewals.api.controllers.notices import send_notice
 from renewals.api.pages.book import RENEWAL_STATES
 from renewals.api.pages.charts import stacked_chart
 from renewals.api.pages.web import (
@@ -21,6 +21,7 @@ from renewals.api.pages.web import (
     check_csrf,
     done,
     local_path,
+    page_user,
     parse,
     refused,
     render,
@@ -159,14 +160,11 @@ class OfficePages(Controller):
     def send(self, request: Req, notice_id: int, data: Form) -> Redirect:
         """E-mail the PDF, as POST /api/v1/notices/{id}/send does: claim, send, record."""
         check_csrf(request, data)
-        settings = state_of(request).settings
         to = local_path(text(data, "next"), back(request, "/notices"))
         try:
-            with signed_in(request) as (session, me):
-                claim = claim_send(session, me, settings, notice_id)
-            _, outcome = transmit(request, claim)
-            if not outcome.ok:
-                return done(request, to, str(outcome.error), error=True)
+            sent = send_notice(request, notice_id, lambda session: page_user(request, session))
+            if sent is not None and not sent[1].ok:
+                return done(request, to, str(sent[1].error), error=True)
         except RenewalsError as exc:
             return refused(request, to, exc)
         return done(request, to, "sent")
@@ -214,6 +212,8 @@ class OfficePages(Controller):
                     kind,
                     content,
                     tier_thresholds=state.settings.tier_thresholds,
+                    as_of=state.today(),
+                    horizon_days=state.settings.renewal_horizon_days,
                     dry_run=dry_run,
                 )
         except imports.ImportFailed as exc:

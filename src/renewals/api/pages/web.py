@@ -103,15 +103,19 @@ def expired(request: Req, key: str) -> Cookie:
     return cookie(request, key, "", max_age=0)
 
 
+def page_user(request: Req, session: Session) -> User:
+    """The user this browser's session belongs to; SignInRequired when there is none."""
+    user = web.user_for_session(session, request.cookies.get(SESSION_COOKIE), at=clock.now())
+    if user is None:
+        raise SignInRequired("sign in first")
+    return user
+
+
 @contextmanager
 def signed_in(request: Req) -> Iterator[tuple[Session, User]]:
     """The request's one transaction with the session's user; SignInRequired when there is none."""
-    state = state_of(request)
-    with unit_of_work(state.sessions_for(request.method)) as session:
-        user = web.user_for_session(session, request.cookies.get(SESSION_COOKIE), at=clock.now())
-        if user is None:
-            raise SignInRequired("sign in first")
-        yield session, user
+    with unit_of_work(state_of(request).sessions_for(request.method)) as session:
+        yield session, page_user(request, session)
 
 
 def language_of(request: Req, user: User | None) -> str:
