@@ -1,8 +1,8 @@
 """pages: browser sessions and each user's page language
 
-Revision ID: 0008_pages
-Revises: 0007_idempotency_per_user
-Create Date: 2026-11-27 10:15:00
+Revision ID: 0009_pages
+Revises: 0008_notice_replies
+Create Date: 2026-11-27 11:00:00
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import renewals.db.types
 
-revision: str = "0008_pages"
-down_revision: str | None = "0007_idempotency_per_user"
+revision: str = "0009_pages"
+down_revision: str | None = "0008_notice_replies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
