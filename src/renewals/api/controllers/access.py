@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.params import FromQuery, JSONBody
 from sqlalchemy import select
 
 from renewals.api.context import Req, anonymous_unit, state_of, unit
@@ -23,7 +24,7 @@ class AuthController(Controller):
     tags = ["access"]
 
     @post("/token", sync_to_thread=True, security=[])
-    def token(self, request: Req, data: TokenIn) -> TokenOut:
+    def token(self, request: Req, data: JSONBody[TokenIn]) -> TokenOut:
         """Exchange e-mail and password for a bearer token."""
         settings = state_of(request).settings
         with anonymous_unit(request) as session:
@@ -36,7 +37,9 @@ class UserController(Controller):
     tags = ["access"]
 
     @get("/", sync_to_thread=True)
-    def list_users(self, request: Req, limit: int = 50, offset: int = 0, role: str | None = None) -> Page[UserOut]:
+    def list_users(
+        self, request: Req, limit: FromQuery[int] = 50, offset: FromQuery[int] = 0, role: FromQuery[str | None] = None
+    ) -> Page[UserOut]:
         with unit(request) as (session, me):
             require_role(me, ADMIN, "listing users")
             stmt = select(User)
@@ -48,7 +51,7 @@ class UserController(Controller):
             return Page([user_out(u) for u in rows], total, limit, offset)
 
     @post("/", sync_to_thread=True)
-    def create_user(self, request: Req, data: users.UserIn) -> UserOut:
+    def create_user(self, request: Req, data: JSONBody[users.UserIn]) -> UserOut:
         with unit(request) as (session, me):
             require_role(me, ADMIN, "creating users")
             return user_out(users.create_user(session, data, actor=me))

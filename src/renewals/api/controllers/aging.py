@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated
 
 from litestar import Controller, get
-from litestar.params import QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from renewals.api.context import Req, state_of, unit
 from renewals.domain.receivables import reports
@@ -25,9 +25,9 @@ class AgingReportController(Controller):
     def aging(
         self,
         request: Req,
-        as_of: date | None = None,
-        group_by: str = "client",
-        dso_days: int = reports.DEFAULT_DSO_DAYS,
+        as_of: FromQuery[date | None] = None,
+        group_by: FromQuery[str] = "client",
+        dso_days: FromQuery[int] = reports.DEFAULT_DSO_DAYS,
     ) -> AgingReport:
         """Open receivables by days past due as of a date (default today), per currency, with DSO.
 
@@ -47,9 +47,9 @@ class StatementController(Controller):
     def statement(
         self,
         request: Req,
-        client_id: int,
+        client_id: FromPath[int],
         from_: Annotated[date | None, QueryParameter(name="from")] = None,
-        to: date | None = None,
+        to: FromQuery[date | None] = None,
     ) -> Statement:
         """A client's statement of account for `from` … `to` (inclusive), one section per currency.
 

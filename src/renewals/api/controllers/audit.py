@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.params import FromQuery
 
 from renewals.api.context import Req, unit
 from renewals.domain.audit_query import AuditOut, audit_out, list_audit
@@ -15,12 +16,12 @@ class AuditController(Controller):
     def list_entries(
         self,
         request: Req,
-        limit: int = 50,
-        offset: int = 0,
-        entity_type: str | None = None,
-        entity_id: int | None = None,
-        actor_id: int | None = None,
-        action: str | None = None,
+        limit: FromQuery[int] = 50,
+        offset: FromQuery[int] = 0,
+        entity_type: FromQuery[str | None] = None,
+        entity_id: FromQuery[int | None] = None,
+        actor_id: FromQuery[int | None] = None,
+        action: FromQuery[str | None] = None,
     ) -> Page[AuditOut]:
         """The append-only audit log, newest first (managers and admins)."""
         with unit(request) as (session, me):

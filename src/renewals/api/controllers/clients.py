@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, unit
 from renewals.domain.clients import service
@@ -16,14 +17,14 @@ class ClientController(Controller):
     def list_clients(
         self,
         request: Req,
-        limit: int = 50,
-        offset: int = 0,
-        owner_id: int | None = None,
-        status: str | None = None,
-        segment: str | None = None,
-        tier: str | None = None,
-        language: str | None = None,
-        q: str | None = None,
+        limit: FromQuery[int] = 50,
+        offset: FromQuery[int] = 0,
+        owner_id: FromQuery[int | None] = None,
+        status: FromQuery[str | None] = None,
+        segment: FromQuery[str | None] = None,
+        tier: FromQuery[str | None] = None,
+        language: FromQuery[str | None] = None,
+        q: FromQuery[str | None] = None,
     ) -> Page[ClientOut]:
         """Clients the caller may see (an account manager: only their own), by name."""
         with unit(request) as (session, me):
@@ -42,28 +43,30 @@ class ClientController(Controller):
             return Page([service.client_out(c) for c in rows], total, limit, offset)
 
     @post("/", sync_to_thread=True)
-    def create_client(self, request: Req, data: ClientIn) -> ClientOut:
+    def create_client(self, request: Req, data: JSONBody[ClientIn]) -> ClientOut:
         with unit(request) as (session, me):
             return service.client_out(service.create_client(session, me, data))
 
     @get("/{client_id:int}", sync_to_thread=True)
-    def get_client(self, request: Req, client_id: int) -> ClientOut:
+    def get_client(self, request: Req, client_id: FromPath[int]) -> ClientOut:
         with unit(request) as (session, me):
             return service.client_out(service.get_visible(session, me, client_id))
 
     @patch("/{client_id:int}", sync_to_thread=True)
-    def update_client(self, request: Req, client_id: int, data: ClientPatch) -> ClientOut:
+    def update_client(self, request: Req, client_id: FromPath[int], data: JSONBody[ClientPatch]) -> ClientOut:
         """Change fields at `version`; a stale version answers 409 and changes nothing."""
         with unit(request) as (session, me):
             return service.client_out(service.update_client(session, me, client_id, data))
 
     @get("/{client_id:int}/contacts", sync_to_thread=True)
-    def list_contacts(self, request: Req, client_id: int, limit: int = 50, offset: int = 0) -> Page[ContactOut]:
+    def list_contacts(
+        self, request: Req, client_id: FromPath[int], limit: FromQuery[int] = 50, offset: FromQuery[int] = 0
+    ) -> Page[ContactOut]:
         with unit(request) as (session, me):
             rows, total = service.list_contacts(session, me, client_id, limit=limit, offset=offset)
             return Page([service.contact_out(c) for c in rows], total, limit, offset)
 
     @post("/{client_id:int}/contacts", sync_to_thread=True)
-    def add_contact(self, request: Req, client_id: int, data: ContactIn) -> ContactOut:
+    def add_contact(self, request: Req, client_id: FromPath[int], data: JSONBody[ContactIn]) -> ContactOut:
         with unit(request) as (session, me):
             return service.contact_out(service.add_contact(session, me, client_id, data))

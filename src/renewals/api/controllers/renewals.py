@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 from litestar import Controller, get, patch, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, state_of, unit
 from renewals.domain.pagination import Page
@@ -26,14 +27,14 @@ class RenewalController(Controller):
     def list_renewals(
         self,
         request: Req,
-        limit: int = 50,
-        offset: int = 0,
-        owner: int | None = None,
-        status: list[str] | None = None,
-        ending_within_days: int | None = None,
-        client_id: int | None = None,
-        sort: str = "end_date",
-        as_of: date | None = None,
+        limit: FromQuery[int] = 50,
+        offset: FromQuery[int] = 0,
+        owner: FromQuery[int | None] = None,
+        status: FromQuery[list[str] | None] = None,
+        ending_within_days: FromQuery[int | None] = None,
+        client_id: FromQuery[int | None] = None,
+        sort: FromQuery[str] = "end_date",
+        as_of: FromQuery[date | None] = None,
     ) -> Page[RenewalOut]:
         """The worklist, by end date or (`sort=risk`) by risk score; `status` repeats or takes a comma list.
 
@@ -58,14 +59,14 @@ class RenewalController(Controller):
             return Page(items, total, limit, offset)
 
     @get("/{renewal_id:int}", sync_to_thread=True)
-    def get_renewal(self, request: Req, renewal_id: int, as_of: date | None = None) -> RenewalOut:
+    def get_renewal(self, request: Req, renewal_id: FromPath[int], as_of: FromQuery[date | None] = None) -> RenewalOut:
         """One renewal with its activity log (newest first) and its client's receivables."""
         state = state_of(request)
         with unit(request) as (session, me):
             return service.renewal_out(session, me, renewal_id, as_of or state.today(), state.settings.timezone)
 
     @patch("/{renewal_id:int}", sync_to_thread=True)
-    def update_renewal(self, request: Req, renewal_id: int, data: RenewalPatch) -> RenewalOut:
+    def update_renewal(self, request: Req, renewal_id: FromPath[int], data: JSONBody[RenewalPatch]) -> RenewalOut:
         """Set the next action date, or the paper trail while awaiting signature, at `version`."""
         state = state_of(request)
         today = state.today()
@@ -74,7 +75,7 @@ class RenewalController(Controller):
             return service.renewal_out(session, me, renewal_id, today, state.settings.timezone)
 
     @post("/{renewal_id:int}/transitions", sync_to_thread=True, status_code=200)
-    def transition(self, request: Req, renewal_id: int, data: TransitionIn) -> RenewalOut:
+    def transition(self, request: Req, renewal_id: FromPath[int], data: JSONBody[TransitionIn]) -> RenewalOut:
         """Move the renewal; an illegal move answers 409 with the allowed targets in `extra.allowed`."""
         state = state_of(request)
         today = state.today()
@@ -91,7 +92,7 @@ class RenewalController(Controller):
             return service.renewal_out(session, me, renewal_id, today, state.settings.timezone)
 
     @post("/{renewal_id:int}/activities", sync_to_thread=True)
-    def add_activity(self, request: Req, renewal_id: int, data: ActivityIn) -> ActivityOut:
+    def add_activity(self, request: Req, renewal_id: FromPath[int], data: JSONBody[ActivityIn]) -> ActivityOut:
         """Log a call, e-mail, meeting or note; a follow-up date becomes the next action date."""
         today = state_of(request).today()
         with unit(request) as (session, me):
@@ -104,7 +105,7 @@ class RenewalReportController(Controller):
     tags = ["reports"]
 
     @get("/", sync_to_thread=True)
-    def report(self, request: Req, as_of: date | None = None, months: int = 6) -> RenewalReport:
+    def report(self, request: Req, as_of: FromQuery[date | None] = None, months: FromQuery[int] = 6) -> RenewalReport:
         """Pipeline by state and end month, renewal and churn rates, annual value at risk in 90 days."""
         day = as_of or state_of(request).today()
         with unit(request) as (session, me):
