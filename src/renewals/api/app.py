@@ -25,6 +25,7 @@ from renewals.api.controllers.notices import NoticeController, SharedNoticeContr
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
 from renewals.api.controllers.renewals import RenewalController, RenewalReportController
 from renewals.api.errors import HANDLERS
+from renewals.api.params import RefuseUnknownQuery
 from renewals.db.engine import make_engine, make_sessionmaker
 from renewals.settings import Settings
 
@@ -89,9 +90,13 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         install(settings.redis_url)
     state = AppState(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
     prometheus = PrometheusConfig(app_name="renewals", group_path=True, exclude=["/metrics", "/health"])
-    api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}])
+    strict = [RefuseUnknownQuery()]  # an unknown query parameter is a 400, never silently ignored
+    api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}], middleware=strict)
+    public = Router(
+        path="/", route_handlers=[SharedNoticeController, health, ready, PrometheusController], middleware=strict
+    )
     return Litestar(
-        route_handlers=[api, SharedNoticeController, health, ready, PrometheusController],
+        route_handlers=[api, public],
         middleware=[prometheus.middleware],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         state=_state({"renewals": state}),
