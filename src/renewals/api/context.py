@@ -45,11 +45,17 @@ def bearer(request: Req) -> str:
 
 
 @contextmanager
-def unit(request: Req) -> Iterator[tuple[Session, User]]:
-    """One transaction for the request, with the signed-in caller."""
+def unit(request: Req, *, snapshot: bool = False) -> Iterator[tuple[Session, User]]:
+    """One transaction for the request, with the signed-in caller.
+
+    `snapshot`: every query sees the database as of the first one (PostgreSQL's repeatable
+    read), for an export that reads in several chunks. SQLite transactions are serialised anyway.
+    """
     state = state_of(request)
     token = bearer(request)
     with unit_of_work(state.sessions) as session:
+        if snapshot and state.engine.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         user = user_from_token(session, token, state.settings.secret_key)
         yield session, user
 

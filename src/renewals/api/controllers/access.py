@@ -3,8 +3,10 @@ from __future__ import annotations
 from litestar import Controller, get, post
 from litestar.params import FromQuery, JSONBody
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from renewals.api.context import Req, anonymous_unit, state_of, unit
+from renewals.api.tabular import listing
 from renewals.db.models import User
 from renewals.domain.access import users
 from renewals.domain.access.rules import ROLES, require_role
@@ -17,6 +19,16 @@ ADMIN = frozenset({"admin"})
 
 def user_out(user: User) -> UserOut:
     return UserOut(id=user.id, email=user.email, name=user.name, role=user.role, active=user.active)
+
+
+def _list_users(session: Session, me: User, *, limit: int, offset: int, role: str | None) -> tuple[list[User], int]:
+    require_role(me, ADMIN, "listing users")
+    stmt = select(User)
+    if role is not None:
+        if role not in ROLES:
+            raise ValidationFailed("role", f"must be one of {', '.join(ROLES)}", source="query")
+        stmt = stmt.where(User.role == role)
+    return paginate(session, stmt.order_by(User.id), limit, offset)
 
 
 class AuthController(Controller):
@@ -40,15 +52,7 @@ class UserController(Controller):
     def list_users(
         self, request: Req, limit: FromQuery[int] = 50, offset: FromQuery[int] = 0, role: FromQuery[str | None] = None
     ) -> Page[UserOut]:
-        with unit(request) as (session, me):
-            require_role(me, ADMIN, "listing users")
-            stmt = select(User)
-            if role is not None:
-                if role not in ROLES:
-                    raise ValidationFailed("role", f"must be one of {', '.join(ROLES)}", source="query")
-                stmt = stmt.where(User.role == role)
-            rows, total = paginate(session, stmt.order_by(User.id), limit, offset)
-            return Page([user_out(u) for u in rows], total, limit, offset)
+        return listing(request, UserOut, _list_users, user_out, limit=limit, offset=offset, role=role)
 
     @post("/", sync_to_thread=True)
     def create_user(self, request: Req, data: JSONBody[users.UserIn]) -> UserOut:

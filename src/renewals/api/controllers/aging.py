@@ -13,8 +13,34 @@ from litestar import Controller, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from renewals.api.context import Req, state_of, unit
+from renewals.api.tabular import Table, report
 from renewals.domain.receivables import reports
 from renewals.domain.receivables.reports import AgingReport, Statement
+
+
+def aging_table(value: AgingReport) -> Table:
+    """One row per group (client, owner or segment) and currency, a column per bucket."""
+    header = ["as_of", "currency", "key", "name", *value.buckets, "total"]
+    rows = (
+        [value.as_of, cur.currency, group.key, group.name, *(group.buckets.get(b) for b in value.buckets), group.total]
+        for cur in value.currencies
+        for group in cur.groups
+    )
+    return header, rows
+
+
+def statement_table(value: Statement) -> Table:
+    """The account as a ledger per currency: opening balance, each entry, closing balance."""
+    header = ["client_id", "client_name", "currency", "date", "kind", "reference", "description", "amount", "balance"]
+    start = [value.client_id, value.client_name]
+    rows: list[list[object]] = []
+    for cur in value.currencies:
+        rows.append([*start, cur.currency, value.from_, "opening_balance", "", "", "", cur.opening_balance])
+        rows.extend(
+            [*start, cur.currency, e.date, e.kind, e.reference, e.description, e.amount, e.balance] for e in cur.entries
+        )
+        rows.append([*start, cur.currency, value.to, "closing_balance", "", "", "", cur.closing_balance])
+    return header, rows
 
 
 class AgingReportController(Controller):
@@ -36,7 +62,8 @@ class AgingReportController(Controller):
         """
         state = state_of(request)
         with unit(request) as (session, me):
-            return reports.aging(session, me, as_of or state.today(), group_by, state.settings.aging_buckets, dso_days)
+            value = reports.aging(session, me, as_of or state.today(), group_by, state.settings.aging_buckets, dso_days)
+        return report(request, value, aging_table)
 
 
 class StatementController(Controller):
@@ -58,6 +85,7 @@ class StatementController(Controller):
         state = state_of(request)
         end = to or state.today()
         with unit(request) as (session, me):
-            return reports.statement(
+            value = reports.statement(
                 session, me, client_id, from_ or end.replace(day=1), end, state.settings.aging_buckets
             )
+        return report(request, value, statement_table)

@@ -8,6 +8,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, state_of, unit
+from renewals.api.tabular import listing
 from renewals.domain.alerts import service
 from renewals.domain.alerts.schemas import AlertAction, AlertOut, TodayOut
 from renewals.domain.pagination import Page
@@ -31,20 +32,20 @@ class AlertController(Controller):
         client_id: FromQuery[int | None] = None,
     ) -> Page[AlertOut]:
         """Alerts the caller may see, newest first; `assignee` is a user id or `me`."""
-        with unit(request) as (session, me):
-            rows, total = service.list_alerts(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                status=status,
-                kind=kind,
-                assignee=assignee,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                client_id=client_id,
-            )
-            return Page([service.alert_out(a) for a in rows], total, limit, offset)
+        return listing(
+            request,
+            AlertOut,
+            service.list_alerts,
+            service.alert_out,
+            limit=limit,
+            offset=offset,
+            status=status,
+            kind=kind,
+            assignee=assignee,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            client_id=client_id,
+        )
 
     @get("/{alert_id:int}", sync_to_thread=True)
     def get_alert(self, request: Req, alert_id: FromPath[int]) -> AlertOut:

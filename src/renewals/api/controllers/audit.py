@@ -3,7 +3,8 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.params import FromQuery
 
-from renewals.api.context import Req, unit
+from renewals.api.context import Req
+from renewals.api.tabular import listing
 from renewals.domain.audit_query import AuditOut, audit_out, list_audit
 from renewals.domain.pagination import Page
 
@@ -24,15 +25,15 @@ class AuditController(Controller):
         action: FromQuery[str | None] = None,
     ) -> Page[AuditOut]:
         """The append-only audit log, newest first (managers and admins)."""
-        with unit(request) as (session, me):
-            rows, total = list_audit(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                entity_type=entity_type,
-                entity_id=entity_id,
-                actor_id=actor_id,
-                action=action,
-            )
-            return Page([audit_out(e) for e in rows], total, limit, offset)
+        return listing(
+            request,
+            AuditOut,
+            list_audit,
+            audit_out,
+            limit=limit,
+            offset=offset,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            actor_id=actor_id,
+            action=action,
+        )

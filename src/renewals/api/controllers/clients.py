@@ -4,6 +4,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, unit
+from renewals.api.tabular import listing
 from renewals.domain.clients import service
 from renewals.domain.clients.schemas import ClientIn, ClientOut, ClientPatch, ContactIn, ContactOut
 from renewals.domain.pagination import Page
@@ -27,20 +28,20 @@ class ClientController(Controller):
         q: FromQuery[str | None] = None,
     ) -> Page[ClientOut]:
         """Clients the caller may see (an account manager: only their own), by name."""
-        with unit(request) as (session, me):
-            rows, total = service.list_clients(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                owner_id=owner_id,
-                status=status,
-                segment=segment,
-                tier=tier,
-                language=language,
-                q=q,
-            )
-            return Page([service.client_out(c) for c in rows], total, limit, offset)
+        return listing(
+            request,
+            ClientOut,
+            service.list_clients,
+            service.client_out,
+            limit=limit,
+            offset=offset,
+            owner_id=owner_id,
+            status=status,
+            segment=segment,
+            tier=tier,
+            language=language,
+            q=q,
+        )
 
     @post("/", sync_to_thread=True)
     def create_client(self, request: Req, data: JSONBody[ClientIn]) -> ClientOut:
@@ -62,9 +63,15 @@ class ClientController(Controller):
     def list_contacts(
         self, request: Req, client_id: FromPath[int], limit: FromQuery[int] = 50, offset: FromQuery[int] = 0
     ) -> Page[ContactOut]:
-        with unit(request) as (session, me):
-            rows, total = service.list_contacts(session, me, client_id, limit=limit, offset=offset)
-            return Page([service.contact_out(c) for c in rows], total, limit, offset)
+        return listing(
+            request,
+            ContactOut,
+            service.list_contacts,
+            service.contact_out,
+            limit=limit,
+            offset=offset,
+            client_id=client_id,
+        )
 
     @post("/{client_id:int}/contacts", sync_to_thread=True)
     def add_contact(self, request: Req, client_id: FromPath[int], data: JSONBody[ContactIn]) -> ContactOut:

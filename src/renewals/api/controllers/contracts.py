@@ -6,6 +6,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, state_of, unit
+from renewals.api.tabular import listing
 from renewals.domain.contracts import service
 from renewals.domain.contracts.schemas import ContractIn, ContractOut, ContractPatch, TerminationIn
 from renewals.domain.pagination import Page
@@ -31,21 +32,21 @@ class ContractController(Controller):
         end_to: FromQuery[date | None] = None,
     ) -> Page[ContractOut]:
         """Contracts under clients the caller may see, by end date."""
-        with unit(request) as (session, me):
-            rows, total = service.list_contracts(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                client_id=client_id,
-                status=status,
-                kind=kind,
-                billing_cycle=billing_cycle,
-                auto_renew=auto_renew,
-                end_from=end_from,
-                end_to=end_to,
-            )
-            return Page([service.contract_out(c) for c in rows], total, limit, offset)
+        return listing(
+            request,
+            ContractOut,
+            service.list_contracts,
+            service.contract_out,
+            limit=limit,
+            offset=offset,
+            client_id=client_id,
+            status=status,
+            kind=kind,
+            billing_cycle=billing_cycle,
+            auto_renew=auto_renew,
+            end_from=end_from,
+            end_to=end_to,
+        )
 
     @post("/", sync_to_thread=True)
     def create_contract(self, request: Req, data: JSONBody[ContractIn]) -> ContractOut:

@@ -8,6 +8,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals import clock
 from renewals.api.context import Req, anonymous_unit, state_of, unit
+from renewals.api.tabular import items, listing
 from renewals.domain.deliveries import transport
 from renewals.domain.notices import batches, service, sharing
 from renewals.domain.notices import sending as mail
@@ -63,11 +64,17 @@ class NoticeController(Controller):
         status: FromQuery[str | None] = None,
     ) -> Page[NoticeOut]:
         """Notices of the clients the caller may see, newest first."""
-        with unit(request) as (session, me):
-            rows, total = service.list_notices(
-                session, me, limit=limit, offset=offset, kind=kind, client_id=client_id, status=status
-            )
-            return Page([service.notice_out(n) for n in rows], total, limit, offset)
+        return listing(
+            request,
+            NoticeOut,
+            service.list_notices,
+            service.notice_out,
+            limit=limit,
+            offset=offset,
+            kind=kind,
+            client_id=client_id,
+            status=status,
+        )
 
     @get("/{notice_id:int}", sync_to_thread=True)
     def get_notice(self, request: Req, notice_id: FromPath[int]) -> NoticeOut:
@@ -96,9 +103,8 @@ class NoticeController(Controller):
     def list_links(self, request: Req, notice_id: FromPath[int]) -> list[LinkOut]:
         state = state_of(request)
         with unit(request) as (session, me):
-            return [
-                sharing.link_out(link, state.settings.secret_key) for link in sharing.list_links(session, me, notice_id)
-            ]
+            links = sharing.list_links(session, me, notice_id)
+            return items(request, LinkOut, [sharing.link_out(link, state.settings.secret_key) for link in links])
 
     @delete("/{notice_id:int}/link/{link_id:str}", sync_to_thread=True, status_code=200)
     def revoke_link(self, request: Req, notice_id: FromPath[int], link_id: FromPath[str]) -> LinkOut:
@@ -143,7 +149,9 @@ class NoticeController(Controller):
     def deliveries(self, request: Req, notice_id: FromPath[int]) -> list[DeliveryOut]:
         """Every e-mail attempt of the notice, newest first."""
         with unit(request) as (session, me):
-            return [mail.delivery_out(d) for d in mail.list_deliveries(session, me, notice_id)]
+            return items(
+                request, DeliveryOut, [mail.delivery_out(d) for d in mail.list_deliveries(session, me, notice_id)]
+            )
 
     @post("/batch", sync_to_thread=True, status_code=202)
     def request_batch(self, request: Req, data: JSONBody[BatchIn]) -> BatchOut:

@@ -9,6 +9,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from renewals.api.context import Req, state_of, unit
+from renewals.api.tabular import listing
 from renewals.domain.pagination import Page
 from renewals.domain.receivables import invoices, payments
 from renewals.domain.receivables.billing import run_billing
@@ -47,20 +48,20 @@ class InvoiceController(Controller):
     ) -> Page[InvoiceOut]:
         """Invoices of the clients the caller may see, by due date; `overdue_as_of` keeps those
         due before that date with a balance left."""
-        with unit(request) as (session, me):
-            rows, total = invoices.list_invoices(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                status=status,
-                client_id=client_id,
-                contract_id=contract_id,
-                currency=currency,
-                overdue_as_of=overdue_as_of,
-                on_hold=on_hold,
-            )
-            return Page([invoices.invoice_out(i) for i in rows], total, limit, offset)
+        return listing(
+            request,
+            InvoiceOut,
+            invoices.list_invoices,
+            invoices.invoice_out,
+            limit=limit,
+            offset=offset,
+            status=status,
+            client_id=client_id,
+            contract_id=contract_id,
+            currency=currency,
+            overdue_as_of=overdue_as_of,
+            on_hold=on_hold,
+        )
 
     @get("/{invoice_id:int}", sync_to_thread=True)
     def get_invoice(self, request: Req, invoice_id: FromPath[int]) -> InvoiceDetail:
@@ -114,20 +115,20 @@ class PaymentController(Controller):
         unapplied: FromQuery[bool | None] = None,
     ) -> Page[PaymentOut]:
         """Payments of the clients the caller may see, newest first."""
-        with unit(request) as (session, me):
-            rows, total = payments.list_payments(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                client_id=client_id,
-                currency=currency,
-                received_from=received_from,
-                received_to=received_to,
-                reversed=reversed,
-                unapplied=unapplied,
-            )
-            return Page([payments.payment_out(p) for p in rows], total, limit, offset)
+        return listing(
+            request,
+            PaymentOut,
+            payments.list_payments,
+            payments.payment_out,
+            limit=limit,
+            offset=offset,
+            client_id=client_id,
+            currency=currency,
+            received_from=received_from,
+            received_to=received_to,
+            reversed=reversed,
+            unapplied=unapplied,
+        )
 
     @get("/{payment_id:int}", sync_to_thread=True)
     def get_payment(self, request: Req, payment_id: FromPath[int]) -> PaymentOut:

@@ -6,17 +6,44 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, state_of, unit
+from renewals.api.tabular import Table, listing, report
 from renewals.domain.pagination import Page
 from renewals.domain.renewals import service
 from renewals.domain.renewals.report import renewal_report
 from renewals.domain.renewals.schemas import (
     ActivityIn,
     ActivityOut,
+    CurrencyValue,
     RenewalOut,
     RenewalPatch,
     RenewalReport,
     TransitionIn,
 )
+
+
+def renewal_report_table(value: RenewalReport) -> Table:
+    """Long format, one row per figure: `section` (pipeline_by_state, pipeline_by_month,
+    value_at_risk, rates), `key` (the state, the month, the horizon's last day, the rate's name),
+    then the count and, per currency, the monthly and annual value; rates in `value` (percent)."""
+    header = ["section", "key", "currency", "count", "monthly_value", "annual_value", "value"]
+    rows: list[list[object]] = []
+
+    def bucket(section: str, key: object, count: int, values: list[CurrencyValue]) -> None:
+        rows.append([section, key, "", count, "", "", ""])
+        rows.extend([section, key, v.currency, v.count, v.monthly_value, v.annual_value, ""] for v in values)
+
+    for state in value.pipeline_by_state:
+        bucket("pipeline_by_state", state.status, state.count, state.values)
+    for month in value.pipeline_by_month:
+        bucket("pipeline_by_month", month.month, month.count, month.values)
+    risk = value.value_at_risk
+    bucket("value_at_risk", risk.through, risk.count, risk.values)
+    rates = value.rates
+    for name in ("decided", "renewed", "auto_renewed", "lost", "lapsed"):
+        rows.append(["rates", name, "", getattr(rates, name), "", "", ""])
+    rows.append(["rates", "renewal_rate", "", "", "", "", rates.renewal_rate])
+    rows.append(["rates", "churn_rate", "", "", "", "", rates.churn_rate])
+    return header, rows
 
 
 class RenewalController(Controller):
@@ -42,21 +69,20 @@ class RenewalController(Controller):
         """
         state = state_of(request)
         day = as_of or state.today()
-        with unit(request) as (session, me):
-            items, total = service.list_renewals(
-                session,
-                me,
-                as_of=day,
-                limit=limit,
-                offset=offset,
-                owner_id=owner,
-                statuses=service.parse_statuses(status),
-                ending_within_days=ending_within_days,
-                client_id=client_id,
-                sort=sort,
-                tz=state.settings.timezone,
-            )
-            return Page(items, total, limit, offset)
+        return listing(
+            request,
+            RenewalOut,
+            service.list_renewals,
+            limit=limit,
+            offset=offset,
+            as_of=day,
+            owner_id=owner,
+            statuses=service.parse_statuses(status),
+            ending_within_days=ending_within_days,
+            client_id=client_id,
+            sort=sort,
+            tz=state.settings.timezone,
+        )
 
     @get("/{renewal_id:int}", sync_to_thread=True)
     def get_renewal(self, request: Req, renewal_id: FromPath[int], as_of: FromQuery[date | None] = None) -> RenewalOut:
@@ -109,4 +135,5 @@ class RenewalReportController(Controller):
         """Pipeline by state and end month, renewal and churn rates, annual value at risk in 90 days."""
         day = as_of or state_of(request).today()
         with unit(request) as (session, me):
-            return renewal_report(session, me, as_of=day, months=months)
+            value = renewal_report(session, me, as_of=day, months=months)
+        return report(request, value, renewal_report_table)
