@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Litestar, MediaType, Response, Router, get
+from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from sqlalchemy import Engine, text
 
-from renewals import __version__
+from renewals import __version__, logs
 from renewals import settings as settings_mod
 from renewals.api.context import AppState, Req, state_of
 from renewals.api.controllers.access import AuthController, UserController
@@ -109,6 +110,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             components=Components(
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),
+        ),
+        logging_config=LoggingConfig(
+            root={"handlers": ["queue_listener"], "level": logs.ROOT_LEVEL},
+            loggers=logs.loggers(),
+            formatters={"standard": {"format": logs.FORMAT}},
         ),
         on_shutdown=[engine.dispose],
         debug=False,

@@ -95,6 +95,9 @@ def render_notice(rt: runtime.Runtime, notice_id: int) -> None:
         service.finish_render(
             session, notice_id, sha256=pdf.sha256, size=pdf.size, pages=pdf.pages, file_path=path, at=clock.now()
         )
+    log.info(
+        "notice %s rendered: %s in %s, %d pages, %d bytes", notice_id, task.kind, task.language, pdf.pages, pdf.size
+    )
 
 
 def notices_render(*, notice_id: int) -> None:
