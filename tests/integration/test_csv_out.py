@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,6 +12,7 @@ import pytest
 from renewals.domain.pagination import MAX_LIMIT
 from tests.factories import make_client, make_contract, make_user
 from tests.integration.receivables_arrange import invoice_due
+from tests.integration.renewals_arrange import contract_ending
 
 CSV = {"Accept": "text/csv"}
 CLIENT_FIELDS = [
@@ -207,3 +208,23 @@ def test_the_users_csv_is_for_admins_only(api, people):
     assert len(rows) == 5
     assert "password" not in header
     assert api.get("/api/v1/users", people["mina"], headers=CSV).status_code == 403
+
+
+def test_the_worklist_csv_has_every_renewal_in_risk_order_without_the_activity_log(api, people, session):
+    mine = make_client(session, owner=people["mina"], name="한빛클라우드")
+    theirs = make_client(session, owner=people["wei"])
+    # More than one chunk: the worklist is read page by page, not from one cursor.
+    ends = [date(2026, 7, 1) + timedelta(days=i % 90) for i in range(MAX_LIMIT + 10)]
+    for end in ends:
+        contract_ending(session, client=mine, actor=people["mina"], end=end)
+    contract_ending(session, client=theirs, actor=people["wei"], end=date(2026, 7, 15))
+    session.commit()
+    url = "/api/v1/renewals?as_of=2026-06-01&sort=risk&status=upcoming"
+    page = api.get(url, people["mina"]).json()
+    header, rows = read_csv(api.get(url + "&limit=5", people["mina"], headers=CSV))
+    assert "activities" not in header
+    assert "allowed_transitions" in header
+    assert len({r["id"] for r in rows}) == len(rows) == page["total"] == len(ends)
+    assert [int(r["id"]) for r in rows[:50]] == [item["id"] for item in page["items"]]
+    assert {r["client_name"] for r in rows} == {"한빛클라우드"}
+    assert rows[0]["allowed_transitions"] == "; ".join(page["items"][0]["allowed_transitions"])

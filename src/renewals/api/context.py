@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from renewals import clock
+from renewals.db.engine import READ_ONLY
 from renewals.db.models import User
 from renewals.db.uow import unit_of_work
 from renewals.domain.access.users import user_from_token
@@ -48,14 +49,18 @@ def bearer(request: Req) -> str:
 def unit(request: Req, *, snapshot: bool = False) -> Iterator[tuple[Session, User]]:
     """One transaction for the request, with the signed-in caller.
 
-    `snapshot`: every query sees the database as of the first one (PostgreSQL's repeatable
-    read), for an export that reads in several chunks. SQLite transactions are serialised anyway.
+    `snapshot`: a transaction that only reads, every query seeing the database as of the first
+    one (PostgreSQL's repeatable read; on SQLite a deferred transaction on the WAL, which holds
+    no write lock), for an export that may take a while.
     """
     state = state_of(request)
     token = bearer(request)
     with unit_of_work(state.sessions) as session:
-        if snapshot and state.engine.dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        if snapshot:
+            postgres = state.engine.dialect.name == "postgresql"
+            session.connection(
+                execution_options={"isolation_level": "REPEATABLE READ"} if postgres else {READ_ONLY: True}
+            )
         user = user_from_token(session, token, state.settings.secret_key)
         yield session, user
 

@@ -1,10 +1,10 @@
 """CSV out of every list and report: `Accept: text/csv` gets all rows, not one page.
 
-One mechanism for every endpoint. A list handler hands `listing` a fetch function (the same
-service call it makes for a JSON page); for CSV, `listing` pages through the whole result in
-chunks inside one read transaction and writes each chunk to a spooled file as it goes, so no
-list of the whole book is ever held, and the transaction ends before the first byte is sent
-(a slow download holds no database lock). Columns are the fields of the item type, in order:
+One mechanism for every endpoint. A list handler hands `listing` the service call it makes for
+a JSON page; for CSV, `listing` streams every row of that call's query (same filters, same
+access scope) from one cursor in chunks, inside one read transaction, writing rows to a spooled
+file as it goes: no list of the whole book is ever held, and the transaction ends before the
+first byte is sent (a slow download holds no database lock). Columns are the fields of the item type, in order:
 the pinned field names. A report hands `table` its own rows.
 
 Cells: amounts and other decimals as plain strings (`1234.50`), dates ISO 8601, booleans
@@ -36,11 +36,10 @@ from sqlalchemy.orm import Session
 
 from renewals.api.context import Req, unit
 from renewals.db.models import User
-from renewals.domain.pagination import MAX_LIMIT, Page
+from renewals.domain.pagination import MAX_LIMIT, Page, capture_query
 
 T = TypeVar("T")
 CSV = "text/csv"
-Fetch = Callable[[Session, User, int, int], tuple[Sequence[T], int]]
 
 # Written to memory up to this size, then to a temporary file.
 SPOOL_BYTES = 1 << 20
@@ -67,35 +66,36 @@ def listing(
 
     `lister(session, caller, limit=, offset=, **filters)` is the service call that returns a
     page of rows and the total; `out` turns a row into an `item_type` (none: it already is one).
+    For CSV the lister's query (see `capture_query`) is streamed from one cursor; a lister that
+    does not page with `paginate` is called page after page instead.
     """
 
-    def fetch(session: Session, me: User, limit: int, offset: int) -> tuple[Sequence[T], int]:
-        rows, total = lister(session, me, limit=limit, offset=offset, **filters)
-        return (rows if out is None else [out(row) for row in rows]), total
+    def convert(rows: Iterable[Any]) -> Iterable[T]:
+        return rows if out is None else (out(row) for row in rows)
 
-    return paged(request, limit, offset, item_type, fetch)
-
-
-def paged(request: Req, limit: int, offset: int, item_type: type[T], fetch: Fetch[T]) -> Page[T]:
-    """`listing` for a fetch function of (session, caller, limit, offset)."""
     if not wants_csv(request):
         with unit(request) as (session, me):
-            items, total = fetch(session, me, limit, offset)
-            return Page(list(items), total, limit, offset)
-    columns = columns_of(item_type)
+            rows, total = lister(session, me, limit=limit, offset=offset, **filters)
+            return Page(list(convert(rows)), total, limit, offset)
 
-    def rows(session: Session, me: User) -> Iterator[Sequence[object]]:
+    def every_item(session: Session, me: User) -> Iterator[T]:
+        with capture_query() as captured:
+            rows, _ = lister(session, me, limit=MAX_LIMIT, offset=0, **filters)
+        if captured.stmt is not None:
+            yield from convert(session.scalars(captured.stmt.execution_options(yield_per=MAX_LIMIT)))
+            return
         start = 0
         while True:
-            items, _ = fetch(session, me, MAX_LIMIT, start)
-            for item in items:
-                yield [get(item) for _, get in columns]
-            if len(items) < MAX_LIMIT:
+            yield from convert(rows)
+            if len(rows) < MAX_LIMIT:
                 return
             start += MAX_LIMIT
+            rows, _ = lister(session, me, limit=MAX_LIMIT, offset=start, **filters)
 
+    columns = columns_of(item_type)
     with unit(request, snapshot=True) as (session, me):
-        spool = write_csv([name for name, _ in columns], rows(session, me))
+        rows_out = ([get(item) for _, get in columns] for item in every_item(session, me))
+        spool = write_csv([name for name, _ in columns], rows_out)
     # Litestar sends any Response as it is; the annotation documents the JSON page in OpenAPI.
     return cast(Page[T], csv_response(request, spool))
 
@@ -170,6 +170,13 @@ def _nested(attr: str, get: Getter) -> Getter:
 
 def cell(value: object) -> str:
     """One value as CSV text."""
+    kind = type(value)
+    if kind is str:  # the common cases first: an export calls this for every field of every row
+        return _text(cast(str, value))
+    if kind is int:
+        return str(value)
+    if kind is Decimal:
+        return format(cast(Decimal, value), "f")
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -188,7 +195,10 @@ def cell(value: object) -> str:
         return "; ".join(cell(v) for v in value)
     if isinstance(value, dict | list | tuple | msgspec.Struct):
         return json.dumps(msgspec.to_builtins(value), ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    text = str(value)
+    return _text(str(value))
+
+
+def _text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 

@@ -7,6 +7,9 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+# Execution option for a session's connection: this transaction only reads.
+READ_ONLY = "renewals_read_only"
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys, a busy timeout and immediate write locks."""
@@ -33,8 +36,10 @@ def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front: two writers queue on busy_timeout
-        # instead of deadlocking when both try to upgrade a read lock.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # instead of deadlocking when both try to upgrade a read lock. A transaction that only
+        # reads (a long export) begins deferred: in WAL mode it reads a snapshot and blocks no one.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
