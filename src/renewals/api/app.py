@@ -104,7 +104,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_config=OpenAPIConfig(
             title="renewals",
             version=__version__,
-            description="Contract renewal and receivables tracking. Sign in with POST /api/v1/auth/token.",
+            description=(
+                "Contract renewal and receivables tracking. Sign in with POST /api/v1/auth/token. "
+                "Every list and report answers CSV (all rows) when asked with `Accept: text/csv`."
+            ),
             path="/schema",
             render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
             components=Components(
