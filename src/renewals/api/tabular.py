@@ -52,10 +52,13 @@ def wants_csv(request: Req) -> bool:
     return request.accept.best_match([MediaType.JSON.value, CSV], default=MediaType.JSON.value) == CSV
 
 
+Lister = Callable[..., tuple[Sequence[Any], int]]
+
+
 def listing(
     request: Req,
     item_type: type[T],
-    lister: Callable[..., tuple[Sequence[Any], int]],
+    lister: Lister,
     out: Callable[[Any], T] | None = None,
     *,
     limit: int,
@@ -66,19 +69,35 @@ def listing(
 
     `lister(session, caller, limit=, offset=, **filters)` is the service call that returns a
     page of rows and the total; `out` turns a row into an `item_type` (none: it already is one).
-    For CSV the lister's query (see `capture_query`) is streamed from one cursor; a lister that
-    does not page with `paginate` is called page after page instead.
+    """
+    if not wants_csv(request):
+        with unit(request) as (session, me):
+            rows, total = lister(session, me, limit=limit, offset=offset, **filters)
+            return Page([out(r) for r in rows] if out else list(rows), total, limit, offset)
+    with unit(request, snapshot=True) as (session, me):
+        spool = export(session, me, item_type, lister, out, **filters)
+    # Litestar sends any Response as it is; the annotation documents the JSON page in OpenAPI.
+    return cast(Page[T], csv_response(request, spool))
+
+
+def export(
+    session: Session,
+    me: User,
+    item_type: type[T],
+    lister: Lister,
+    out: Callable[[Any], T] | None = None,
+    **filters: Any,
+) -> IO[bytes]:
+    """Every row `lister` would page through, as CSV in a spooled file (pages reuse this too).
+
+    The lister's own query (see `capture_query`) is streamed from one cursor; a lister that does
+    not page with `paginate` is called page after page instead. Run it in a read-only unit.
     """
 
     def convert(rows: Iterable[Any]) -> Iterable[T]:
         return rows if out is None else (out(row) for row in rows)
 
-    if not wants_csv(request):
-        with unit(request) as (session, me):
-            rows, total = lister(session, me, limit=limit, offset=offset, **filters)
-            return Page(list(convert(rows)), total, limit, offset)
-
-    def every_item(session: Session, me: User) -> Iterator[T]:
+    def every_item() -> Iterator[T]:
         with capture_query() as captured:
             rows, _ = lister(session, me, limit=MAX_LIMIT, offset=0, **filters)
         if captured.stmt is not None:
@@ -93,11 +112,7 @@ def listing(
             rows, _ = lister(session, me, limit=MAX_LIMIT, offset=start, **filters)
 
     columns = columns_of(item_type)
-    with unit(request, snapshot=True) as (session, me):
-        rows_out = ([get(item) for _, get in columns] for item in every_item(session, me))
-        spool = write_csv([name for name, _ in columns], rows_out)
-    # Litestar sends any Response as it is; the annotation documents the JSON page in OpenAPI.
-    return cast(Page[T], csv_response(request, spool))
+    return write_csv([name for name, _ in columns], ([get(item) for _, get in columns] for item in every_item()))
 
 
 Table = tuple[Sequence[str], Iterable[Sequence[object]]]
@@ -227,7 +242,9 @@ def write_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> IO[byt
     return spool
 
 
-def csv_response(request: Req, spool: IO[bytes]) -> Response[Any]:
+def csv_response(request: Req, spool: IO[bytes], name: str | None = None) -> Response[Any]:
+    """Send a spooled CSV as a download named `name` (default: after the request's path)."""
+
     def blocks() -> Iterator[bytes]:
         with spool:
             while block := spool.read(BLOCK):
@@ -237,7 +254,7 @@ def csv_response(request: Req, spool: IO[bytes]) -> Response[Any]:
         blocks(),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="{filename(request)}"',
+            "Content-Disposition": f'attachment; filename="{name or filename(request)}"',
             "Cache-Control": "private, no-store",
             "Vary": "Accept",
         },
