@@ -65,10 +65,25 @@ def test_public_endpoints_refuse_unknown_parameters_too(api):
 
 def test_a_limit_out_of_range_is_reported_as_a_query_field(api, people):
     r = api.get("/api/v1/clients?limit=1000", people["finance"])
-    assert r.status_code == 422
+    assert r.status_code == 400
     assert _fields(r) == {("limit", "query")}
+    assert "500" in r.json()["extra"][0]["message"]
     r = api.get("/api/v1/invoices?offset=-1", people["finance"])
+    assert r.status_code == 400
     assert _fields(r) == {("offset", "query")}
+    document = api.get("/schema/openapi.json").json()
+    (limit,) = [p for p in document["paths"]["/api/v1/clients"]["get"]["parameters"] if p["name"] == "limit"]
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 500)
+
+
+def test_a_domain_check_on_a_query_value_is_reported_as_a_query_field(api, people):
+    r = api.get("/api/v1/renewals?sort=price", people["finance"])
+    assert r.status_code == 422
+    assert _fields(r) == {("sort", "query")}
+    # The service names the field and nothing more; the edge knows it came from the query string.
+    r = api.get("/api/v1/contracts?end_from=2026-05-01&end_to=2026-04-01", people["finance"])
+    assert r.status_code == 422
+    assert _fields(r) == {("end_to", "query")}
 
 
 def test_a_badly_typed_query_parameter_is_reported_as_a_query_field(api, people):

@@ -8,20 +8,25 @@ then silently answer the unfiltered list. `RefuseUnknownQuery` answers 400 namin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
 import msgspec
 from litestar.enums import ParamType, ScopeType
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
-from litestar.params import BodyKwarg, ParameterKwarg
+from litestar.params import BodyKwarg, ParameterKwarg, QueryParameter
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from renewals.domain.pagination import MAX_LIMIT
 from renewals.errors import ValidationFailed
 
 # Handlers that read arbitrary query parameters themselves opt out with `opt={ANY_QUERY: True}`.
 ANY_QUERY = "any_query"
+
+# The page window of every list, bounded where it is declared (and so in the OpenAPI document).
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description=f"rows per page, 1 to {MAX_LIMIT}")]
+Offset = Annotated[int, QueryParameter(ge=0, description="rows to skip")]
 
 
 class UnknownParameters(ValidationFailed):

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from renewals import clock
 from renewals.api.context import Req, anonymous_unit, client_address, state_of, unit
+from renewals.api.params import Limit, Offset
 from renewals.api.tabular import listing
 from renewals.db.models import User
 from renewals.domain.access import users
@@ -58,7 +59,7 @@ class UserController(Controller):
 
     @get("/", sync_to_thread=True)
     def list_users(
-        self, request: Req, limit: FromQuery[int] = 50, offset: FromQuery[int] = 0, role: FromQuery[str | None] = None
+        self, request: Req, limit: Limit = 50, offset: Offset = 0, role: FromQuery[str | None] = None
     ) -> Page[UserOut]:
         return listing(request, UserOut, _list_users, user_out, limit=limit, offset=offset, role=role)
 

@@ -8,6 +8,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, state_of, unit
+from renewals.api.params import Limit, Offset
 from renewals.api.tabular import listing
 from renewals.domain.alerts import service
 from renewals.domain.alerts.schemas import AlertAction, AlertOut, TodayOut
@@ -22,8 +23,8 @@ class AlertController(Controller):
     def list_alerts(
         self,
         request: Req,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         status: FromQuery[str | None] = None,
         kind: FromQuery[str | None] = None,
         assignee: FromQuery[str | None] = None,
@@ -72,7 +73,7 @@ class TodayController(Controller):
     tags = ["alerts"]
 
     @get("/", sync_to_thread=True)
-    def today(self, request: Req, as_of: FromQuery[date | None] = None, limit: FromQuery[int] = 100) -> TodayOut:
+    def today(self, request: Req, as_of: FromQuery[date | None] = None, limit: Limit = 100) -> TodayOut:
         """The caller's day: renewals needing action, follow-ups due, overdue invoices, birthdays
         in the next seven days, unresolved alerts. `as_of` defaults to today in RENEWALS_TIMEZONE."""
         day = as_of or state_of(request).today()

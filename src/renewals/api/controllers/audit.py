@@ -4,6 +4,7 @@ from litestar import Controller, get
 from litestar.params import FromQuery
 
 from renewals.api.context import Req
+from renewals.api.params import Limit, Offset
 from renewals.api.tabular import listing
 from renewals.domain.audit_query import AuditOut, audit_out, list_audit
 from renewals.domain.pagination import Page
@@ -17,8 +18,8 @@ class AuditController(Controller):
     def list_entries(
         self,
         request: Req,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         entity_type: FromQuery[str | None] = None,
         entity_id: FromQuery[int | None] = None,
         actor_id: FromQuery[int | None] = None,

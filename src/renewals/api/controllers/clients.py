@@ -4,6 +4,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, unit
+from renewals.api.params import Limit, Offset
 from renewals.api.tabular import listing
 from renewals.domain.clients import service
 from renewals.domain.clients.schemas import ClientIn, ClientOut, ClientPatch, ContactIn, ContactOut
@@ -18,8 +19,8 @@ class ClientController(Controller):
     def list_clients(
         self,
         request: Req,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         owner_id: FromQuery[int | None] = None,
         status: FromQuery[str | None] = None,
         segment: FromQuery[str | None] = None,
@@ -61,7 +62,7 @@ class ClientController(Controller):
 
     @get("/{client_id:int}/contacts", sync_to_thread=True)
     def list_contacts(
-        self, request: Req, client_id: FromPath[int], limit: FromQuery[int] = 50, offset: FromQuery[int] = 0
+        self, request: Req, client_id: FromPath[int], limit: Limit = 50, offset: Offset = 0
     ) -> Page[ContactOut]:
         return listing(
             request,

@@ -6,6 +6,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, state_of, unit
+from renewals.api.params import Limit, Offset
 from renewals.api.tabular import listing
 from renewals.domain.contracts import service
 from renewals.domain.contracts.schemas import ContractIn, ContractOut, ContractPatch, TerminationIn
@@ -21,8 +22,8 @@ class ContractController(Controller):
     def list_contracts(
         self,
         request: Req,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         client_id: FromQuery[int | None] = None,
         status: FromQuery[str | None] = None,
         kind: FromQuery[str | None] = None,

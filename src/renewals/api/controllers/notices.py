@@ -8,6 +8,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals import clock
 from renewals.api.context import Req, anonymous_unit, state_of, unit
+from renewals.api.params import Limit, Offset
 from renewals.api.tabular import items, listing
 from renewals.domain.deliveries import transport
 from renewals.domain.notices import batches, service, sharing
@@ -57,8 +58,8 @@ class NoticeController(Controller):
     def list_notices(
         self,
         request: Req,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         kind: FromQuery[str | None] = None,
         client_id: FromQuery[int | None] = None,
         status: FromQuery[str | None] = None,

@@ -9,6 +9,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from renewals.api.context import Req, state_of, unit
+from renewals.api.params import Limit, Offset
 from renewals.api.tabular import listing
 from renewals.domain.pagination import Page
 from renewals.domain.receivables import invoices, payments
@@ -37,8 +38,8 @@ class InvoiceController(Controller):
     def list_invoices(
         self,
         request: Req,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         status: FromQuery[str | None] = None,
         client_id: FromQuery[int | None] = None,
         contract_id: FromQuery[int | None] = None,
@@ -105,8 +106,8 @@ class PaymentController(Controller):
     def list_payments(
         self,
         request: Req,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         client_id: FromQuery[int | None] = None,
         currency: FromQuery[str | None] = None,
         received_from: FromQuery[date | None] = None,

@@ -6,6 +6,7 @@ from litestar import Controller, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, state_of, unit
+from renewals.api.params import Limit, Offset
 from renewals.api.tabular import Table, listing, report
 from renewals.domain.pagination import Page
 from renewals.domain.renewals import service
@@ -54,8 +55,8 @@ class RenewalController(Controller):
     def list_renewals(
         self,
         request: Req,
-        limit: FromQuery[int] = 50,
-        offset: FromQuery[int] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
         owner: FromQuery[int | None] = None,
         status: FromQuery[list[str] | None] = None,
         ending_within_days: FromQuery[int | None] = None,
