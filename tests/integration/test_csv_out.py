@@ -228,3 +228,32 @@ def test_the_worklist_csv_has_every_renewal_in_risk_order_without_the_activity_l
     assert [int(r["id"]) for r in rows[:50]] == [item["id"] for item in page["items"]]
     assert {r["client_name"] for r in rows} == {"한빛클라우드"}
     assert rows[0]["allowed_transitions"] == "; ".join(page["items"][0]["allowed_transitions"])
+
+
+def _resolve(document, schema):
+    while "$ref" in schema:
+        schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def test_every_operation_offering_csv_answers_it_and_every_list_offers_it(api, people, session):
+    client = make_client(session, owner=people["mina"])
+    session.commit()
+    notice = api.post(
+        "/api/v1/notices", people["mina"], {"kind": "statement", "client_id": client.id, "from": "2026-01-01"}
+    )
+    assert notice.status_code == 202, notice.text
+    ids = {"client_id": client.id, "notice_id": notice.json()["id"]}
+    document = api.get("/schema/openapi.json").json()
+    offered = set()
+    for path, operations in document["paths"].items():
+        answer = operations.get("get", {}).get("responses", {}).get("200", {}).get("content", {})
+        json_schema = _resolve(document, answer.get("application/json", {}).get("schema", {}))
+        if {"items", "total", "limit", "offset"} <= set(json_schema.get("properties", {})):
+            assert "text/csv" in answer, f"{path} is a list without CSV"
+        if "text/csv" in answer:
+            offered.add(path)
+            r = api.get(path.format(**ids), people["admin"], headers=CSV)
+            header, _ = read_csv(r)
+            assert header, path
+    assert len(offered) == 15

@@ -34,6 +34,7 @@ from renewals.api.errors import HANDLERS
 from renewals.api.hygiene import check_request
 from renewals.api.openapi_docs import document_errors
 from renewals.api.params import RefuseUnknownQuery
+from renewals.api.tabular import document_csv
 from renewals.db.engine import make_engine, make_sessionmaker, reader
 from renewals.settings import Settings
 
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         debug=False,
     )
     document_errors(app)
+    document_csv(app)
     return app
 
 

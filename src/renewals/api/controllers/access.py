@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from renewals import clock
 from renewals.api.context import Req, anonymous_unit, client_address, state_of, unit
 from renewals.api.params import Limit, Offset
-from renewals.api.tabular import listing
+from renewals.api.tabular import CSV_OUT, listing
 from renewals.db.models import User
 from renewals.domain.access import users
 from renewals.domain.access.rules import ROLES, require_role
@@ -57,7 +57,7 @@ class UserController(Controller):
     path = "/users"
     tags = ["access"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_users(
         self, request: Req, limit: Limit = 50, offset: Offset = 0, role: FromQuery[str | None] = None
     ) -> Page[UserOut]:

@@ -13,7 +13,7 @@ from litestar import Controller, get
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from renewals.api.context import Req, state_of, unit
-from renewals.api.tabular import Table, report
+from renewals.api.tabular import CSV_OUT, Table, report
 from renewals.domain.receivables import reports
 from renewals.domain.receivables.reports import AgingReport, Statement
 
@@ -47,7 +47,7 @@ class AgingReportController(Controller):
     path = "/reports"
     tags = ["reports"]
 
-    @get("/aging", sync_to_thread=True)
+    @get("/aging", sync_to_thread=True, opt=CSV_OUT)
     def aging(
         self,
         request: Req,
@@ -70,7 +70,7 @@ class StatementController(Controller):
     path = "/clients"
     tags = ["clients"]
 
-    @get("/{client_id:int}/statement", sync_to_thread=True)
+    @get("/{client_id:int}/statement", sync_to_thread=True, opt=CSV_OUT)
     def statement(
         self,
         request: Req,

@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, state_of, unit
 from renewals.api.params import Limit, Offset
-from renewals.api.tabular import listing
+from renewals.api.tabular import CSV_OUT, listing
 from renewals.domain.alerts import service
 from renewals.domain.alerts.schemas import AlertAction, AlertOut, TodayOut
 from renewals.domain.pagination import Page
@@ -19,7 +19,7 @@ class AlertController(Controller):
     path = "/alerts"
     tags = ["alerts"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_alerts(
         self,
         request: Req,

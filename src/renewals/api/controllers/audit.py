@@ -5,7 +5,7 @@ from litestar.params import FromQuery
 
 from renewals.api.context import Req
 from renewals.api.params import Limit, Offset
-from renewals.api.tabular import listing
+from renewals.api.tabular import CSV_OUT, listing
 from renewals.domain.audit_query import AuditOut, audit_out, list_audit
 from renewals.domain.pagination import Page
 
@@ -14,7 +14,7 @@ class AuditController(Controller):
     path = "/audit"
     tags = ["audit"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_entries(
         self,
         request: Req,

@@ -5,7 +5,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, unit
 from renewals.api.params import Limit, Offset
-from renewals.api.tabular import listing
+from renewals.api.tabular import CSV_OUT, listing
 from renewals.domain.clients import service
 from renewals.domain.clients.schemas import ClientIn, ClientOut, ClientPatch, ContactIn, ContactOut
 from renewals.domain.pagination import Page
@@ -15,7 +15,7 @@ class ClientController(Controller):
     path = "/clients"
     tags = ["clients"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_clients(
         self,
         request: Req,
@@ -60,7 +60,7 @@ class ClientController(Controller):
         with unit(request) as (session, me):
             return service.client_out(service.update_client(session, me, client_id, data))
 
-    @get("/{client_id:int}/contacts", sync_to_thread=True)
+    @get("/{client_id:int}/contacts", sync_to_thread=True, opt=CSV_OUT)
     def list_contacts(
         self, request: Req, client_id: FromPath[int], limit: Limit = 50, offset: Offset = 0
     ) -> Page[ContactOut]:

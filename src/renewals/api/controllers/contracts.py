@@ -7,7 +7,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, state_of, unit
 from renewals.api.params import Limit, Offset
-from renewals.api.tabular import listing
+from renewals.api.tabular import CSV_OUT, listing
 from renewals.domain.contracts import service
 from renewals.domain.contracts.schemas import ContractIn, ContractOut, ContractPatch, TerminationIn
 from renewals.domain.pagination import Page
@@ -18,7 +18,7 @@ class ContractController(Controller):
     path = "/contracts"
     tags = ["contracts"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_contracts(
         self,
         request: Req,

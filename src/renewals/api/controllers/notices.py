@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from renewals import clock
 from renewals.api.context import Req, anonymous_unit, state_of, unit
 from renewals.api.params import Limit, Offset
-from renewals.api.tabular import items, listing
+from renewals.api.tabular import CSV_OUT, items, listing
 from renewals.domain.deliveries import transport
 from renewals.domain.notices import batches, service, sharing
 from renewals.domain.notices import sending as mail
@@ -54,7 +54,7 @@ class NoticeController(Controller):
             notice = service.request_notice(session, me, data, state.today(), Sender.from_settings(state.settings))
             return service.notice_out(notice)
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_notices(
         self,
         request: Req,
@@ -100,7 +100,7 @@ class NoticeController(Controller):
             link = sharing.create_link(session, me, notice_id, (data or LinkIn()).expires_in_days, clock.now())
             return sharing.link_out(link, state.settings.secret_key)
 
-    @get("/{notice_id:int}/links", sync_to_thread=True)
+    @get("/{notice_id:int}/links", sync_to_thread=True, opt=CSV_OUT)
     def list_links(self, request: Req, notice_id: FromPath[int]) -> list[LinkOut]:
         state = state_of(request)
         with unit(request) as (session, me):
@@ -146,7 +146,7 @@ class NoticeController(Controller):
             )
         return out
 
-    @get("/{notice_id:int}/deliveries", sync_to_thread=True)
+    @get("/{notice_id:int}/deliveries", sync_to_thread=True, opt=CSV_OUT)
     def deliveries(self, request: Req, notice_id: FromPath[int]) -> list[DeliveryOut]:
         """Every e-mail attempt of the notice, newest first."""
         with unit(request) as (session, me):

@@ -10,7 +10,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from renewals.api.context import Req, state_of, unit
 from renewals.api.params import Limit, Offset
-from renewals.api.tabular import listing
+from renewals.api.tabular import CSV_OUT, listing
 from renewals.domain.pagination import Page
 from renewals.domain.receivables import invoices, payments
 from renewals.domain.receivables.billing import run_billing
@@ -34,7 +34,7 @@ class InvoiceController(Controller):
     path = "/invoices"
     tags = ["receivables"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_invoices(
         self,
         request: Req,
@@ -102,7 +102,7 @@ class PaymentController(Controller):
     path = "/payments"
     tags = ["receivables"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_payments(
         self,
         request: Req,

@@ -7,7 +7,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals.api.context import Req, state_of, unit
 from renewals.api.params import Limit, Offset
-from renewals.api.tabular import Table, listing, report
+from renewals.api.tabular import CSV_OUT, Table, listing, report
 from renewals.domain.pagination import Page
 from renewals.domain.renewals import service
 from renewals.domain.renewals.report import renewal_report
@@ -51,7 +51,7 @@ class RenewalController(Controller):
     path = "/renewals"
     tags = ["renewals"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_renewals(
         self,
         request: Req,
@@ -131,7 +131,7 @@ class RenewalReportController(Controller):
     path = "/reports/renewals"
     tags = ["reports"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def report(self, request: Req, as_of: FromQuery[date | None] = None, months: FromQuery[int] = 6) -> RenewalReport:
         """Pipeline by state and end month, renewal and churn rates, annual value at risk in 90 days."""
         day = as_of or state_of(request).today()
