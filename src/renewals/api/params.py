@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
+from weakref import WeakKeyDictionary
 
 import msgspec
 from litestar.enums import ParamType, ScopeType
@@ -60,12 +61,13 @@ _SOURCES = {
     ParamType.HEADER: "header",
     ParamType.COOKIE: "cookie",
 }
-_cache: dict[int, Declared] = {}
+# By handler object, not id(): a test suite builds many apps, and a freed handler's id is reused.
+_cache: WeakKeyDictionary[BaseRouteHandler, Declared] = WeakKeyDictionary()
 
 
 def declared(handler: BaseRouteHandler) -> Declared:
     """What `handler` takes, read once from its signature."""
-    found = _cache.get(id(handler))
+    found = _cache.get(handler)
     if found is not None:
         return found
     parameters: dict[str, str] = {}
@@ -78,7 +80,7 @@ def declared(handler: BaseRouteHandler) -> Declared:
         elif isinstance(kwarg, BodyKwarg) or name == "data":
             body_fields = frozenset(_struct_fields(field.annotation))
     result = Declared(parameters, body_fields)
-    _cache[id(handler)] = result
+    _cache[handler] = result
     return result
 
 
