@@ -4,14 +4,14 @@ One mechanism for every endpoint. A list handler hands `listing` the service cal
 a JSON page; for CSV, `listing` streams every row of that call's query (same filters, same
 access scope) from one cursor in chunks, inside one read transaction, writing rows to a spooled
 file as it goes: no list of the whole book is ever held, and the transaction ends before the
-first byte is sent (a slow download holds no database lock). Columns are the fields of the item type, in order:
-the pinned field names. A report hands `table` its own rows.
+first byte is sent (a slow download holds no database lock). Columns are the fields of the item
+type, in order: the pinned field names. A report hands `report` a function giving its rows.
 
 Cells: amounts and other decimals as plain strings (`1234.50`), dates ISO 8601, booleans
 `true`/`false`, empty for none; a nested object becomes `field.sub` columns, a list of plain
 values one cell joined by `; `, free-form objects (the audit log's before/after) compact JSON;
 lists of objects (contract lines, payment allocations, activities) are left out: they are in
-the JSON of the single resource. Text that a spreadsheet would run as a formula is prefixed with `'`.
+the JSON of the single resource. Text a spreadsheet would run as a formula is prefixed with `'`.
 """
 
 from __future__ import annotations
