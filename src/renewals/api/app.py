@@ -27,7 +27,7 @@ from renewals.api.controllers.audit import AuditController
 from renewals.api.controllers.clients import ClientController
 from renewals.api.controllers.contracts import ContractController
 from renewals.api.controllers.jobs import JobController, ScanController
-from renewals.api.controllers.notices import NoticeController, SharedNoticeController
+from renewals.api.controllers.notices import NoticeController, NoticeReplyController, SharedNoticeController
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
 from renewals.api.controllers.renewals import RenewalController, RenewalReportController
 from renewals.api.errors import HANDLERS
@@ -139,7 +139,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     strict = [RefuseUnknownQuery()]  # an unknown query parameter is a 400, never silently ignored
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}], middleware=strict)
     public = Router(
-        path="/", route_handlers=[SharedNoticeController, health, ready, PrometheusController], middleware=strict
+        path="/",
+        route_handlers=[SharedNoticeController, NoticeReplyController, health, ready, PrometheusController],
+        middleware=strict,
     )
     app = Litestar(
         route_handlers=[

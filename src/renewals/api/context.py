@@ -56,6 +56,11 @@ def bearer(request: Req) -> str:
     return token.strip()
 
 
+def caller(request: Req, session: Session) -> User:
+    """The signed-in caller, loaded in the session's transaction."""
+    return user_from_token(session, bearer(request), state_of(request).settings.secret_key)
+
+
 @contextmanager
 def unit(request: Req, *, snapshot: bool = False) -> Iterator[tuple[Session, User]]:
     """One transaction for the request, with the signed-in caller.
@@ -64,13 +69,12 @@ def unit(request: Req, *, snapshot: bool = False) -> Iterator[tuple[Session, Use
     several queries (PostgreSQL's repeatable read; a SQLite reader's deferred transaction on the
     WAL already reads one snapshot, and a GET's unit is such a reader).
     """
+    bearer(request)  # no token, no transaction
     state = state_of(request)
-    token = bearer(request)
     with unit_of_work(state.sessions_for(request.method)) as session:
         if snapshot and state.engine.dialect.name == "postgresql":
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-        user = user_from_token(session, token, state.settings.secret_key)
-        yield session, user
+        yield session, caller(request, session)
 
 
 @contextmanager

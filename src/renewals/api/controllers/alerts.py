@@ -7,6 +7,7 @@ from datetime import date
 from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from renewals import clock
 from renewals.api.context import Req, state_of, unit
 from renewals.api.params import Limit, Offset
 from renewals.api.tabular import CSV_OUT, listing
@@ -58,7 +59,7 @@ class AlertController(Controller):
         """Mark an open alert as being handled; 409 when it is not open."""
         with unit(request) as (session, me):
             note = data.note if data is not None else None
-            return service.alert_out(service.acknowledge(session, me, alert_id, note))
+            return service.alert_out(service.acknowledge(session, me, alert_id, clock.now(), note))
 
     @post("/{alert_id:int}/resolve", sync_to_thread=True, status_code=200)
     def resolve(self, request: Req, alert_id: FromPath[int], data: JSONBody[AlertAction | None] = None) -> AlertOut:
