@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from renewals import clock
+from renewals import clock, logs
 from renewals.db.uow import unit_of_work
 from renewals.domain.jobrecords import service as jobs
 from renewals.jobs import config as config_mod
@@ -73,6 +73,7 @@ def send_due(
 
 def run(tick: float = TICK_SECONDS) -> int:
     """Send due runs every `tick` seconds until SIGTERM/SIGINT; return 0."""
+    logs.configure()
     install()
     rt = runtime.current()
     cfg = config_mod.load()

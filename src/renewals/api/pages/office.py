@@ -117,9 +117,8 @@ class OfficePages(Controller):
     @get("/notices/batches/{batch_id:int}/zip", sync_to_thread=True)
     def batch_zip(self, request: Req, batch_id: int) -> Response[bytes]:
         with signed_in(request) as (session, me):
-            data = batches.read_zip(
-                state_of(request).settings.data_dir, batches.get_visible_batch(session, me, batch_id)
-            )
+            batch = batches.get_visible_batch(session, me, batch_id)
+            data = batches.read_zip(session, state_of(request).settings.data_dir, batch, me)
         return Response(
             data,
             media_type="application/zip",
