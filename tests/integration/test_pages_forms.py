@@ -148,3 +148,21 @@ def test_a_form_value_with_a_nul_character_is_refused_naming_the_field(settings,
         assert "Not done: reference: must not contain NUL characters" in response.text
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Payment)) == 0
+
+
+def test_a_list_page_downloads_as_the_apis_csv_with_the_same_scope(settings, engine, session):
+    mine = make_user(session, role="account_manager")
+    other = make_user(session, role="account_manager")
+    make_client(session, owner=mine, name="제주데이터")
+    make_client(session, owner=other, name="Someone Else's")
+    session.commit()
+    with TestClient(create_app(settings, engine)) as client:
+        signed_in(client, mine.email)
+        page = client.get("/clients")
+        assert re.search(r'href="/clients\?[^"]*format=csv"[^>]*>Download CSV', page.text)
+        response = client.get("/clients", params={"format": "csv"})
+    assert response.headers["content-type"].startswith("text/csv")
+    body = response.content.decode("utf-8")
+    assert body.startswith("\ufeffid,name,legal_name,")
+    assert "제주데이터" in body
+    assert "Someone Else" not in body

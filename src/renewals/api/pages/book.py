@@ -13,20 +13,20 @@ from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
 from renewals.api.context import Req, state_of
-from renewals.api.pages.web import Form, check_csrf, done, parse, refused, render, signed_in, text
+from renewals.api.pages.web import Form, check_csrf, csv_download, done, parse, refused, render, signed_in, text
 from renewals.db.models import User
 from renewals.domain.access.rules import MANAGERS
 from renewals.domain.access.users import names
 from renewals.domain.alerts import service as alerts
 from renewals.domain.audit_query import AuditOut, audit_out, list_audit
 from renewals.domain.clients import service as clients
-from renewals.domain.clients.schemas import ClientPatch
+from renewals.domain.clients.schemas import ClientOut, ClientPatch
 from renewals.domain.contracts import service as contracts
 from renewals.domain.notices import service as notices
 from renewals.domain.receivables import invoices, payments, reports
 from renewals.domain.renewals import service as renewals
 from renewals.domain.renewals.rules import OPEN_STATUSES, RenewalStatus
-from renewals.domain.renewals.schemas import ActivityIn, RenewalPatch, TransitionIn
+from renewals.domain.renewals.schemas import ActivityIn, RenewalOut, RenewalPatch, TransitionIn
 from renewals.errors import RenewalsError
 
 PAGE = 50
@@ -61,24 +61,25 @@ class BookPages(Controller):
         owner: int | None = None,
         sort: str = "end_date",
         offset: int = 0,
+        format: str | None = None,
     ) -> Response[Any]:
-        """The worklist: window (days ahead), state, owner, by end date or by risk."""
+        """The worklist: window (days ahead), state, owner, by end date or by risk; `format=csv`
+        downloads every row."""
         state = state_of(request)
         # The worklist shows open renewals unless a state (or `all`) is asked for.
         statuses = [] if status == "all" else [status] if status else list(OPEN_STATUSES)
+        filters: dict[str, Any] = {
+            "as_of": state.today(),
+            "owner_id": owner,
+            "statuses": renewals.parse_statuses(statuses),
+            "ending_within_days": window,
+            "sort": sort,
+            "tz": state.settings.timezone,
+        }
+        if format == "csv":
+            return csv_download(request, "renewals.csv", RenewalOut, renewals.list_renewals, **filters)
         with signed_in(request) as (session, me):
-            rows, total = renewals.list_renewals(
-                session,
-                me,
-                as_of=state.today(),
-                limit=PAGE,
-                offset=offset,
-                owner_id=owner,
-                statuses=renewals.parse_statuses(statuses),
-                ending_within_days=window,
-                sort=sort,
-                tz=state.settings.timezone,
-            )
+            rows, total = renewals.list_renewals(session, me, limit=PAGE, offset=offset, **filters)
             values = {
                 "rows": rows,
                 "page": {"total": total, "limit": PAGE, "offset": offset},
@@ -187,19 +188,14 @@ class BookPages(Controller):
         tier: str | None = None,
         owner: int | None = None,
         offset: int = 0,
+        format: str | None = None,
     ) -> Response[Any]:
-        """Clients by name; `status=churned` is the win-back list."""
+        """Clients by name; `status=churned` is the win-back list; `format=csv` downloads them."""
+        filters: dict[str, Any] = {"owner_id": owner, "status": status or None, "tier": tier or None, "q": q or None}
+        if format == "csv":
+            return csv_download(request, "clients.csv", ClientOut, clients.list_clients, clients.client_out, **filters)
         with signed_in(request) as (session, me):
-            rows, total = clients.list_clients(
-                session,
-                me,
-                limit=PAGE,
-                offset=offset,
-                owner_id=owner,
-                status=status or None,
-                tier=tier or None,
-                q=q or None,
-            )
+            rows, total = clients.list_clients(session, me, limit=PAGE, offset=offset, **filters)
             values = {
                 "rows": [clients.client_out(c) for c in rows],
                 "page": {"total": total, "limit": PAGE, "offset": offset},

@@ -12,9 +12,9 @@ from litestar.response import Redirect
 
 from renewals import clock
 from renewals.api.context import Req, state_of
-from renewals.api.pages.web import Form, back, check_csrf, done, refused, render, signed_in, text
+from renewals.api.pages.web import Form, back, check_csrf, csv_download, done, refused, render, signed_in, text
 from renewals.domain.alerts import service as alerts
-from renewals.domain.alerts.schemas import TodayInvoice
+from renewals.domain.alerts.schemas import AlertOut, TodayInvoice
 from renewals.domain.pagination import MAX_LIMIT
 from renewals.errors import NotFound, RenewalsError
 
@@ -69,13 +69,20 @@ class DeskPages(Controller):
 
     @get("/alerts", sync_to_thread=True)
     def alert_list(
-        self, request: Req, status: str | None = "open", kind: str | None = None, offset: int = 0
+        self,
+        request: Req,
+        status: str | None = "open",
+        kind: str | None = None,
+        offset: int = 0,
+        format: str | None = None,
     ) -> Response[Any]:
+        """Alerts the caller may see, newest first; `format=csv` downloads every one."""
         status = status or None
+        filters: dict[str, Any] = {"status": status, "kind": kind or None, "assignee": None}
+        if format == "csv":
+            return csv_download(request, "alerts.csv", AlertOut, alerts.list_alerts, alerts.alert_out, **filters)
         with signed_in(request) as (session, me):
-            rows, total = alerts.list_alerts(
-                session, me, limit=PAGE, offset=offset, status=status, kind=kind or None, assignee=None
-            )
+            rows, total = alerts.list_alerts(session, me, limit=PAGE, offset=offset, **filters)
             values = {
                 "alerts": [alerts.alert_out(a) for a in rows],
                 "page": {"total": total, "limit": PAGE, "offset": offset},

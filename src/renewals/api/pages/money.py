@@ -12,12 +12,32 @@ from litestar.response import Redirect
 
 from renewals.api.context import Req, state_of
 from renewals.api.pages.charts import bar_chart
-from renewals.api.pages.web import Form, back, check_csrf, done, local_path, parse, refused, render, signed_in, text
+from renewals.api.pages.web import (
+    Form,
+    back,
+    check_csrf,
+    csv_download,
+    done,
+    local_path,
+    parse,
+    refused,
+    render,
+    signed_in,
+    text,
+)
 from renewals.domain import money as amounts
 from renewals.domain.clients.service import get_visible
 from renewals.domain.receivables import invoices, payments, reports
 from renewals.domain.receivables.aging import bucket_bounds_as_due_dates
-from renewals.domain.receivables.schemas import CreditNoteIn, HoldIn, PaymentIn, ReleaseIn, ReversalIn, WriteOffIn
+from renewals.domain.receivables.schemas import (
+    CreditNoteIn,
+    HoldIn,
+    InvoiceOut,
+    PaymentIn,
+    ReleaseIn,
+    ReversalIn,
+    WriteOffIn,
+)
 from renewals.errors import NotFound, RenewalsError, ValidationFailed
 
 PAGE = 100
@@ -28,12 +48,28 @@ class ReceivablesPages(Controller):
 
     @get("/receivables", sync_to_thread=True)
     def receivables(
-        self, request: Req, currency: str | None = None, bucket: str | None = None, offset: int = 0
+        self,
+        request: Req,
+        currency: str | None = None,
+        bucket: str | None = None,
+        offset: int = 0,
+        format: str | None = None,
     ) -> Response[Any]:
-        """Aging as of today per currency; with `currency` and `bucket`, that bucket's invoices."""
+        """Aging as of today per currency; with `currency` and `bucket`, that bucket's invoices
+        (`format=csv`: all of them as CSV)."""
         state = state_of(request)
         today = state.today()
         bounds = state.settings.aging_buckets
+        ranges = {r.name: r for r in bucket_bounds_as_due_dates(today, bounds)}
+        if bucket is not None and bucket not in ranges:
+            raise NotFound("bucket", bucket)
+        span = ranges[bucket] if bucket else None
+        filters: dict[str, Any] = {"currency": currency, "unpaid": True}
+        if span is not None:
+            filters |= {"due_from": span.earliest, "due_to": span.latest}
+        if format == "csv" and currency and span is not None:
+            name = f"invoices-{currency}-{bucket}.csv"
+            return csv_download(request, name, InvoiceOut, invoices.list_invoices, invoices.invoice_out, **filters)
         with signed_in(request) as (session, me):
             # By segment: the page shows only the currency totals, and a big book has few segments.
             aging = reports.aging(session, me, today, "segment", bounds, reports.DEFAULT_DSO_DAYS)
@@ -42,21 +78,8 @@ class ReceivablesPages(Controller):
                 for c in aging.currencies
             }
             drill = None
-            if currency and bucket:
-                ranges = {r.name: r for r in bucket_bounds_as_due_dates(today, bounds)}
-                if bucket not in ranges:
-                    raise NotFound("bucket", bucket)
-                span = ranges[bucket]
-                rows, total = invoices.list_invoices(
-                    session,
-                    me,
-                    limit=PAGE,
-                    offset=offset,
-                    currency=currency,
-                    due_from=span.earliest,
-                    due_to=span.latest,
-                    unpaid=True,
-                )
+            if currency and span is not None:
+                rows, total = invoices.list_invoices(session, me, limit=PAGE, offset=offset, **filters)
                 out = [invoices.invoice_out(i) for i in rows]
                 clients = {cid: get_visible(session, me, cid).name for cid in {i.client_id for i in out}}
                 drill = {

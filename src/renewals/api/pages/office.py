@@ -19,6 +19,7 @@ from renewals.api.pages.web import (
     Form,
     back,
     check_csrf,
+    csv_download,
     done,
     local_path,
     page_user,
@@ -33,7 +34,7 @@ from renewals.domain.access.users import names
 from renewals.domain.clients import service as clients
 from renewals.domain.notices import batches, service, sharing
 from renewals.domain.notices.build import Sender
-from renewals.domain.notices.schemas import BatchIn, LinkIn, NoticeIn
+from renewals.domain.notices.schemas import BatchIn, LinkIn, NoticeIn, NoticeOut
 from renewals.domain.renewals.report import renewal_report
 from renewals.errors import RenewalsError, ValidationFailed
 
@@ -67,13 +68,16 @@ class OfficePages(Controller):
         status: str | None = None,
         offset: int = 0,
         batch: int | None = None,
+        format: str | None = None,
     ) -> Response[Any]:
-        """Notices, newest first; `batch` shows that batch's progress and its zip when built."""
+        """Notices, newest first; `batch` shows that batch's progress and its zip when built;
+        `format=csv` downloads every notice."""
+        filters: dict[str, Any] = {"kind": kind or None, "status": status or None}
+        if format == "csv":
+            return csv_download(request, "notices.csv", NoticeOut, service.list_notices, service.notice_out, **filters)
         with signed_in(request) as (session, me):
             shown_batch = batches.batch_out(session, batches.get_visible_batch(session, me, batch)) if batch else None
-            rows, total = service.list_notices(
-                session, me, limit=PAGE, offset=offset, kind=kind or None, status=status or None
-            )
+            rows, total = service.list_notices(session, me, limit=PAGE, offset=offset, **filters)
             client_ids = {n.client_id for n in rows}
             client_names = {}
             for client_id in client_ids:

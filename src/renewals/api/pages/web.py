@@ -13,7 +13,7 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
@@ -32,6 +32,7 @@ from renewals import clock
 from renewals.api.context import Req, state_of
 from renewals.api.hygiene import text_problem
 from renewals.api.pages import i18n
+from renewals.api.tabular import Lister, csv_response, export
 from renewals.db.models import User
 from renewals.db.uow import unit_of_work
 from renewals.domain.access import web
@@ -112,10 +113,28 @@ def page_user(request: Req, session: Session) -> User:
 
 
 @contextmanager
-def signed_in(request: Req) -> Iterator[tuple[Session, User]]:
-    """The request's one transaction with the session's user; SignInRequired when there is none."""
-    with unit_of_work(state_of(request).sessions_for(request.method)) as session:
+def signed_in(request: Req, *, snapshot: bool = False) -> Iterator[tuple[Session, User]]:
+    """The request's one transaction with the session's user; SignInRequired when there is none.
+    `snapshot`: one view of the database for every query (an export), as the API's `unit`."""
+    state = state_of(request)
+    with unit_of_work(state.sessions_for(request.method)) as session:
+        if snapshot and state.engine.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield session, page_user(request, session)
+
+
+def csv_download(
+    request: Req,
+    name: str,
+    item_type: type[Any],
+    lister: Lister,
+    out: Callable[[Any], Any] | None = None,
+    **filters: Any,
+) -> Response[Any]:
+    """Every row of a list page as the API's CSV (same service call, same filters and scope)."""
+    with signed_in(request, snapshot=True) as (session, me):
+        spool = export(session, me, item_type, lister, out, **filters)
+    return csv_response(request, spool, name)
 
 
 def language_of(request: Req, user: User | None) -> str:
