@@ -59,6 +59,11 @@ _ANSWERS: dict[int, tuple[str, str, object]] = {
         "Invalid amount: must be positive",
         [{"key": "amount", "message": "must be positive", "source": "body"}],
     ),
+    415: (
+        "The body is neither JSON nor the page's form",
+        "send the answer as application/json or as the page's form",
+        {},
+    ),
     429: (
         "Too many failed sign-ins; see Retry-After",
         "too many failed sign-ins; try again in 60 s",
@@ -89,8 +94,10 @@ def statuses_for(path: str, method: str, operation: Operation) -> list[int]:
         out += [401, 403, 404]
     elif "{" in path:
         out.append(404)
+    if operation.parameters:
+        out.append(422)  # a query value can fail a rule the schema cannot state
     if method in {"post", "patch", "put"}:
-        out += [409, 422] if secured else [422]
+        out += [409, 422] if secured else [415, 422, 429]
     if path == "/api/v1/auth/token":
         out += [401, 429]
     return sorted(set(out))
@@ -99,6 +106,15 @@ def statuses_for(path: str, method: str, operation: Operation) -> list[int]:
 def document_errors(app: Litestar) -> None:
     """Add the shared error schema and each operation's error answers to the app's schema."""
     schema = app.openapi_schema
+    metrics = (schema.paths or {}).get("/metrics")
+    if metrics is not None and metrics.get is not None:
+        # Prometheus' text exposition format, not JSON.
+        metrics.get.responses = {
+            "200": OpenAPIResponse(
+                description="Metrics in Prometheus' text format",
+                content={"text/plain": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))},
+            )
+        }
     if schema.components is None:
         schema.components = Components()
     if schema.components.schemas is None:
