@@ -154,3 +154,15 @@ def _cheap_password_hashing() -> Iterator[None]:
     patch.setattr(users, "_hasher", PasswordHasher.from_parameters(CHEAPEST))
     yield
     patch.undo()
+
+
+# The jobs fixtures (a private queue namespace on the real Redis, real workers), defined once here
+# so that the session-wide broker is one for every folder of tests.
+from tests.integration.jobs_support import (  # noqa: E402, F401
+    actor_runtime,
+    job_settings,
+    jobs_broker,
+    queues,
+    start_worker,
+    worker_thread,
+)
