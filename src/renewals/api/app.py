@@ -25,6 +25,7 @@ from renewals.api.controllers.alerts import AlertController, TodayController
 from renewals.api.controllers.audit import AuditController
 from renewals.api.controllers.clients import ClientController
 from renewals.api.controllers.contracts import ContractController
+from renewals.api.controllers.forecast import CashForecastController
 from renewals.api.controllers.jobs import JobController, ScanController
 from renewals.api.controllers.notices import NoticeController, SharedNoticeController
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
@@ -42,6 +43,7 @@ API_CONTROLLERS: list[Any] = [
     AuditController,
     AgingReportController,
     StatementController,
+    CashForecastController,
     RenewalController,
     RenewalReportController,
     AlertController,
