@@ -25,6 +25,7 @@ from renewals.api.controllers.alerts import AlertController, TodayController
 from renewals.api.controllers.audit import AuditController
 from renewals.api.controllers.clients import ClientController
 from renewals.api.controllers.contracts import ContractController
+from renewals.api.controllers.credit_notes import CreditNoteController
 from renewals.api.controllers.forecast import CashForecastController
 from renewals.api.controllers.jobs import JobController, ScanController
 from renewals.api.controllers.notices import NoticeController, SharedNoticeController
@@ -52,6 +53,7 @@ API_CONTROLLERS: list[Any] = [
     JobController,
     InvoiceController,
     PaymentController,
+    CreditNoteController,
     BillingController,
     NoticeController,
 ]

@@ -107,6 +107,17 @@ def _decide(session: Session, payment: Payment, data: PaymentIn) -> tuple[Alloca
     return validate_allocations(items, amount, given, cur), by_id
 
 
+def _check_client_currency(session: Session, client: Client, currency: str) -> None:
+    """Raise ValidationFailed naming `currency` unless it is the client's default or one it was invoiced in."""
+    if currency == client.currency:
+        return
+    invoiced = select(Invoice.id).where(Invoice.client_id == client.id, Invoice.currency == currency).limit(1)
+    if session.scalar(invoiced) is None:
+        raise ValidationFailed(
+            "currency", f"the client is billed in {client.currency} and has no invoice in {currency}"
+        )
+
+
 def record_payment(
     session: Session, actor: User, data: PaymentIn, idempotency_key: str | None, today: date
 ) -> tuple[dict[str, Any], bool]:
@@ -116,7 +127,8 @@ def record_payment(
     oldest due date first (disputed invoices are skipped); what is left stays unapplied credit.
     A request repeating an earlier Idempotency-Key with the same body gets the first response
     back and records nothing. Raise Forbidden, NotFound (client), ValidationFailed (amount,
-    currency, allocations, key), Conflict (the key was used with a different body).
+    currency — neither the client's default nor one it was invoiced in —, `received_on` after
+    today, allocations, key), Conflict (the key was used with a different body).
     """
     require_role(actor, WRITE_RECEIVABLES, "recording a payment")
     key = idempotency_key.strip() if idempotency_key is not None else None
@@ -133,6 +145,9 @@ def record_payment(
     if amount <= 0:
         raise ValidationFailed("amount", "must be positive")
     received_on = data.received_on or today
+    if received_on > today:
+        raise ValidationFailed("received_on", f"must not be after today ({today}): money not yet received")
+    _check_client_currency(session, client, cur)
     payment = Payment(
         client_id=client.id,
         amount_minor=money.to_minor(amount, cur),
