@@ -27,6 +27,12 @@ class ValidationFailed(RenewalsError):
         self.fields = fields
 
 
+class BadParameter(ValidationFailed):
+    """A query or header parameter out of bounds: 400, like the framework's own parameter errors."""
+
+    status_code = 400
+
+
 class NotAuthenticated(RenewalsError):
     status_code = 401
 

@@ -92,3 +92,48 @@ def test_a_megabyte_password_is_refused_naming_the_field(api, session):
     assert created.json()["extra"][0]["key"] == "password"
     assert signin.status_code == 422
     assert signin.json()["extra"][0]["key"] == "password"
+
+
+def test_deactivating_a_user_ends_their_tokens_even_after_reactivation(api, session):
+    admin = make_user(session, role="admin")
+    leaver = make_user(session, role="finance", email="leaver@example.test")
+    session.commit()
+    old_token = api.token(leaver)
+    assert api.get("/api/v1/invoices", leaver).status_code == 200
+
+    off = api.patch(f"/api/v1/users/{leaver.id}", admin, json={"active": False})
+
+    assert off.status_code == 200
+    assert off.json()["active"] is False
+    assert api.get("/api/v1/invoices", leaver).status_code == 401
+    assert api.post("/api/v1/auth/token", json={"email": leaver.email, "password": PASSWORD}).status_code == 401
+    assert api.patch(f"/api/v1/users/{leaver.id}", admin, json={"active": True}).status_code == 200
+    stale = api.client.get("/api/v1/invoices", headers={"Authorization": f"Bearer {old_token}"})
+    assert stale.status_code == 401
+    assert api.post("/api/v1/auth/token", json={"email": leaver.email, "password": PASSWORD}).status_code == 201
+
+
+def test_only_admins_change_users_and_no_admin_locks_themselves_out(api, session):
+    admin = make_user(session, role="admin")
+    manager = make_user(session, role="manager")
+    session.commit()
+
+    assert api.patch(f"/api/v1/users/{admin.id}", manager, json={"active": False}).status_code == 403
+    own = api.patch(f"/api/v1/users/{admin.id}", admin, json={"active": False})
+    assert own.status_code == 409
+    assert api.patch("/api/v1/users/999999", admin, json={"active": False}).status_code == 404
+    assert api.patch(f"/api/v1/users/{manager.id}", admin, json={"role": "owner"}).status_code in {400, 422}
+    assert api.get("/api/v1/invoices", admin).status_code == 200
+
+
+def test_a_new_password_ends_the_tokens_issued_before(api, session):
+    admin = make_user(session, role="admin")
+    user = make_user(session, role="finance")
+    session.commit()
+    old_token = api.token(user)
+
+    assert api.patch(f"/api/v1/users/{user.id}", admin, json={"password": "a brand new passphrase"}).status_code == 200
+
+    assert api.client.get("/api/v1/invoices", headers={"Authorization": f"Bearer {old_token}"}).status_code == 401
+    fresh = api.post("/api/v1/auth/token", json={"email": user.email, "password": "a brand new passphrase"})
+    assert fresh.status_code == 201

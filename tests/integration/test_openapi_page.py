@@ -34,3 +34,32 @@ def test_no_page_or_document_names_another_host(api: Api) -> None:
     texts.append(document.text)
     for text in texts:
         assert re.findall(r"""(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}""", text, flags=re.IGNORECASE) == []
+
+
+def test_every_operation_documents_its_error_answers_in_the_error_shape(api: Api) -> None:
+    document = api.get("/schema/openapi.json").json()
+    error = document["components"]["schemas"]["Error"]
+    operations = [
+        (path, method, op)
+        for path, item in document["paths"].items()
+        for method, op in item.items()
+        if method in {"get", "post", "patch", "put", "delete"}
+    ]
+
+    assert set(error["required"]) == {"status_code", "detail", "extra"}
+    assert len(operations) > 40
+    missing = []
+    for path, method, op in operations:
+        expected = {"400", "503"}
+        if path.startswith("/api/v1/") and path != "/api/v1/auth/token":
+            expected |= {"401", "403", "404"}
+            if method in {"post", "patch"}:
+                expected |= {"409", "422"}
+        if not expected <= set(op["responses"]):
+            missing.append((method, path, sorted(expected - set(op["responses"]))))
+        for status in expected:
+            answer = op["responses"][status]["content"]["application/json"]
+            assert answer["schema"] == {"$ref": "#/components/schemas/Error"}
+            assert answer["example"]["status_code"] == int(status)
+    assert missing == []
+    assert {"401", "429"} <= set(document["paths"]["/api/v1/auth/token"]["post"]["responses"])

@@ -91,8 +91,7 @@ def finished_scan(base: str, token: str, job_id: int):  # type: ignore[no-untype
 
 def test_killed_worker_is_restarted_while_the_api_keeps_answering(running) -> None:  # type: ignore[no-untyped-def]
     base, proc, log, token = running
-    worker = child_pid(proc.pid, has="worker", lacks="pdf")
-    assert worker is not None
+    worker = wait_for("the worker", lambda: child_pid(proc.pid, has="worker", lacks="pdf"))
 
     os.kill(worker, signal.SIGKILL)
     health_seen: list[int] = []
@@ -113,10 +112,8 @@ def test_killed_worker_is_restarted_while_the_api_keeps_answering(running) -> No
 
 def test_work_queued_before_redis_dies_is_done_after_its_restart(running) -> None:  # type: ignore[no-untyped-def]
     base, proc, log, token = running
-    worker = child_pid(proc.pid, has="worker", lacks="pdf")
-    redis = child_pid(proc.pid, has="redis-server")
-    assert worker is not None
-    assert redis is not None
+    worker = wait_for("the worker", lambda: child_pid(proc.pid, has="worker", lacks="pdf"))
+    redis = wait_for("redis-server", lambda: child_pid(proc.pid, has="redis-server"))
 
     os.kill(worker, signal.SIGSTOP)  # nobody consumes: the message waits in Redis
     try:

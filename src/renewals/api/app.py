@@ -33,6 +33,7 @@ from renewals.api.controllers.receivables import BillingController, InvoiceContr
 from renewals.api.controllers.renewals import RenewalController, RenewalReportController
 from renewals.api.errors import HANDLERS
 from renewals.api.hygiene import check_request
+from renewals.api.openapi_docs import document_errors
 from renewals.db.engine import make_engine, make_sessionmaker, reader
 from renewals.settings import Settings
 
@@ -137,7 +138,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     prometheus = PrometheusConfig(app_name="renewals", group_path=True, exclude=["/metrics", "/health"])
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}])
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             api,
             SharedNoticeController,
@@ -164,6 +165,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         on_shutdown=[engine.dispose],
         debug=False,
     )
+    document_errors(app)
+    return app
 
 
 def _state(values: dict[str, Any]) -> Any:

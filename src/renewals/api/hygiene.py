@@ -18,7 +18,7 @@ import msgspec
 
 from renewals.api.context import Req, bearer, state_of
 from renewals.domain.access.users import token_subject
-from renewals.errors import NotFound, ValidationFailed
+from renewals.errors import BadParameter, NotFound, ValidationFailed
 
 MAX_INT = 2**63 - 1
 MAX_TEXT = 10_000  # characters in one string value
@@ -38,7 +38,7 @@ async def check_request(request: Req) -> None:
             raise NotFound(name.removesuffix("_id") or "resource")
     for key, value in request.query_params.multi_items():
         if problem := text_problem(value, query=True):
-            raise ValidationFailed(key, problem, source="query")
+            raise BadParameter(key, problem, source="query")
     if request.method in {"POST", "PUT", "PATCH"} and request.content_type[0] == "application/json":
         body = await request.body()
         try:

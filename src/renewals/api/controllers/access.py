@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller, get, patch, post
 from sqlalchemy import select
 
 from renewals import clock
@@ -60,3 +60,9 @@ class UserController(Controller):
         with unit(request) as (session, me):
             require_role(me, ADMIN, "creating users")
             return user_out(users.create_user(session, data, actor=me))
+
+    @patch("/{user_id:int}", sync_to_thread=True)
+    def update_user(self, request: Req, user_id: int, data: users.UserPatch) -> UserOut:
+        """Change a user (admins): `active: false` deactivates and ends their tokens at once."""
+        with unit(request) as (session, me):
+            return user_out(users.update_user(session, me, user_id, data))
