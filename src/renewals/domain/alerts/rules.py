@@ -193,6 +193,16 @@ def dedupe_key(kind: str, subject_type: str, subject_id: int, threshold: int | N
     return f"{AlertKind(kind).value}:{SubjectType(subject_type).value}:{subject_id}:{part}"
 
 
+# Kinds whose cause can end and come back on the same subject at the same threshold: a client
+# falls back under its limit and breaches it again, a paid invoice is reopened by a bounce.
+EPISODE_KINDS: frozenset[str] = frozenset({"credit_limit", "invoice_overdue", "promise_broken"})
+
+
+def episode_key(key: str, episode: int) -> str:
+    """Name the episode in a dedupe key: the first keeps the plain key, later ones add `:e<n>`."""
+    return key if episode <= 1 else f"{key}:e{episode}"
+
+
 def date_threshold(day: date) -> int:
     """Encode a date as YYYYMMDD, the threshold of alerts that recur once per date."""
     return day.year * 10000 + day.month * 100 + day.day

@@ -39,6 +39,7 @@ from renewals.db.models import Activity, Alert, AuditEntry, Client, Contract, In
 from renewals.db.uow import request_job
 from renewals.domain import money
 from renewals.domain.alerts import lifecycle
+from renewals.domain.alerts.episodes import end_episodes, number_episodes
 from renewals.domain.alerts.lifecycle import (
     OPEN_RENEWAL_STATUSES,
     UNPAID_INVOICE_STATUSES,
@@ -126,6 +127,7 @@ def _insert_ignoring_duplicates(session: Session, rows: list[dict[str, Any]]) ->
 
 def _raise(session: Session, rows: list[dict[str, Any]]) -> int:
     """Insert the alerts that are new and ask for their delivery after commit; count them."""
+    number_episodes(session, rows)
     new_ids = _insert_ignoring_duplicates(session, rows)
     for alert_id in new_ids:
         request_job(session, DELIVER_ACTOR, alert_id=alert_id)
@@ -160,9 +162,10 @@ def _row(
 
 
 def _resolve_ids(session: Session, ids: Sequence[int], as_of: date) -> int:
-    """Mark the alerts resolved on `as_of` unless they already are; count those changed."""
+    """Mark the alerts resolved on `as_of` (their episodes ended) unless they already are; count those changed."""
     if not ids:
         return 0
+    end_episodes(session, ids, as_of)
     result = session.execute(
         update(Alert)
         .where(Alert.id.in_(sorted(ids)), Alert.status != "resolved")
@@ -590,7 +593,7 @@ def _resolve_invoice_alerts(session: Session, as_of: date, in_range: ColumnEleme
             Alert.subject_type == SubjectType.INVOICE,
             in_range,
             Alert.kind.in_(lifecycle.INVOICE_KINDS),
-            Alert.status != "resolved",
+            Alert.ended_on.is_(None),
         )
     )
     gone = [
@@ -788,7 +791,7 @@ def _resolve_client_alerts(session: Session, as_of: date, lo: int, hi: int) -> i
             Alert.subject_type == SubjectType.CLIENT,
             Alert.subject_id.between(lo, hi),
             Alert.kind == AlertKind.CREDIT_LIMIT,
-            Alert.status != "resolved",
+            Alert.ended_on.is_(None),
         )
     )
     gone = [
