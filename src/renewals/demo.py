@@ -25,6 +25,7 @@ from renewals.domain.clients.schemas import ClientIn, ContactIn, Language
 from renewals.domain.clients.service import add_contact, create_client, refresh_tier_and_status
 from renewals.domain.contracts.schemas import ContractIn, Kind, LineIn, TerminationIn
 from renewals.domain.contracts.service import create_contract, terminate_contract
+from renewals.domain.jobs import scans
 from renewals.settings import Settings
 
 DEMO_PASSWORD = "renewals-demo"  # noqa: S105 — published demo credentials, printed at first start
@@ -240,7 +241,7 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
         session, {u.id: u for u in managers}, users["manager@demo.renewals"], as_of, settings.renewal_horizon_days
     )
     # The morning's scan, so the first sign-in shows dunning levels, alerts and today's desk.
-    scan.run_day(session, as_of, horizon_days=settings.renewal_horizon_days)
+    scan.run_day(session, as_of, horizon_days=settings.renewal_horizon_days, thresholds=scans.thresholds_of(settings))
     return DemoResult(
         users=[(e, n, r) for e, n, r in USERS],
         clients=session.scalar(select(func.count()).select_from(Client)) or 0,

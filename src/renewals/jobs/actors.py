@@ -42,7 +42,14 @@ def scans_chunk(*, job_id: int, as_of: str, kind: str, lo: int, hi: int) -> None
     rt = runtime.current()
     with unit_of_work(rt.sessions) as session:
         scans.run_chunk(
-            session, job_id, date.fromisoformat(as_of), kind, lo, hi, auto_reminders=rt.settings.auto_reminders
+            session,
+            job_id,
+            date.fromisoformat(as_of),
+            kind,
+            lo,
+            hi,
+            auto_reminders=rt.settings.auto_reminders,
+            thresholds=scans.thresholds_of(rt.settings),
         )
 
 

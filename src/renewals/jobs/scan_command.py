@@ -21,7 +21,11 @@ def run_sync(settings: Settings, as_of: date) -> dict[str, Any]:
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
             counts = scans.scan_domain().run_day(
-                session, as_of, horizon_days=settings.renewal_horizon_days, auto_reminders=settings.auto_reminders
+                session,
+                as_of,
+                horizon_days=settings.renewal_horizon_days,
+                auto_reminders=settings.auto_reminders,
+                thresholds=scans.thresholds_of(settings),
             )
     finally:
         engine.dispose()

@@ -64,6 +64,19 @@ DUNNING_THRESHOLDS: tuple[int, ...] = (1, 15, 30, 60)
 MAX_DUNNING_LEVEL = len(DUNNING_THRESHOLDS)
 
 
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The scan's configurable thresholds (RENEWALS_RENEWAL_THRESHOLDS, RENEWALS_NOTICE_DEADLINE_DAYS,
+    RENEWALS_DUNNING_DAYS); the edges build it from the settings."""
+
+    renewal_due: tuple[int, ...] = RENEWAL_DUE_THRESHOLDS
+    notice_lead_days: int = NOTICE_LEAD_DAYS
+    dunning: tuple[int, ...] = DUNNING_THRESHOLDS
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
 def _ascending(thresholds: Iterable[int], *, minimum: int, what: str) -> tuple[int, ...]:
     """Return the thresholds sorted ascending; raise ValueError on a misconfiguration."""
     values = tuple(sorted(thresholds))

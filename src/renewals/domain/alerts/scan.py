@@ -51,11 +51,11 @@ from renewals.domain.alerts.lifecycle import (
     over_credit_limit,
 )
 from renewals.domain.alerts.rules import (
-    NOTICE_LEAD_DAYS,
-    RENEWAL_DUE_THRESHOLDS,
+    DEFAULT_THRESHOLDS,
     AlertKind,
     AlertSpec,
     SubjectType,
+    Thresholds,
     date_threshold,
     dunning_level,
     notice_deadline_alert,
@@ -229,15 +229,17 @@ def prepare(session: Session, as_of: date, horizon_days: int = DEFAULT_HORIZON_D
     }
 
 
-def run_chunk(session: Session, as_of: date, chunk: Chunk) -> dict[str, int]:
+def run_chunk(
+    session: Session, as_of: date, chunk: Chunk, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> dict[str, int]:
     """Raise and resolve the alerts of one chunk; return counts. Idempotent, safe concurrently.
 
     Raises ValueError for an unknown chunk kind.
     """
     if chunk.kind == "contract":
-        return _scan_contracts(session, as_of, chunk.lo, chunk.hi)
+        return _scan_contracts(session, as_of, chunk.lo, chunk.hi, thresholds)
     if chunk.kind == "invoice":
-        return _scan_invoices(session, as_of, chunk.lo, chunk.hi)
+        return _scan_invoices(session, as_of, chunk.lo, chunk.hi, thresholds)
     if chunk.kind == "renewal":
         return _scan_renewals(session, as_of, chunk.lo, chunk.hi)
     if chunk.kind == "client":
@@ -267,12 +269,13 @@ def run_day(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     auto_reminders: bool = False,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> dict[str, int]:
     """Run the whole scan for `as_of` in the caller's transaction and return the summed counts."""
     totals: dict[str, int] = dict(prepare(session, as_of, horizon_days))
     session.flush()
     for chunk in plan(session, as_of, chunk_size):
-        for key, value in run_chunk(session, as_of, chunk).items():
+        for key, value in run_chunk(session, as_of, chunk, thresholds).items():
             totals[key] = totals.get(key, 0) + value
     totals.update(finish(session, as_of, auto_reminders=auto_reminders))
     session.flush()
@@ -295,8 +298,8 @@ def _count(result: object) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def _scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str, int]:
-    horizon = as_of + timedelta(days=max(RENEWAL_DUE_THRESHOLDS))
+def _scan_contracts(session: Session, as_of: date, lo: int, hi: int, thresholds: Thresholds) -> dict[str, int]:
+    horizon = as_of + timedelta(days=max(thresholds.renewal_due))
     undecided = or_(Renewal.id.is_(None), Renewal.status.in_(OPEN_RENEWAL_STATUSES))
     base = (
         select(
@@ -313,7 +316,7 @@ def _scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str
     )
     rows: list[dict[str, Any]] = []
     for c in session.execute(base.where(Contract.end_date.between(as_of, horizon))):
-        spec = renewal_due_alert(c.id, c.end_date, as_of)
+        spec = renewal_due_alert(c.id, c.end_date, as_of, thresholds.renewal_due)
         if spec is not None:
             days = (c.end_date - as_of).days
             rows.append(
@@ -331,10 +334,10 @@ def _scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str
     notice = base.where(
         Contract.auto_renew.is_(True),
         Contract.end_date >= as_of,
-        deadline.between(as_of, as_of + timedelta(days=NOTICE_LEAD_DAYS)),
+        deadline.between(as_of, as_of + timedelta(days=thresholds.notice_lead_days)),
     )
     for c in session.execute(notice):
-        spec = notice_deadline_alert(c.id, c.end_date, c.notice_period_days, as_of)
+        spec = notice_deadline_alert(c.id, c.end_date, c.notice_period_days, as_of, thresholds.notice_lead_days)
         if spec is not None:
             opt_out = opt_out_deadline(c.end_date, c.notice_period_days)
             rows.append(
@@ -355,10 +358,12 @@ def _scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str
                 )
             )
     raised = _raise(session, rows)
-    return {"raised": raised, "resolved": _resolve_contract_alerts(session, as_of, lo, hi)}
+    return {"raised": raised, "resolved": _resolve_contract_alerts(session, as_of, lo, hi, thresholds)}
 
 
-def _resolve_contract_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
+def _resolve_contract_alerts(
+    session: Session, as_of: date, lo: int, hi: int, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> int:
     stmt = (
         select(
             Alert.id,
@@ -391,6 +396,7 @@ def _resolve_contract_alerts(session: Session, as_of: date, lo: int, hi: int) ->
             auto_renew=a.auto_renew,
             notice_period_days=a.notice_period_days,
             as_of=as_of,
+            thresholds=thresholds,
         )
     ]
     return _resolve_ids(session, gone, as_of)
@@ -405,11 +411,11 @@ def _unpaid() -> ColumnElement[bool]:
     return and_(Invoice.status.in_(UNPAID_INVOICE_STATUSES), Invoice.balance_minor > 0)
 
 
-def _scan_invoices(session: Session, as_of: date, lo: int, hi: int) -> dict[str, int]:
+def _scan_invoices(session: Session, as_of: date, lo: int, hi: int, thresholds: Thresholds) -> dict[str, int]:
     finance_id = _first_active(session, "finance")
     in_range = Invoice.id.between(lo, hi)
     lifted, promise_rows = _lift_broken_promises(session, as_of, in_range, finance_id)
-    climbed, overdue_rows = _climb_dunning(session, as_of, in_range, finance_id)
+    climbed, overdue_rows = _climb_dunning(session, as_of, in_range, finance_id, thresholds.dunning)
     raised = _raise(session, promise_rows + overdue_rows)
     resolved = _resolve_invoice_alerts(session, as_of, in_range)
     return {"raised": raised, "resolved": resolved, "holds_lifted": lifted, "dunning_changed": climbed}
@@ -506,7 +512,7 @@ def _lift_broken_promises(
 
 
 def _climb_dunning(
-    session: Session, as_of: date, in_range: ColumnElement[bool], finance_id: int | None
+    session: Session, as_of: date, in_range: ColumnElement[bool], finance_id: int | None, dunning: tuple[int, ...]
 ) -> tuple[int, list[dict[str, Any]]]:
     """Raise the dunning level of unheld overdue invoices to the one their days past due reach,
     and shape the invoice_overdue alert of each one's level. Levels never go down."""
@@ -529,7 +535,7 @@ def _climb_dunning(
     changes: list[tuple[int, int, int]] = []
     rows: list[dict[str, Any]] = []
     for inv in candidates:
-        level = max(dunning_level(inv.due_date, as_of), inv.dunning_level)
+        level = max(dunning_level(inv.due_date, as_of, dunning), inv.dunning_level)
         if level > inv.dunning_level:
             changes.append((inv.id, inv.dunning_level, level))
         if level == 0:

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 from renewals.clock import now
 from renewals.db.models.jobs import Job, JobChunk
 from renewals.db.uow import request_job
+from renewals.domain.alerts.rules import DEFAULT_THRESHOLDS, Thresholds
 from renewals.domain.jobs import service as jobs
+from renewals.settings import Settings
 
 DEFAULT_CHUNK_SIZE = 500
 
@@ -38,11 +40,22 @@ class ScanDomain(Protocol):
     def Chunk(self, kind: str, lo: int, hi: int) -> ChunkLike: ...
     def plan(self, session: Session, as_of: date, chunk_size: int) -> list[ChunkLike]: ...
     def prepare(self, session: Session, as_of: date, horizon_days: int) -> dict[str, int] | None: ...
-    def run_chunk(self, session: Session, as_of: date, chunk: ChunkLike) -> dict[str, int]: ...
+    def run_chunk(self, session: Session, as_of: date, chunk: ChunkLike, thresholds: Thresholds) -> dict[str, int]: ...
     def finish(self, session: Session, as_of: date, *, auto_reminders: bool = ...) -> dict[str, int] | None: ...
     def run_day(
-        self, session: Session, as_of: date, *, horizon_days: int, auto_reminders: bool = ...
+        self,
+        session: Session,
+        as_of: date,
+        *,
+        horizon_days: int,
+        auto_reminders: bool = ...,
+        thresholds: Thresholds = ...,
     ) -> dict[str, Any]: ...
+
+
+def thresholds_of(settings: Settings) -> Thresholds:
+    """The scan's thresholds from RENEWALS_RENEWAL_THRESHOLDS, _NOTICE_DEADLINE_DAYS and _DUNNING_DAYS."""
+    return Thresholds(settings.renewal_thresholds, settings.notice_deadline_days, settings.dunning_days)
 
 
 def scan_domain() -> ScanDomain:
@@ -90,6 +103,7 @@ def run_chunk(
     hi: int,
     *,
     auto_reminders: bool = False,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> dict[str, int] | None:
     """Run one chunk of a scan job once. A chunk already done (the same message delivered twice)
     changes nothing and returns None. The chunk that completes the job also runs the day-level
@@ -104,7 +118,7 @@ def run_chunk(
     if not claimed.rowcount:
         return None
     domain = scan_domain()
-    counts = domain.run_chunk(session, as_of, domain.Chunk(kind=kind, lo=lo, hi=hi))
+    counts = domain.run_chunk(session, as_of, domain.Chunk(kind=kind, lo=lo, hi=hi), thresholds)
     session.execute(
         update(JobChunk)
         .where(JobChunk.job_id == job_id, JobChunk.kind == kind, JobChunk.lo == lo)
