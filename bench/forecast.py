@@ -25,7 +25,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, or_, select
+from sqlalchemy.orm import Session
 
 from bench.common import Database
 from bench.generate import (
@@ -43,10 +44,11 @@ from bench.generate import (
     _weighted,
     add_months,
 )
-from renewals.db.models import Payment, User
+from renewals.db.models import Allocation, Invoice, Payment, User
 from renewals.domain import money
 from renewals.domain.receivables import cash_forecast as service
 from renewals.domain.receivables.forecast import CashForecast, Receivable, forecast, iso_weeks, median_delay
+from renewals.domain.receivables.reports import open_invoices
 
 FIRST_START = date(2023, 7, 1)
 END = date(2026, 6, 30)  # the book's last day: nothing is dated after it
@@ -278,6 +280,81 @@ RULES: dict[str, Rule] = {
 }
 
 
+@dataclass(frozen=True)
+class Habit:
+    """How a client pays: the share of an invoice paid on the first day, that day's delay, the full delay."""
+
+    first_share: float
+    first_delay: int
+    full_delay: int
+
+
+def habits(session: Session, as_of: date) -> dict[int, Habit]:
+    """Per client, from its last 12 invoices fully paid by ``as_of``: median first-day share and delays."""
+    live = (Allocation.applied_on <= as_of) & or_(Allocation.reversed_on.is_(None), Allocation.reversed_on > as_of)
+    rows = session.execute(
+        select(Invoice.id, Invoice.client_id, Invoice.due_date, Invoice.total_minor, Allocation.applied_on)
+        .add_columns(Allocation.amount_minor)
+        .join(Allocation, Allocation.invoice_id == Invoice.id)
+        .where(live, Invoice.issue_date <= as_of)
+        .order_by(Invoice.client_id, Invoice.id, Allocation.applied_on)
+    ).all()
+    paid: dict[int, list[Any]] = defaultdict(list)
+    for r in rows:
+        paid[r.id].append(r)
+    per_client: dict[int, list[tuple[date, float, int, int]]] = defaultdict(list)
+    for parts in paid.values():
+        head = parts[0]
+        if sum(p.amount_minor for p in parts) < head.total_minor:
+            continue  # not fully paid yet
+        first_day = parts[0].applied_on
+        share = sum(p.amount_minor for p in parts if p.applied_on == first_day) / head.total_minor
+        last_day = parts[-1].applied_on
+        per_client[head.client_id].append(
+            (last_day, share, (first_day - head.due_date).days, (last_day - head.due_date).days)
+        )
+    out = {}
+    for client, invoices in per_client.items():
+        recent = sorted(invoices, reverse=True)[:12]
+        if len(recent) < 3:
+            continue
+        shares = sorted(x[1] for x in recent)
+        out[client] = Habit(
+            shares[len(shares) // 2], median_delay([x[2] for x in recent]), median_delay([x[3] for x in recent])
+        )
+    return out
+
+
+def split_by_habit(session: Session, as_of: date, through: date) -> list[Receivable]:
+    """The receivables with each client's first part shifted by the first-day delay and the rest by the full one."""
+    known = habits(session, as_of)
+    inv = open_invoices(as_of)
+    rows = session.execute(
+        select(inv.c.client_id, inv.c.currency, inv.c.due_date, inv.c.open_minor, Invoice.total_minor)
+        .join(Invoice, Invoice.id == inv.c.invoice_id)
+        .where(inv.c.open_minor > 0)
+    ).all()
+    finance = session.get_one(User, 3)
+    pending = [(r.client_id, r.currency, r.due_date, r.open_minor, r.total_minor) for r in rows]
+    for item in service.scheduled_receivables(session, finance, as_of, through):
+        minor = money.to_minor(item.amount, item.currency)
+        pending.append((item.client_id, item.currency, item.due_date, minor, minor))
+    out: list[Receivable] = []
+    for client_id, currency, due, open_minor, total_minor in pending:
+        habit = known.get(client_id, Habit(1.0, 0, 0))
+        late = timedelta(days=habit.full_delay)
+        if open_minor == total_minor and habit.first_share < 0.95:
+            first = round(open_minor * habit.first_share)
+            out.append(
+                Receivable(
+                    client_id, currency, due + timedelta(days=habit.first_delay), money.from_minor(first, currency)
+                )
+            )
+            open_minor -= first
+        out.append(Receivable(client_id, currency, due + late, money.from_minor(open_minor, currency)))
+    return out
+
+
 @dataclass
 class Errors:
     abs_error: Decimal = Decimal(0)
@@ -312,11 +389,13 @@ def backtest(db: Database, dates: Sequence[date] = DATES) -> dict[str, dict[str,
                 *service.scheduled_receivables(session, finance, as_of, grid[-1].end),
             ]
             history = service.paid_delays(session, finance, as_of)
+            split = split_by_habit(session, as_of, grid[-1].end)
         variants = {"by_due_date": {c.currency: [w.by_due_date for w in c.weeks] for c in served.currencies}}
         variants["expected (service)"] = {c.currency: [w.expected for w in c.weeks] for c in served.currencies}
         for name, rule in RULES.items():
             delays = {client: rule(days) for client, days in history.items()}
             variants[name] = _weekly(forecast(as_of, WEEKS, items, delays))
+        variants["split by habit (first part, rest)"] = _weekly(forecast(as_of, WEEKS, split, {}))
         for currency in sorted(set(actual) | set(variants["by_due_date"])):
             for name, weekly in variants.items():
                 values = weekly.get(currency, [Decimal(0)] * WEEKS)
