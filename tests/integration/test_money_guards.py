@@ -49,6 +49,43 @@ def test_a_payment_received_after_today_is_refused_naming_received_on(api, sessi
     assert payments_total(api, world["finance"]) == 0
 
 
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("credit-notes", "issued_on"), ("write-off", "written_off_on")],
+)
+def test_credit_notes_and_write_offs_dated_after_today_are_refused(api, session, world, settings, path, field):
+    bad = invoice(session, client=world["minas"], actor=world["mina"], issued=ISSUED)
+    session.commit()
+    tomorrow = clock.today(settings.timezone) + timedelta(days=1)
+
+    r = api.post(
+        f"/api/v1/invoices/{bad.id}/{path}",
+        world["manager"],
+        json={"reason": "x", "amount": "1.00", field: str(tomorrow)},
+    )
+
+    assert r.status_code == 422, r.text
+    assert [e["key"] for e in r.json()["extra"]] == [field]
+    assert api.get(f"/api/v1/invoices/{bad.id}", world["manager"]).json()["balance"] == "1200.00"
+
+
+def test_a_reversal_dated_after_today_is_refused(api, session, world, settings):
+    invoice(session, client=world["minas"], actor=world["mina"], issued=ISSUED)
+    session.commit()
+    paid = api.post(
+        "/api/v1/payments",
+        world["finance"],
+        json={"client_id": world["minas"].id, "amount": "100.00", "currency": "USD", "received_on": "2026-02-01"},
+    ).json()
+    tomorrow = clock.today(settings.timezone) + timedelta(days=1)
+
+    r = api.post(f"/api/v1/payments/{paid['id']}/reverse", world["finance"], json={"reversed_on": str(tomorrow)})
+
+    assert r.status_code == 422, r.text
+    assert [e["key"] for e in r.json()["extra"]] == ["reversed_on"]
+    assert api.get(f"/api/v1/payments/{paid['id']}", world["finance"]).json()["reversed"] is False
+
+
 def test_a_currency_the_client_is_neither_billed_nor_invoiced_in_is_refused(api, session, world):
     invoice(session, client=world["minas"], actor=world["mina"], issued=ISSUED)
     session.commit()

@@ -207,6 +207,8 @@ def _effective(day: date | None, today: date, invoice: Invoice, field: str) -> d
     effective = day or today
     if effective < invoice.issue_date:
         raise ValidationFailed(field, f"must not be before the invoice's issue date {invoice.issue_date}")
+    if effective > today:
+        raise ValidationFailed(field, f"must not be after today ({today})")
     return effective
 
 

@@ -226,6 +226,8 @@ def reverse_payment(session: Session, actor: User, payment_id: int, data: Revers
     reversed_on = data.reversed_on or today
     if reversed_on < payment.received_on:
         raise ValidationFailed("reversed_on", f"must not be before the payment was received ({payment.received_on})")
+    if reversed_on > today:
+        raise ValidationFailed("reversed_on", f"must not be after today ({today})")
     before = _body(payment)
     live = [a for a in payment.allocations if a.reversed_on is None]
     invoices = {
