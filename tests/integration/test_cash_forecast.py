@@ -160,3 +160,15 @@ def test_a_horizon_out_of_range_names_weeks(api, session, people, weeks):
 
     assert r.status_code in (400, 422)
     assert [e["key"] for e in r.json()["extra"]] == ["weeks"]
+
+
+def test_the_forecast_counts_only_what_was_paid_by_as_of(api, session, people):
+    client = make_client(session, owner=people["mina"])
+    arrange_invoice(session, client, people["mina"], due=date(2026, 10, 22))  # 1,200.00
+    pay(session, client=client, actor=people["finance"], amount="200.00", on=AS_OF - timedelta(days=2))
+    pay(session, client=client, actor=people["finance"], amount="500.00", on=AS_OF + timedelta(days=3))
+    session.commit()
+
+    [usd] = forecast(api, people["finance"])["currencies"]
+
+    assert nonzero(usd) == {"2026-10-19": "1000.00"}  # the partial payment before as_of, not the later one
