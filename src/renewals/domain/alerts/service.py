@@ -26,7 +26,7 @@ from renewals.domain.alerts.schemas import (
     TodayOut,
     TodayRenewal,
 )
-from renewals.domain.alerts.today_overdue import overdue_by_client
+from renewals.domain.alerts.today_overdue import overdue_clients_page
 from renewals.domain.audit import record
 from renewals.domain.pagination import check_window, paginate
 from renewals.errors import Conflict, NotFound, ValidationFailed
@@ -298,7 +298,7 @@ def today(session: Session, user: User, as_of: date, *, limit: int = 100, offset
     )
     if user.role != "finance":
         invoice_q = invoice_q.where(Invoice.client_id.in_(desk))
-    overdue = overdue_by_client(session, invoice_q, as_of, limit, offset)
+    overdue = overdue_clients_page(session, invoice_q, as_of, limit, offset)
 
     pairs = birthday_month_days(as_of, BIRTHDAY_WINDOW_DAYS)
     birthday_q = (

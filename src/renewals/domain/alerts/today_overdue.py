@@ -17,7 +17,7 @@ from renewals.domain.alerts.schemas import TodayInvoice, TodayOverdueClient
 from renewals.domain.pagination import Page, check_window
 
 
-def overdue_by_client(
+def overdue_clients_page(
     session: Session, invoices: Any, as_of: date, limit: int, offset: int
 ) -> Page[TodayOverdueClient]:
     """Group a selection of overdue invoices by client and currency, one page of groups.
