@@ -36,7 +36,7 @@ from renewals.domain.receivables.forecast import (
     median_delay,
 )
 from renewals.domain.receivables.reports import open_invoices
-from renewals.domain.receivables.schedule import billing_periods, period_amounts
+from renewals.domain.receivables.schedule import billing_periods, cycle_months, period_amounts
 
 CHUNK = 2000
 
@@ -195,7 +195,12 @@ def _periods_due(rows: list[Any], through: date) -> Iterator[Receivable]:
     lines = [(r.description, r.quantity, money.from_minor(r.monthly_unit_price_minor, cur)) for r in rows]
     stop = head.terminated_on if head.status == "terminated" else None
     terms = timedelta(days=head.payment_terms_days)
-    for period in billing_periods(head.start_date, head.end_date, head.billing_cycle, stop):
+    first = 0
+    if head.latest is not None:
+        # Period k starts k × cycle months after the start: begin with the one after the latest invoiced.
+        months = (head.latest.year - head.start_date.year) * 12 + head.latest.month - head.start_date.month
+        first = max(0, months // cycle_months(head.billing_cycle) + 1)
+    for period in billing_periods(head.start_date, head.end_date, head.billing_cycle, stop, first_index=first):
         if period.start > through:
             break
         if head.latest is not None and period.start <= head.latest:
