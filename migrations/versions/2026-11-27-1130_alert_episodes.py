@@ -1,7 +1,7 @@
 """alert episodes: the day an alert's cause was seen gone
 
-Revision ID: 0008_alert_episodes
-Revises: 0007_idempotency_per_user
+Revision ID: 0009_alert_episodes
+Revises: 0008_notice_replies
 Create Date: 2026-11-27 11:30:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_alert_episodes"
-down_revision: str | None = "0007_idempotency_per_user"
+revision: str = "0009_alert_episodes"
+down_revision: str | None = "0008_notice_replies"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -14,7 +14,7 @@ from typing import Any
 import dramatiq
 
 from renewals import clock
-from renewals.db.uow import unit_of_work
+from renewals.db.uow import claim_send_record, unit_of_work
 from renewals.domain.deliveries import service as deliveries
 from renewals.domain.deliveries import signing, transport
 from renewals.domain.jobs import billing, scans
@@ -73,16 +73,14 @@ def alerts_deliver(*, alert_id: int) -> None:
         return
     cfg = config.load()
     secret = signing.webhook_secret(cfg.webhook_secret, rt.settings.secret_key)
-    with unit_of_work(rt.sessions) as session:
-        claim = deliveries.claim_webhook(session, alert_id, url, secret, clock.now())
-    if claim is None:
-        return
-    # Outside any transaction: a slow receiver holds no database lock.
-    outcome = transport.post_json(claim.url, claim.body, claim.headers, cfg.delivery_timeout_s)
-    with unit_of_work(rt.sessions) as session:
-        deliveries.record(session, claim.delivery_id, outcome, clock.now())
-    if not outcome.ok:
-        raise deliveries.DeliveryFailed(f"alert {alert_id}: {outcome.error}")
+    done = claim_send_record(
+        rt.sessions,
+        lambda session: deliveries.claim_webhook(session, alert_id, url, secret, clock.now()),
+        lambda claim: transport.post_json(claim.url, claim.body, claim.headers, cfg.delivery_timeout_s),
+        lambda session, claim, outcome: deliveries.record(session, claim.delivery_id, outcome, clock.now()),
+    )
+    if done is not None and not done[1].ok:
+        raise deliveries.DeliveryFailed(f"alert {alert_id}: {done[1].error}")
 
 
 def alerts_deliver_batch(*, alert_ids: list[int]) -> None:
@@ -111,15 +109,14 @@ def digests_deliver(*, delivery_id: int) -> None:
     url = rt.settings.smtp_url
     if not url:
         return
-    with unit_of_work(rt.sessions) as session:
-        claim = deliveries.claim_digest(session, delivery_id, rt.settings.mail_from, clock.now())
-    if claim is None:
-        return
-    outcome = transport.send_mail(url, claim.message, config.load().delivery_timeout_s)
-    with unit_of_work(rt.sessions) as session:
-        deliveries.record(session, claim.delivery_id, outcome, clock.now())
-    if not outcome.ok:
-        raise deliveries.DeliveryFailed(f"digest {delivery_id}: {outcome.error}")
+    done = claim_send_record(
+        rt.sessions,
+        lambda session: deliveries.claim_digest(session, delivery_id, rt.settings.mail_from, clock.now()),
+        lambda claim: transport.send_mail(url, claim.message, config.load().delivery_timeout_s),
+        lambda session, claim, outcome: deliveries.record(session, claim.delivery_id, outcome, clock.now()),
+    )
+    if done is not None and not done[1].ok:
+        raise deliveries.DeliveryFailed(f"digest {delivery_id}: {done[1].error}")
 
 
 # Deliveries retry for about a day: 5 s, 10 s, … capped at an hour between attempts.

@@ -175,6 +175,7 @@ def activity_out(activity: Activity) -> ActivityOut:
         at=activity.at,
         text=activity.text,
         next_follow_up_on=activity.next_follow_up_on,
+        author_contact_id=activity.author_contact_id,
     )
 
 
