@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from renewals.domain.alerts import scan
+from renewals.domain.daily import scan
 from tests.factories import make_client, make_user
 from tests.integration.alerts_arrange import invoice_due
 

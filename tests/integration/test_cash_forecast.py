@@ -172,3 +172,23 @@ def test_the_forecast_counts_only_what_was_paid_by_as_of(api, session, people):
     [usd] = forecast(api, people["finance"])["currencies"]
 
     assert nonzero(usd) == {"2026-10-19": "1000.00"}  # the partial payment before as_of, not the later one
+
+
+def test_the_forecast_answers_csv_with_a_row_per_currency_and_week(api, session, people):
+    arrange_invoice(session, make_client(session, owner=people["mina"]), people["mina"], due=date(2026, 10, 22))
+    session.commit()
+
+    r = api.get(
+        PATH, people["finance"], params={"as_of": AS_OF.isoformat(), "weeks": "3"}, headers={"Accept": "text/csv"}
+    )
+
+    assert r.status_code == 200, r.text
+    lines = r.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "as_of,currency,week_start,week_end,expected,by_due_date"
+    assert lines[1:] == [
+        "2026-10-07,USD,2026-10-05,2026-10-11,0.00,0.00",
+        "2026-10-07,USD,2026-10-12,2026-10-18,0.00,0.00",
+        "2026-10-07,USD,2026-10-19,2026-10-25,1200.00,1200.00",
+        "2026-10-07,USD,overdue,,0.00,",
+        "2026-10-07,USD,held,,0.00,",
+    ]

@@ -27,9 +27,9 @@ from renewals.db.models import Client, Contract, Invoice, User
 from renewals.db.models.notices import Notice, NoticeDelivery, NoticeLink
 from renewals.db.uow import unit_of_work
 from renewals.domain import money
-from renewals.domain.alerts import scan as scan_module
 from renewals.domain.clients.schemas import ContactIn
 from renewals.domain.clients.service import add_contact
+from renewals.domain.daily import scan as scan_module
 from renewals.domain.notices.i18n import Formatter
 from renewals.domain.notices.render import Renderer
 from renewals.domain.notices.samples import SAMPLE_LOGO

@@ -15,10 +15,10 @@ import dramatiq
 
 from renewals import clock
 from renewals.db.uow import claim_send_record, unit_of_work
+from renewals.domain.daily import billing_job, scan, scan_job
 from renewals.domain.deliveries import service as deliveries
 from renewals.domain.deliveries import signing, transport
-from renewals.domain.jobs import billing, scans
-from renewals.domain.jobs import service as jobs
+from renewals.domain.jobrecords import service as jobs
 from renewals.jobs import config, runtime
 from renewals.jobs import notices as notice_actors
 
@@ -27,12 +27,13 @@ def scans_run(*, job_id: int, as_of: str) -> None:
     """Start a scan job: prepare the day and fan out one message per id-range chunk."""
     rt = runtime.current()
     with unit_of_work(rt.sessions) as session:
-        scans.begin(
+        scan_job.begin(
             session,
             job_id,
             date.fromisoformat(as_of),
             config.load().scan_chunk_size,
             rt.settings.renewal_horizon_days,
+            at=clock.now(),
             auto_reminders=rt.settings.auto_reminders,
         )
 
@@ -41,28 +42,29 @@ def scans_chunk(*, job_id: int, as_of: str, kind: str, lo: int, hi: int) -> None
     """Scan one id range; the last chunk of the job finishes the day and marks the job done."""
     rt = runtime.current()
     with unit_of_work(rt.sessions) as session:
-        scans.run_chunk(
+        scan_job.run_chunk(
             session,
             job_id,
             date.fromisoformat(as_of),
             kind,
             lo,
             hi,
+            at=clock.now(),
             auto_reminders=rt.settings.auto_reminders,
-            thresholds=scans.thresholds_of(rt.settings),
+            thresholds=scan.thresholds_of(rt.settings),
         )
 
 
 def billing_run(*, job_id: int, through: str) -> None:
     """Issue the invoices due through a date as one job."""
     with unit_of_work(runtime.current().sessions) as session:
-        billing.run(session, job_id, date.fromisoformat(through))
+        billing_job.run(session, job_id, date.fromisoformat(through), clock.now())
 
 
 def jobs_fail(*, job_id: int, error: str) -> None:
     """Record that a job failed for good (sent by the JobFailures middleware)."""
     with unit_of_work(runtime.current().sessions) as session:
-        jobs.fail(session, job_id, error)
+        jobs.fail(session, job_id, error, clock.now())
 
 
 def alerts_deliver(*, alert_id: int) -> None:

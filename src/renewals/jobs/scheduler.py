@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from renewals import clock
+from renewals import clock, logs
 from renewals.db.uow import unit_of_work
-from renewals.domain.jobs import service as jobs
+from renewals.domain.jobrecords import service as jobs
 from renewals.jobs import config as config_mod
 from renewals.jobs import runtime
 from renewals.jobs.broker import install
@@ -98,6 +98,7 @@ def send_due(
 
 def run(tick: float = TICK_SECONDS) -> int:
     """Send due runs every `tick` seconds until SIGTERM/SIGINT; return 0."""
+    logs.configure()
     install()
     rt = runtime.current()
     cfg = config_mod.load()

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 from litestar import Controller, get
+from litestar.params import FromQuery
 
-from renewals.api.context import Req, unit
+from renewals.api.context import Req
+from renewals.api.params import Limit, Offset
+from renewals.api.tabular import CSV_OUT, listing
 from renewals.domain.pagination import Page
 from renewals.domain.receivables.credit_notes import list_credit_notes
 from renewals.domain.receivables.invoices import credit_note_out
@@ -17,29 +20,29 @@ class CreditNoteController(Controller):
     path = "/credit-notes"
     tags = ["receivables"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_credit_notes(
         self,
         request: Req,
-        limit: int = 50,
-        offset: int = 0,
-        client_id: int | None = None,
-        invoice_id: int | None = None,
-        currency: str | None = None,
-        issued_from: date | None = None,
-        issued_to: date | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        client_id: FromQuery[int | None] = None,
+        invoice_id: FromQuery[int | None] = None,
+        currency: FromQuery[str | None] = None,
+        issued_from: FromQuery[date | None] = None,
+        issued_to: FromQuery[date | None] = None,
     ) -> Page[CreditNoteOut]:
         """Credit notes of the clients the caller may see, newest first."""
-        with unit(request) as (session, me):
-            rows, total = list_credit_notes(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                client_id=client_id,
-                invoice_id=invoice_id,
-                currency=currency,
-                issued_from=issued_from,
-                issued_to=issued_to,
-            )
-            return Page([credit_note_out(n) for n in rows], total, limit, offset)
+        return listing(
+            request,
+            CreditNoteOut,
+            list_credit_notes,
+            credit_note_out,
+            limit=limit,
+            offset=offset,
+            client_id=client_id,
+            invoice_id=invoice_id,
+            currency=currency,
+            issued_from=issued_from,
+            issued_to=issued_to,
+        )

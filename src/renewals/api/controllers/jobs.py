@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
+from litestar.params import FromPath, JSONBody
 
 from renewals.api.context import Req, unit
 from renewals.domain.access.rules import READ_ALL, require_role
-from renewals.domain.jobs import service
-from renewals.domain.jobs.schemas import JobOut, ScanIn
+from renewals.domain.jobrecords import service
+from renewals.domain.jobrecords.schemas import JobOut, ScanIn
 
 
 class ScanController(Controller):
@@ -15,7 +16,7 @@ class ScanController(Controller):
     tags = ["jobs"]
 
     @post("/run", sync_to_thread=True, status_code=202)
-    def run_scan(self, request: Req, data: ScanIn) -> JobOut:
+    def run_scan(self, request: Req, data: JSONBody[ScanIn]) -> JobOut:
         """Queue the daily scan for `as_of`; poll `GET /jobs/{id}` for its progress and result."""
         with unit(request) as (session, me):
             require_role(me, READ_ALL, "running the scan")
@@ -28,6 +29,6 @@ class JobController(Controller):
     tags = ["jobs"]
 
     @get("/{job_id:int}", sync_to_thread=True)
-    def get_job(self, request: Req, job_id: int) -> JobOut:
+    def get_job(self, request: Req, job_id: FromPath[int]) -> JobOut:
         with unit(request) as (session, me):
             return service.job_out(service.get_visible_job(session, me, job_id))

@@ -27,7 +27,7 @@ from renewals.db.models.notices import Notice, NoticeLink, NoticeReply
 from renewals.db.models.renewals import Activity
 from renewals.db.uow import request_job
 from renewals.domain.alerts.rules import AlertKind, Severity, SubjectType
-from renewals.domain.alerts.scan import DELIVER_ACTOR
+from renewals.domain.alerts.store import DELIVER_ACTOR
 from renewals.domain.audit import record
 from renewals.domain.notices import rules
 from renewals.domain.notices.build import addressee, reminder_invoices
@@ -37,8 +37,8 @@ from renewals.domain.notices.sharing import link_for_token
 from renewals.domain.receivables.invoices import snapshot as invoice_snapshot
 from renewals.domain.receivables.ledger import OPEN_STATUSES
 from renewals.domain.renewals import rules as renewal_rules
-from renewals.domain.renewals.service import open_renewal_for
-from renewals.domain.renewals.service import snapshot as renewal_snapshot
+from renewals.domain.renewals.records import open_renewal_for
+from renewals.domain.renewals.records import snapshot as renewal_snapshot
 from renewals.errors import Forbidden, NotFound, RenewalsError, ValidationFailed
 
 # Answers that ask someone to act against the client's wish are warnings; the others are news.

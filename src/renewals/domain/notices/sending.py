@@ -62,15 +62,9 @@ def delivery_out(delivery: NoticeDelivery) -> DeliveryOut:
 def _recipients(session: Session, client: Client, kind: str) -> list[tuple[str, str]]:
     signatory = notice_kind(kind).addressee == "signatory"
     flag = Contact.is_signatory if signatory else Contact.is_billing
-    rows = (
-        session.execute(
-            select(Contact.name, Contact.email)
-            .where(Contact.client_id == client.id, flag.is_(True))
-            .order_by(Contact.id)
-        )
-        .tuples()
-        .all()
-    )
+    rows = session.execute(
+        select(Contact.name, Contact.email).where(Contact.client_id == client.id, flag.is_(True)).order_by(Contact.id)
+    ).all()
     found = [(name, email.strip()) for name, email in rows if email and email.strip()]
     if not found:
         role = "signatory" if signatory else "billing"

@@ -18,20 +18,20 @@ from typing import Any
 from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.orm import Session
 
+from renewals.db.dialect import insert_one_ignoring_conflicts
 from renewals.db.models import Alert, Client, Contract, Invoice, User
 from renewals.db.models.notices import Notice
 from renewals.db.uow import request_job
 from renewals.domain.access.rules import scope_clients
-from renewals.domain.alerts.lifecycle import UNPAID_INVOICE_STATUSES
 from renewals.domain.alerts.rules import AlertKind
 from renewals.domain.clients.service import get_visible
 from renewals.domain.contracts.service import get_visible_contract
-from renewals.domain.jobs.service import insert_ignoring_duplicates
 from renewals.domain.notices import build, rules
 from renewals.domain.notices.context import KINDS, LANGUAGES, NoticeContext
 from renewals.domain.notices.kinds import build_context, notice_kind
 from renewals.domain.notices.schemas import NoticeIn, NoticeOut
 from renewals.domain.pagination import paginate
+from renewals.domain.receivables.queries import chased
 from renewals.errors import Conflict, NotFound, ValidationFailed
 
 RENDER_ACTOR = "notices.render"
@@ -261,9 +261,6 @@ def request_auto_reminders(session: Session, as_of: date) -> int:
     again (or on two workers) requests nothing twice. The reminder lists the client's open
     overdue invoices as `build.payment_reminder` finds them, never a paid or held one.
     """
-    on_hold = (Invoice.hold_kind == "dispute") | (
-        (Invoice.hold_kind == "promise") & (Invoice.hold_until.is_(None) | (Invoice.hold_until >= as_of))
-    )
     client_ids: list[int] = [
         client_id
         for client_id in session.execute(
@@ -274,10 +271,7 @@ def request_auto_reminders(session: Session, as_of: date) -> int:
                 Alert.kind == AlertKind.INVOICE_OVERDUE,
                 Alert.raised_on == as_of,
                 Alert.client_id.is_not(None),
-                Invoice.status.in_(UNPAID_INVOICE_STATUSES),
-                Invoice.balance_minor > 0,
-                Invoice.due_date < as_of,
-                Invoice.hold_kind.is_(None) | ~on_hold,
+                chased(as_of),
             )
             .order_by(Alert.client_id)
         )
@@ -287,13 +281,14 @@ def request_auto_reminders(session: Session, as_of: date) -> int:
     ]
     if not client_ids:
         return 0
-    languages: dict[int, str] = dict(
-        session.execute(select(Client.id, Client.language).where(Client.id.in_(client_ids))).tuples().all()
-    )
+    languages: dict[int, str] = {
+        client_id: language
+        for client_id, language in session.execute(select(Client.id, Client.language).where(Client.id.in_(client_ids)))
+    }
     requested = 0
     for client_id in client_ids:
         language = languages[client_id] if languages[client_id] in set(LANGUAGES) else "en"
-        notice_id = insert_ignoring_duplicates(
+        notice_id = insert_one_ignoring_conflicts(
             session,
             Notice.__table__,
             {
