@@ -114,6 +114,8 @@ class Settings:
     tier_thresholds: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     aging_buckets: tuple[int, ...] = (0, 30, 60, 90, 180)
     renewal_horizon_days: int = 180
+    max_days_ahead: int = 31
+    """How far past today a scan or billing run may go without an admin's `force`."""
     token_ttl_hours: int = 12
     mail_from: str = "renewals@localhost"
     public_url: str = "http://127.0.0.1:8000"
@@ -178,6 +180,7 @@ def load() -> Settings:
         renewal_thresholds=_days("RENEWALS_RENEWAL_THRESHOLDS", "90,60,30,7"),
         notice_deadline_days=_days("RENEWALS_NOTICE_DEADLINE_DAYS", "14", count=1)[0],
         dunning_days=_days("RENEWALS_DUNNING_DAYS", "1,15,30,60", count=4, minimum=1),
+        max_days_ahead=int(os.environ.get("RENEWALS_MAX_DAYS_AHEAD", "31")),
         token_ttl_hours=int(os.environ.get("RENEWALS_TOKEN_TTL_HOURS", "12")),
         mail_from=os.environ.get("RENEWALS_MAIL_FROM", "renewals@localhost"),
         public_url=(

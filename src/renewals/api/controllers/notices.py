@@ -204,7 +204,8 @@ class NoticeController(Controller):
         """The batch's notices as one zip; 409 until every notice has been rendered."""
         state = state_of(request)
         with unit(request) as (session, me):
-            data = batches.read_zip(state.settings.data_dir, batches.get_visible_batch(session, me, batch_id))
+            batch = batches.get_visible_batch(session, me, batch_id)
+            data = batches.read_zip(session, state.settings.data_dir, batch, me)
         return Response(
             data,
             media_type="application/zip",

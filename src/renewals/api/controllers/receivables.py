@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from renewals.api.context import Req, state_of, unit
 from renewals.api.params import Limit, Offset
 from renewals.api.tabular import CSV_OUT, listing
+from renewals.db.uow import rehearse
+from renewals.domain.daily.guard import check_run_day
 from renewals.domain.pagination import Page
 from renewals.domain.receivables import invoices, payments
 from renewals.domain.receivables.billing import run_billing
@@ -166,6 +169,21 @@ class BillingController(Controller):
 
     @post("/run", sync_to_thread=True, status_code=200)
     def run(self, request: Req, data: JSONBody[BillingRunIn]) -> BillingSummary:
-        """Issue every invoice whose period starts on or before `through` (finance, managers, admins)."""
+        """Issue every invoice whose period starts on or before `through` (finance, managers, admins);
+        with `dry_run`, say what it would issue and issue nothing. A day more than a month ahead
+        needs an admin and `force`."""
+        state = state_of(request)
         with unit(request) as (session, me):
+            check_run_day(
+                data.through,
+                state.today(),
+                me,
+                field="through",
+                force=data.force,
+                dry_run=data.dry_run,
+                max_days_ahead=state.settings.max_days_ahead,
+            )
+            if data.dry_run:
+                summary = rehearse(session, lambda: run_billing(session, data.through, me))
+                return msgspec.structs.replace(summary, dry_run=True)
             return run_billing(session, data.through, me)
