@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from renewals.db.models import Alert, Invoice
+from renewals.domain.notices.build import Sender, payment_reminder
 from renewals.jobs.scan_command import run_sync
 from tests.factories import make_client, make_contract, make_user
 from tests.integration.alerts_arrange import invoice_due
@@ -67,3 +68,14 @@ def test_thresholds_from_the_settings_change_what_is_raised(session, settings):
     ]
     session.expire_all()
     assert session.get(Invoice, late.id).dunning_level == 2
+
+
+def test_a_payment_reminder_counts_levels_with_the_configured_dunning_days(session, settings):
+    late = arrange(session)  # 12 days past due on DAY
+    custom = replace(settings, dunning_days=(3, 10, 20, 40))
+
+    default_letter = payment_reminder(session, late.client_id, DAY, Sender.from_settings(settings))
+    custom_letter = payment_reminder(session, late.client_id, DAY, Sender.from_settings(custom))
+
+    assert [i["level"] for i in default_letter["invoices"]] == [1]
+    assert [i["level"] for i in custom_letter["invoices"]] == [2]
