@@ -36,8 +36,6 @@ TICK_SECONDS = 20.0
 CATCH_UP_KINDS = ("billing", "scan")
 CATCH_UP_DAYS = 31
 SWEEP_EVERY = 300.0  # seconds between sweeps for lost work (see renewals.domain.daily.sweep)
-# A scheduled job still queued after this long lost its message (or every worker is down).
-LOST_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -84,11 +82,8 @@ def send_due(
         if run in sent:
             continue
         with unit_of_work(sessions) as session:
+            # A job whose first send was lost is sent again by the sweep below, not here.
             job, created = jobs.request(session, run.kind, run.params, dedupe_key=run.dedupe_key)
-            if not created and job.status == "queued" and job.created_at < clock.now() - LOST_AFTER:
-                # Its first send was probably lost (Redis down at commit); a duplicate would be
-                # harmless anyway, because a job starts only once.
-                jobs.resend(session, job)
             finished = job.status in {"done", "failed"}
         if created:
             created_ids.append(job.id)
