@@ -156,5 +156,13 @@ def _cheap_password_hashing() -> Iterator[None]:
     patch.undo()
 
 
-# One broker per test process (Dramatiq allows no second): the integration and browser tests share it.
-from tests.integration.jobs_support import jobs_broker  # noqa: E402, F401
+# The jobs fixtures (a private queue namespace on the real Redis, real workers), defined once here
+# so that the session-wide broker is one for every folder of tests.
+from tests.integration.jobs_support import (  # noqa: E402, F401
+    actor_runtime,
+    job_settings,
+    jobs_broker,
+    queues,
+    start_worker,
+    worker_thread,
+)

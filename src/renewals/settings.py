@@ -48,6 +48,19 @@ def _parse_buckets(raw: str) -> tuple[int, ...]:
     return bounds
 
 
+def _days(name: str, default: str, *, count: int | None = None, minimum: int = 0) -> tuple[int, ...]:
+    """A comma-separated list of distinct whole days (`90,60,30,7`), in any order, from `name`."""
+    raw = os.environ.get(name) or default
+    try:
+        days = tuple(int(x) for x in raw.split(","))
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} must be whole days separated by commas, e.g. {default}") from None
+    if len(set(days)) != len(days) or min(days) < minimum or (count is not None and len(days) != count):
+        amount = f"exactly {count}" if count is not None else "distinct"
+        raise ValueError(f"{name}={raw!r} must be {amount} numbers of days, each at least {minimum}, e.g. {default}")
+    return days
+
+
 def _lines(raw: str | None) -> tuple[str, ...]:
     """`line one|line two` → ("line one", "line two"): one printed line each."""
     return tuple(part.strip() for part in (raw or "").split("|") if part.strip())
@@ -121,6 +134,10 @@ class Settings:
     notice_texts: dict[str, dict[str, str]] = field(default_factory=dict)
     """Per-language overrides of the above (see NOTICE_TEXT_NAMES)."""
     auto_reminders: bool = False
+    # Early-warning thresholds: days before the end date, the opt-out lead, days past due of levels 1-4.
+    renewal_thresholds: tuple[int, ...] = (90, 60, 30, 7)
+    notice_deadline_days: int = 14
+    dunning_days: tuple[int, ...] = (1, 15, 30, 60)
 
 
 def _secret_key(data_dir: Path) -> str:
@@ -160,6 +177,9 @@ def load() -> Settings:
         tier_thresholds=_parse_tiers(os.environ.get("RENEWALS_TIER_THRESHOLDS", DEFAULT_TIER_THRESHOLDS)),
         aging_buckets=_parse_buckets(os.environ.get("RENEWALS_AGING_BUCKETS", DEFAULT_AGING_BUCKETS)),
         renewal_horizon_days=int(os.environ.get("RENEWALS_RENEWAL_HORIZON_DAYS", "180")),
+        renewal_thresholds=_days("RENEWALS_RENEWAL_THRESHOLDS", "90,60,30,7"),
+        notice_deadline_days=_days("RENEWALS_NOTICE_DEADLINE_DAYS", "14", count=1)[0],
+        dunning_days=_days("RENEWALS_DUNNING_DAYS", "1,15,30,60", count=4, minimum=1),
         max_days_ahead=int(os.environ.get("RENEWALS_MAX_DAYS_AHEAD", "31")),
         token_ttl_hours=int(os.environ.get("RENEWALS_TOKEN_TTL_HOURS", "12")),
         mail_from=os.environ.get("RENEWALS_MAIL_FROM", "renewals@localhost"),

@@ -52,12 +52,4 @@ def api(settings: Settings, engine: Engine) -> Iterator[Api]:
         yield Api(client)
 
 
-# The jobs tests' fixtures: a private queue namespace on the real Redis and real workers.
-from tests.integration.jobs_support import (  # noqa: E402, F401
-    actor_runtime,
-    job_settings,
-    queues,
-    start_worker,
-    worker_thread,
-)
 from tests.integration.notices_support import renderer, rt, warm_renderer  # noqa: E402, F401

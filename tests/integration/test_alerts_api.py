@@ -188,25 +188,37 @@ def test_today_lists_the_account_managers_renewals_invoices_and_alerts(api, book
         (book["ending"].id, 18, ["next_action_due", "ending_soon"])
     ]
     assert [x["text"] for x in day["follow_ups"]] == ["Call back about the quote"]
-    assert [(x["id"], x["days_overdue"], x["balance"]) for x in day["overdue_invoices"]] == [
-        (book["late"].id, 18, "1200.00")
-    ]
+    [late] = day["overdue_clients"]["items"]
+    assert (late["client_id"], late["total"], late["dunning_level"], late["days_overdue"]) == (
+        book["minas"].id,
+        "1200.00",
+        2,
+        18,
+    )
+    assert [(x["id"], x["days_overdue"], x["balance"]) for x in late["invoices"]] == [(book["late"].id, 18, "1200.00")]
     assert sorted(a["kind"] for a in day["alerts"]) == ["invoice_overdue", "renewal_due"]
-    assert day["counts"] == {"renewals": 1, "follow_ups": 1, "overdue_invoices": 1, "birthdays": 0, "alerts": 2}
+    assert day["counts"] == {
+        "renewals": 1,
+        "follow_ups": 1,
+        "overdue_invoices": 1,
+        "overdue_clients": 1,
+        "birthdays": 0,
+        "alerts": 2,
+    }
 
 
 def test_today_of_another_manager_shows_none_of_her_clients(api, book):
     day = api.get(f"/api/v1/today?as_of={DAY.isoformat()}", book["omar"]).json()
 
     assert [x["client_id"] for x in day["renewals"]] == []  # 50 days out, no action date yet
-    assert day["overdue_invoices"] == []
+    assert day["overdue_clients"] == {"items": [], "total": 0, "limit": 100, "offset": 0}
     assert [a["client_id"] for a in day["alerts"]] == [book["omars"].id]
 
 
 def test_finance_today_lists_every_overdue_invoice_and_its_own_alerts(api, book):
     day = api.get(f"/api/v1/today?as_of={DAY.isoformat()}", book["finance"]).json()
 
-    assert [x["id"] for x in day["overdue_invoices"]] == [book["late"].id]
+    assert [i["id"] for x in day["overdue_clients"]["items"] for i in x["invoices"]] == [book["late"].id]
     assert [a["kind"] for a in day["alerts"]] == ["invoice_overdue"]
     assert day["renewals"] == []
 

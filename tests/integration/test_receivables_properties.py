@@ -89,6 +89,9 @@ class Book:
                 run_billing(self.session, day, None)  # its first period starts today
                 self.end_transaction()
             elif kind == "pay":
+                invoiced = select(Invoice.id).where(Invoice.client_id == client.id, Invoice.currency == currency)
+                if currency != client.currency and self.session.scalar(invoiced.limit(1)) is None:
+                    continue  # refused by the payment guard: a currency the client does not deal in
                 amount = f"{size}.{pick % 100:02d}" if currency == "USD" else str(size * 700)
                 pay(self.session, client=client, actor=self.finance, amount=amount, currency=currency, on=day)
             elif kind == "bounce":

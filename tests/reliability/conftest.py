@@ -1,8 +1,3 @@
-"""Reliability tests use the jobs tests' real broker (from the root conftest), workers and runtime fixtures."""
+"""Reliability tests drive the API like the integration tests do."""
 
 from tests.integration.conftest import api  # noqa: F401
-from tests.integration.jobs_support import (  # noqa: F401
-    actor_runtime,
-    job_settings,
-    queues,
-)

@@ -414,3 +414,13 @@ def test_every_period_amount_is_in_minor_units_and_adds_up(
             assert figure.as_tuple().exponent == minor(currency).as_tuple().exponent
         assert amount.net == sum(line.amount for line in amount.lines)
         assert amount.total == amount.net + amount.tax
+
+
+@pytest.mark.parametrize("first", [0, 1, 2, 11, 12, 20])
+def test_periods_from_an_index_are_the_tail_of_the_whole_schedule(first):
+    whole = billing_periods(date(2024, 1, 31), date(2025, 1, 15), "monthly", stop=date(2024, 12, 20))
+
+    assert (
+        billing_periods(date(2024, 1, 31), date(2025, 1, 15), "monthly", date(2024, 12, 20), first_index=first)
+        == (whole[first:])
+    )

@@ -26,6 +26,8 @@ from renewals.api.controllers.alerts import AlertController, TodayController
 from renewals.api.controllers.audit import AuditController
 from renewals.api.controllers.clients import ClientController
 from renewals.api.controllers.contracts import ContractController
+from renewals.api.controllers.credit_notes import CreditNoteController
+from renewals.api.controllers.forecast import CashForecastController
 from renewals.api.controllers.jobs import JobController, ScanController
 from renewals.api.controllers.notices import NoticeController, NoticeReplyController, SharedNoticeController
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
@@ -47,6 +49,7 @@ API_CONTROLLERS: list[Any] = [
     AuditController,
     AgingReportController,
     StatementController,
+    CashForecastController,
     RenewalController,
     RenewalReportController,
     AlertController,
@@ -55,6 +58,7 @@ API_CONTROLLERS: list[Any] = [
     JobController,
     InvoiceController,
     PaymentController,
+    CreditNoteController,
     BillingController,
     NoticeController,
 ]

@@ -253,7 +253,7 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
         tiers,
     )
     # The morning's scan, so the first sign-in shows dunning levels, alerts and today's desk.
-    scan.run_day(session, as_of, horizon_days=settings.renewal_horizon_days)
+    scan.run_day(session, as_of, horizon_days=settings.renewal_horizon_days, thresholds=scan.thresholds_of(settings))
     return DemoResult(
         users=[(e, n, r) for e, n, r in USERS],
         clients=session.scalar(select(func.count()).select_from(Client)) or 0,

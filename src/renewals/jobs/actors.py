@@ -15,7 +15,7 @@ import dramatiq
 
 from renewals import clock
 from renewals.db.uow import claim_send_record, unit_of_work
-from renewals.domain.daily import billing_job, scan_job
+from renewals.domain.daily import billing_job, scan, scan_job
 from renewals.domain.deliveries import service as deliveries
 from renewals.domain.deliveries import signing, transport
 from renewals.domain.jobrecords import service as jobs
@@ -51,6 +51,7 @@ def scans_chunk(*, job_id: int, as_of: str, kind: str, lo: int, hi: int) -> None
             hi,
             at=clock.now(),
             auto_reminders=rt.settings.auto_reminders,
+            thresholds=scan.thresholds_of(rt.settings),
         )
 
 

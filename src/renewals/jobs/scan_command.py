@@ -21,7 +21,11 @@ def run_sync(settings: Settings, as_of: date) -> dict[str, Any]:
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
             counts = scan.run_day(
-                session, as_of, horizon_days=settings.renewal_horizon_days, auto_reminders=settings.auto_reminders
+                session,
+                as_of,
+                horizon_days=settings.renewal_horizon_days,
+                auto_reminders=settings.auto_reminders,
+                thresholds=scan.thresholds_of(settings),
             )
     finally:
         engine.dispose()

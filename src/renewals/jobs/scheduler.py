@@ -4,6 +4,12 @@ The scheduler only sends. Each run is a job with the dedupe key `<kind>:<date>`,
 ON CONFLICT DO NOTHING, so two schedulers (or a restarted one) create exactly one job per kind and
 day; the job is sent only by the scheduler whose insert won, after its transaction commits. A
 scheduler started after a run's time still sends that day's run (catch-up within the day).
+
+Nothing is lost to a day without a scheduler: started after a gap, it first runs the billing and
+the scan of every missed day (at most `CATCH_UP_DAYS`), each with that day's date, in order —
+a run is sent only once the one before it finished, so day 2's scan sees day 2's invoices and
+never day 3's — and then today's runs. The digest is not caught up: yesterday's digest is news
+nobody needs today.
 """
 
 from __future__ import annotations
@@ -27,9 +33,9 @@ from renewals.jobs import runtime
 from renewals.jobs.broker import install
 
 TICK_SECONDS = 20.0
+CATCH_UP_KINDS = ("billing", "scan")
+CATCH_UP_DAYS = 31
 SWEEP_EVERY = 300.0  # seconds between sweeps for lost work (see renewals.domain.daily.sweep)
-# A scheduled job still queued after this long lost its message (or every worker is down).
-LOST_AFTER = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -46,31 +52,45 @@ class Run:
         return f"{self.kind}:{self.day.isoformat()}"
 
 
-def due_runs(local_now: datetime, schedule: dict[str, time]) -> list[Run]:
-    """The runs whose time of day has come on the local date, earliest first."""
+def due_runs(local_now: datetime, schedule: dict[str, time], last_day: date | None = None) -> list[Run]:
+    """The runs to send, in order: billing and scan of each day after `last_day` (the last day
+    already scheduled) before today, at most `CATCH_UP_DAYS` back, then today's runs whose time
+    of day has come, earliest first."""
     today = local_now.date()
+    runs: list[Run] = []
+    if last_day is not None:
+        kinds = [kind for _, kind in sorted((at, kind) for kind, at in schedule.items() if kind in CATCH_UP_KINDS)]
+        day = max(last_day + timedelta(days=1), today - timedelta(days=CATCH_UP_DAYS))
+        while day < today:
+            runs.extend(Run(kind, day) for kind in kinds)
+            day += timedelta(days=1)
     due = [(at, kind) for kind, at in schedule.items() if local_now.time() >= at]
-    return [Run(kind, today) for _, kind in sorted(due)]
+    return runs + [Run(kind, today) for _, kind in sorted(due)]
 
 
 def send_due(
     sessions: sessionmaker[Session], local_now: datetime, schedule: dict[str, time], sent: set[Run]
 ) -> list[int]:
-    """Request every due run not yet seen by this scheduler; return the ids of jobs it created."""
+    """Request every due run not yet seen by this scheduler; return the ids of jobs it created.
+
+    A missed day's run that has not finished yet stops the round: the next one is sent on a
+    later tick, once it has. Today's runs go out as their times come, as before."""
     created_ids = []
-    for run in due_runs(local_now, schedule):
+    with sessions() as session:
+        last_day = jobs.last_scheduled_day(session, CATCH_UP_KINDS)
+    for run in due_runs(local_now, schedule, last_day):
         if run in sent:
             continue
         with unit_of_work(sessions) as session:
+            # A job whose first send was lost is sent again by the sweep below, not here.
             job, created = jobs.request(session, run.kind, run.params, dedupe_key=run.dedupe_key)
-            if not created and job.status == "queued" and job.created_at < clock.now() - LOST_AFTER:
-                # Its first send was probably lost (Redis down at commit); a duplicate would be
-                # harmless anyway, because a job starts only once.
-                jobs.resend(session, job)
-        sent.add(run)
+            finished = job.status in {"done", "failed"}
         if created:
             created_ids.append(job.id)
             print(f"renewals scheduler: sent {run.kind} for {run.day} (job {job.id})", flush=True)
+        if run.day < local_now.date() and not finished:
+            break
+        sent.add(run)
     return created_ids
 
 

@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from renewals.api.context import Req, state_of, unit
 from renewals.api.tabular import CSV_OUT, Table, report
 from renewals.domain.receivables import reports
+from renewals.domain.receivables.aging import parse_bounds
 from renewals.domain.receivables.reports import AgingReport, Statement
 
 
@@ -54,15 +55,18 @@ class AgingReportController(Controller):
         as_of: FromQuery[date | None] = None,
         group_by: FromQuery[str] = "client",
         dso_days: FromQuery[int] = reports.DEFAULT_DSO_DAYS,
+        buckets: FromQuery[str | None] = None,
     ) -> AgingReport:
         """Open receivables by days past due as of a date (default today), per currency, with DSO.
 
         `group_by` is `client`, `owner` or `segment`; DSO uses the `dso_days` days ending on
-        `as_of`. Point in time: a past date gives the same figures whenever it is run.
+        `as_of`; `buckets` (e.g. `0,30,60,90`) replaces the configured bucket bounds for this
+        request. Point in time: a past date gives the same figures whenever it is run.
         """
         state = state_of(request)
+        bounds = parse_bounds(buckets) if buckets is not None else state.settings.aging_buckets
         with unit(request) as (session, me):
-            value = reports.aging(session, me, as_of or state.today(), group_by, state.settings.aging_buckets, dso_days)
+            value = reports.aging(session, me, as_of or state.today(), group_by, bounds, dso_days)
         return report(request, value, aging_table)
 
 

@@ -74,9 +74,12 @@ class TodayController(Controller):
     tags = ["alerts"]
 
     @get("/", sync_to_thread=True)
-    def today(self, request: Req, as_of: FromQuery[date | None] = None, limit: Limit = 100) -> TodayOut:
-        """The caller's day: renewals needing action, follow-ups due, overdue invoices, birthdays
-        in the next seven days, unresolved alerts. `as_of` defaults to today in RENEWALS_TIMEZONE."""
+    def today(
+        self, request: Req, as_of: FromQuery[date | None] = None, limit: Limit = 100, offset: Offset = 0
+    ) -> TodayOut:
+        """The caller's day: renewals needing action, follow-ups due, overdue invoices grouped by
+        client and currency (paginated: `limit`, `offset`), birthdays in the next seven days,
+        unresolved alerts. `as_of` defaults to today in RENEWALS_TIMEZONE."""
         day = as_of or state_of(request).today()
         with unit(request) as (session, me):
-            return service.today(session, me, day, limit=limit)
+            return service.today(session, me, day, limit=limit, offset=offset)

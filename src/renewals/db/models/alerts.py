@@ -15,11 +15,12 @@ ALERT_STATUSES = ("open", "acknowledged", "resolved")
 
 
 class Alert(Timestamped, Base):
-    """One warning about one subject at one threshold; `dedupe_key` keeps it unique forever.
+    """One warning about one subject at one threshold and episode; `dedupe_key` keeps it unique.
 
     Raising is "insert unless the key exists" (ON CONFLICT DO NOTHING), so a scan that runs twice
-    or on two workers at once raises nothing twice. A resolved alert keeps its key: the same
-    cause at the same threshold is never raised again.
+    or on two workers at once raises nothing twice. For the kinds whose cause can end and come
+    back (a credit limit breached again, an invoice reopened), the key names the episode: once an
+    alert has `ended_on`, the next occurrence is raised under a new key.
     """
 
     __tablename__ = "alerts"
@@ -45,6 +46,9 @@ class Alert(Timestamped, Base):
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Why it was resolved: `auto` by the scan or an event, `manual` through the API.
     resolution: Mapped[str | None] = mapped_column(String(20))
+    # The day the scan or an event saw the cause gone (set also on an alert resolved by hand
+    # earlier): the episode is over, and the same cause coming back is a new episode.
+    ended_on: Mapped[date | None] = mapped_column(Date)
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     message: Mapped[str] = mapped_column(Text, default="")
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -17,19 +17,28 @@ from sqlalchemy.orm import Session
 from renewals.db.models import Client, Invoice
 from renewals.domain import money
 from renewals.domain.alerts.resolving import resolve_invoice_alerts
-from renewals.domain.alerts.rules import AlertKind, AlertSpec, date_threshold, dunning_level
+from renewals.domain.alerts.rules import (
+    DEFAULT_THRESHOLDS,
+    AlertKind,
+    AlertSpec,
+    Thresholds,
+    date_threshold,
+    dunning_level,
+)
 from renewals.domain.alerts.store import alert_row, expire_loaded, first_active, iso, raise_alerts
 from renewals.domain.audit import record_many
 from renewals.domain.receivables.queries import broken_promise, overdue, unheld
 
 
-def scan_invoices(session: Session, as_of: date, lo: int, hi: int) -> dict[str, int]:
+def scan_invoices(
+    session: Session, as_of: date, lo: int, hi: int, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> dict[str, int]:
     """Lift broken promises and climb dunning levels for invoices lo..hi, raise their alerts and
     resolve the moot ones; count each."""
     finance_id = first_active(session, "finance")
     in_range = Invoice.id.between(lo, hi)
     lifted, promise_rows = _lift_broken_promises(session, as_of, in_range, finance_id)
-    climbed, overdue_rows = _climb_dunning(session, as_of, in_range, finance_id)
+    climbed, overdue_rows = _climb_dunning(session, as_of, in_range, finance_id, thresholds.dunning)
     raised = raise_alerts(session, promise_rows + overdue_rows)
     resolved = resolve_invoice_alerts(session, as_of, in_range)
     return {"raised": raised, "resolved": resolved, "holds_lifted": lifted, "dunning_changed": climbed}
@@ -123,7 +132,7 @@ def _lift_broken_promises(
 
 
 def _climb_dunning(
-    session: Session, as_of: date, in_range: ColumnElement[bool], finance_id: int | None
+    session: Session, as_of: date, in_range: ColumnElement[bool], finance_id: int | None, dunning: tuple[int, ...]
 ) -> tuple[int, list[dict[str, Any]]]:
     """Raise the dunning level of unheld overdue invoices to the one their days past due reach,
     and shape the invoice_overdue alert of each one's level. Levels never go down."""
@@ -146,7 +155,7 @@ def _climb_dunning(
     changes: list[tuple[int, int, int]] = []
     rows: list[dict[str, Any]] = []
     for inv in candidates:
-        level = max(dunning_level(inv.due_date, as_of), inv.dunning_level)
+        level = max(dunning_level(inv.due_date, as_of, dunning), inv.dunning_level)
         if level > inv.dunning_level:
             changes.append((inv.id, inv.dunning_level, level))
         if level == 0:

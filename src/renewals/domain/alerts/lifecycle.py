@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 
 from renewals.domain.alerts.rules import (
+    DEFAULT_THRESHOLDS,
     AlertKind,
+    Thresholds,
     notice_deadline_due,
     renewal_due_threshold,
 )
@@ -52,6 +54,7 @@ def contract_alert_stands(
     auto_renew: bool,
     notice_period_days: int,
     as_of: date,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> bool:
     """Tell whether a renewal_due or notice_deadline alert still describes the contract on `as_of`.
 
@@ -66,9 +69,10 @@ def contract_alert_stands(
     if renewal_status is not None and renewal_status not in OPEN_RENEWAL_STATUSES:
         return False
     if kind == AlertKind.RENEWAL_DUE:
-        return renewal_due_threshold(end_date, as_of) == threshold
+        return renewal_due_threshold(end_date, as_of, thresholds.renewal_due) == threshold
     if kind == AlertKind.NOTICE_DEADLINE:
-        return auto_renew and notice_deadline_due(end_date, notice_period_days, as_of) is not None
+        deadline = notice_deadline_due(end_date, notice_period_days, as_of, thresholds.notice_lead_days)
+        return auto_renew and deadline is not None
     return True
 
 

@@ -25,10 +25,10 @@ from renewals.domain.alerts.resolving import (
     resolve_renewal_alerts,
 )
 from renewals.domain.alerts.rules import (
-    NOTICE_LEAD_DAYS,
-    RENEWAL_DUE_THRESHOLDS,
+    DEFAULT_THRESHOLDS,
     AlertKind,
     AlertSpec,
+    Thresholds,
     date_threshold,
     notice_deadline_alert,
     opt_out_deadline,
@@ -45,9 +45,11 @@ LAPSE_ANNOUNCE_DAYS = 30
 FOLLOW_UP_CATCH_UP_DAYS = 7
 
 
-def scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str, int]:
+def scan_contracts(
+    session: Session, as_of: date, lo: int, hi: int, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> dict[str, int]:
     """Raise renewal_due and notice_deadline for contracts lo..hi, resolve the moot ones; count both."""
-    horizon = as_of + timedelta(days=max(RENEWAL_DUE_THRESHOLDS))
+    horizon = as_of + timedelta(days=max(thresholds.renewal_due))
     undecided = or_(Renewal.id.is_(None), Renewal.status.in_(OPEN_STATUSES))
     base = (
         select(
@@ -64,7 +66,7 @@ def scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str,
     )
     rows: list[dict[str, Any]] = []
     for c in session.execute(base.where(Contract.end_date.between(as_of, horizon))):
-        spec = renewal_due_alert(c.id, c.end_date, as_of)
+        spec = renewal_due_alert(c.id, c.end_date, as_of, thresholds.renewal_due)
         if spec is not None:
             days = (c.end_date - as_of).days
             rows.append(
@@ -82,10 +84,10 @@ def scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str,
     notice = base.where(
         Contract.auto_renew.is_(True),
         Contract.end_date >= as_of,
-        deadline.between(as_of, as_of + timedelta(days=NOTICE_LEAD_DAYS)),
+        deadline.between(as_of, as_of + timedelta(days=thresholds.notice_lead_days)),
     )
     for c in session.execute(notice):
-        spec = notice_deadline_alert(c.id, c.end_date, c.notice_period_days, as_of)
+        spec = notice_deadline_alert(c.id, c.end_date, c.notice_period_days, as_of, thresholds.notice_lead_days)
         if spec is not None:
             opt_out = opt_out_deadline(c.end_date, c.notice_period_days)
             rows.append(
@@ -106,7 +108,7 @@ def scan_contracts(session: Session, as_of: date, lo: int, hi: int) -> dict[str,
                 )
             )
     raised = raise_alerts(session, rows)
-    return {"raised": raised, "resolved": resolve_contract_alerts(session, as_of, lo, hi)}
+    return {"raised": raised, "resolved": resolve_contract_alerts(session, as_of, lo, hi, thresholds)}
 
 
 def scan_renewals(session: Session, as_of: date, lo: int, hi: int) -> dict[str, int]:

@@ -22,12 +22,14 @@ from renewals.domain.alerts.lifecycle import (
     follow_up_alert_stands,
     invoice_alert_stands,
 )
-from renewals.domain.alerts.rules import AlertKind, SubjectType
+from renewals.domain.alerts.rules import DEFAULT_THRESHOLDS, AlertKind, SubjectType, Thresholds
 from renewals.domain.alerts.store import resolve_ids
 from renewals.domain.receivables.queries import unpaid
 
 
-def resolve_contract_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
+def resolve_contract_alerts(
+    session: Session, as_of: date, lo: int, hi: int, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> int:
     """Resolve the renewal_due and notice_deadline alerts of contracts lo..hi that no longer stand."""
     stmt = (
         select(
@@ -61,6 +63,7 @@ def resolve_contract_alerts(session: Session, as_of: date, lo: int, hi: int) -> 
             auto_renew=a.auto_renew,
             notice_period_days=a.notice_period_days,
             as_of=as_of,
+            thresholds=thresholds,
         )
     ]
     return resolve_ids(session, gone, as_of)
@@ -76,7 +79,7 @@ def resolve_invoice_alerts(session: Session, as_of: date, in_range: ColumnElemen
             Alert.subject_type == SubjectType.INVOICE,
             in_range,
             Alert.kind.in_(lifecycle.INVOICE_KINDS),
-            Alert.status != "resolved",
+            Alert.ended_on.is_(None),  # also those resolved by hand: their episode ends here
         )
     )
     gone = [
@@ -153,7 +156,7 @@ def resolve_client_alerts(session: Session, as_of: date, lo: int, hi: int) -> in
             Alert.subject_type == SubjectType.CLIENT,
             Alert.subject_id.between(lo, hi),
             Alert.kind == AlertKind.CREDIT_LIMIT,
-            Alert.status != "resolved",
+            Alert.ended_on.is_(None),  # also those resolved by hand: their episode ends here
         )
     )
     gone = [

@@ -67,6 +67,19 @@ DUNNING_THRESHOLDS: tuple[int, ...] = (1, 15, 30, 60)
 MAX_DUNNING_LEVEL = len(DUNNING_THRESHOLDS)
 
 
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The scan's configurable thresholds (RENEWALS_RENEWAL_THRESHOLDS, RENEWALS_NOTICE_DEADLINE_DAYS,
+    RENEWALS_DUNNING_DAYS); the edges build it from the settings."""
+
+    renewal_due: tuple[int, ...] = RENEWAL_DUE_THRESHOLDS
+    notice_lead_days: int = NOTICE_LEAD_DAYS
+    dunning: tuple[int, ...] = DUNNING_THRESHOLDS
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
 def _ascending(thresholds: Iterable[int], *, minimum: int, what: str) -> tuple[int, ...]:
     """Return the thresholds sorted ascending; raise ValueError on a misconfiguration."""
     values = tuple(sorted(thresholds))
@@ -194,6 +207,16 @@ def dedupe_key(kind: str, subject_type: str, subject_id: int, threshold: int | N
     """
     part = "-" if threshold is None else str(threshold)
     return f"{AlertKind(kind).value}:{SubjectType(subject_type).value}:{subject_id}:{part}"
+
+
+# Kinds whose cause can end and come back on the same subject at the same threshold: a client
+# falls back under its limit and breaches it again, a paid invoice is reopened by a bounce.
+EPISODE_KINDS: frozenset[str] = frozenset({"credit_limit", "invoice_overdue", "promise_broken"})
+
+
+def episode_key(key: str, episode: int) -> str:
+    """Name the episode in a dedupe key: the first keeps the plain key, later ones add `:e<n>`."""
+    return key if episode <= 1 else f"{key}:e{episode}"
 
 
 def date_threshold(day: date) -> int:

@@ -8,6 +8,8 @@ from typing import Any
 
 import msgspec
 
+from renewals.domain.pagination import Page
+
 
 class AlertOut(msgspec.Struct):
     id: int
@@ -75,6 +77,22 @@ class TodayInvoice(msgspec.Struct):
     hold: str | None
 
 
+class TodayOverdueClient(msgspec.Struct):
+    """One client's overdue invoices in one currency."""
+
+    client_id: int
+    client_name: str
+    currency: str
+    invoice_count: int
+    total: Decimal
+    dunning_level: int
+    """The highest dunning level among the invoices."""
+    oldest_due_date: date
+    days_overdue: int
+    """Days past the oldest due date."""
+    invoices: list[TodayInvoice]
+
+
 class TodayBirthday(msgspec.Struct):
     contact_id: int
     client_id: int
@@ -90,7 +108,8 @@ class TodayOut(msgspec.Struct):
     as_of: date
     renewals: list[TodayRenewal]
     follow_ups: list[TodayFollowUp]
-    overdue_invoices: list[TodayInvoice]
+    overdue_clients: Page[TodayOverdueClient]
+    """Overdue invoices grouped by client and currency, paginated by `limit` and `offset`."""
     birthdays: list[TodayBirthday]
     alerts: list[AlertOut]
     # How many of each list exist in all; the lists stop at `limit` items each.

@@ -9,7 +9,6 @@ from sqlalchemy import Select, and_, extract, func, or_, select
 from sqlalchemy.orm import Session
 
 from renewals.db.models import Activity, Alert, Client, Contact, Contract, Invoice, Renewal, User
-from renewals.domain import money
 from renewals.domain.access.rules import sees_everything
 from renewals.domain.alerts.lifecycle import (
     FINANCE_KINDS,
@@ -21,10 +20,10 @@ from renewals.domain.alerts.schemas import (
     AlertOut,
     TodayBirthday,
     TodayFollowUp,
-    TodayInvoice,
     TodayOut,
     TodayRenewal,
 )
+from renewals.domain.alerts.today_overdue import overdue_clients_page
 from renewals.domain.audit import record
 from renewals.domain.pagination import check_window, paginate
 from renewals.domain.receivables.queries import overdue
@@ -194,11 +193,12 @@ def _count(session: Session, stmt: Any) -> int:
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def today(session: Session, user: User, as_of: date, *, limit: int = 100) -> TodayOut:
+def today(session: Session, user: User, as_of: date, *, limit: int = 100, offset: int = 0) -> TodayOut:
     """Gather the caller's day on `as_of`: their open renewals that need action (next action date
     reached, or ending within 30 days), follow-ups they planned for today, overdue invoices of
-    their clients (finance: of every client), their clients' contacts' birthdays in the next
-    seven days, and their unresolved alerts. Raises ValidationFailed for a bad `limit`."""
+    their clients (finance: of every client) grouped by client and currency (the page at
+    `offset`), their clients' contacts' birthdays in the next seven days, and their unresolved
+    alerts. Raises ValidationFailed for a bad `limit` or `offset`."""
     check_window(limit, 0)
     desk = _desk_clients(user)
 
@@ -299,21 +299,7 @@ def today(session: Session, user: User, as_of: date, *, limit: int = 100) -> Tod
     )
     if user.role != "finance":
         invoice_q = invoice_q.where(Invoice.client_id.in_(desk))
-    invoices = [
-        TodayInvoice(
-            id=i.id,
-            number=i.number,
-            client_id=i.client_id,
-            client_name=i.name,
-            currency=i.currency,
-            balance=money.from_minor(i.balance_minor, i.currency),
-            due_date=i.due_date,
-            days_overdue=(as_of - i.due_date).days,
-            dunning_level=i.dunning_level,
-            hold=i.hold_kind,
-        )
-        for i in session.execute(invoice_q.limit(limit))
-    ]
+    arrears = overdue_clients_page(session, invoice_q, as_of, limit, offset)
 
     pairs = birthday_month_days(as_of, BIRTHDAY_WINDOW_DAYS)
     birthday_q = (
@@ -361,13 +347,14 @@ def today(session: Session, user: User, as_of: date, *, limit: int = 100) -> Tod
         as_of=as_of,
         renewals=renewals,
         follow_ups=follow_ups,
-        overdue_invoices=invoices,
+        overdue_clients=arrears,
         birthdays=birthdays[:limit],
         alerts=alerts,
         counts={
             "renewals": _count(session, renewals_q),
             "follow_ups": _count(session, follow_q),
             "overdue_invoices": _count(session, invoice_q),
+            "overdue_clients": arrears.total,
             "birthdays": len(birthdays),
             "alerts": _count(session, alert_q),
         },

@@ -21,6 +21,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from renewals.db.dialect import insert_ignoring_conflicts
 from renewals.db.models import Alert, User
 from renewals.db.uow import request_job
+from renewals.domain.alerts.episodes import end_episodes, number_episodes
 from renewals.domain.alerts.rules import AlertSpec
 
 DELIVER_ACTOR = "alerts.deliver"
@@ -59,7 +60,10 @@ def insert_new(session: Session, rows: list[dict[str, Any]]) -> list[int]:
 
 
 def raise_alerts(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert the alerts that are new and ask for their delivery after commit; count them."""
+    """Insert the alerts that are new and ask for their delivery after commit; count them.
+
+    Rows of a kind that comes back in episodes get the key of their subject's current episode."""
+    number_episodes(session, rows)
     new_ids = insert_new(session, rows)
     for alert_id in new_ids:
         request_job(session, DELIVER_ACTOR, alert_id=alert_id)
@@ -95,9 +99,11 @@ def alert_row(
 
 
 def resolve_ids(session: Session, ids: Sequence[int], as_of: date) -> int:
-    """Mark the alerts resolved on `as_of` unless they already are; count those changed."""
+    """Mark the alerts resolved on `as_of` (their episodes ended) unless they already are; count
+    those changed."""
     if not ids:
         return 0
+    end_episodes(session, ids, as_of)
     result = session.execute(
         update(Alert)
         .where(Alert.id.in_(sorted(ids)), Alert.status != "resolved")

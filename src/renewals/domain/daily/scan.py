@@ -27,9 +27,11 @@ from sqlalchemy.orm import Session
 from renewals.db.models import Client, Contract, Invoice, Renewal, User
 from renewals.domain.alerts import dunning, raising
 from renewals.domain.alerts.lifecycle import id_ranges
+from renewals.domain.alerts.rules import DEFAULT_THRESHOLDS, Thresholds
 from renewals.domain.notices.service import request_auto_reminders
 from renewals.domain.renewals import records, steps
 from renewals.domain.renewals.rules import DEFAULT_HORIZON_DAYS
+from renewals.settings import Settings
 
 DEFAULT_CHUNK_SIZE = 500
 CHUNK_KINDS: tuple[str, ...] = ("contract", "invoice", "renewal", "client")
@@ -76,15 +78,22 @@ def prepare(
     }
 
 
-def run_chunk(session: Session, as_of: date, chunk: Chunk) -> dict[str, int]:
+def thresholds_of(settings: Settings) -> Thresholds:
+    """The scan's thresholds from RENEWALS_RENEWAL_THRESHOLDS, _NOTICE_DEADLINE_DAYS and _DUNNING_DAYS."""
+    return Thresholds(settings.renewal_thresholds, settings.notice_deadline_days, settings.dunning_days)
+
+
+def run_chunk(
+    session: Session, as_of: date, chunk: Chunk, thresholds: Thresholds = DEFAULT_THRESHOLDS
+) -> dict[str, int]:
     """Raise and resolve the alerts of one chunk; return counts. Idempotent, safe concurrently.
 
     Raises ValueError for an unknown chunk kind.
     """
     if chunk.kind == "contract":
-        return raising.scan_contracts(session, as_of, chunk.lo, chunk.hi)
+        return raising.scan_contracts(session, as_of, chunk.lo, chunk.hi, thresholds)
     if chunk.kind == "invoice":
-        return dunning.scan_invoices(session, as_of, chunk.lo, chunk.hi)
+        return dunning.scan_invoices(session, as_of, chunk.lo, chunk.hi, thresholds)
     if chunk.kind == "renewal":
         return raising.scan_renewals(session, as_of, chunk.lo, chunk.hi)
     if chunk.kind == "client":
@@ -110,12 +119,13 @@ def run_day(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
     auto_reminders: bool = False,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> dict[str, int]:
     """Run the whole scan for `as_of` in the caller's transaction and return the summed counts."""
     totals: dict[str, int] = dict(prepare(session, as_of, horizon_days))
     session.flush()
     for chunk in plan(session, as_of, chunk_size):
-        for key, value in run_chunk(session, as_of, chunk).items():
+        for key, value in run_chunk(session, as_of, chunk, thresholds).items():
             totals[key] = totals.get(key, 0) + value
     totals.update(finish(session, as_of, auto_reminders=auto_reminders))
     session.flush()

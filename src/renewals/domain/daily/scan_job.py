@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from renewals.db.models.jobs import Job, JobChunk
 from renewals.db.uow import request_job
+from renewals.domain.alerts.rules import DEFAULT_THRESHOLDS, Thresholds
 from renewals.domain.daily import scan
 from renewals.domain.daily.scan import DEFAULT_CHUNK_SIZE
 from renewals.domain.jobrecords import service as jobs
@@ -80,6 +81,7 @@ def run_chunk(
     *,
     at: datetime,
     auto_reminders: bool = False,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
 ) -> dict[str, int] | None:
     """Run one chunk of a scan job once. A chunk already done (the same message delivered twice)
     changes nothing and returns None. The chunk that completes the job also runs the day-level
@@ -93,7 +95,7 @@ def run_chunk(
     )
     if not claimed.rowcount:
         return None
-    counts = scan.run_chunk(session, as_of, scan.Chunk(kind=kind, lo=lo, hi=hi))
+    counts = scan.run_chunk(session, as_of, scan.Chunk(kind=kind, lo=lo, hi=hi), thresholds)
     session.execute(
         update(JobChunk)
         .where(JobChunk.job_id == job_id, JobChunk.kind == kind, JobChunk.lo == lo)

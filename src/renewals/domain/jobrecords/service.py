@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from renewals.db.dialect import insert_one_ignoring_conflicts
@@ -118,3 +119,18 @@ def fail(session: Session, job_id: int, error: str, at: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(failed.rowcount)
+
+
+def last_scheduled_day(session: Session, kinds: Sequence[str]) -> date | None:
+    """The latest day every one of `kinds` has a finished scheduled run for (keys
+    `<kind>:<date>`, done or failed), or None when one of them never ran (a fresh database:
+    nothing to catch up)."""
+    days: list[date] = []
+    for kind in kinds:
+        key = session.scalar(
+            select(func.max(Job.dedupe_key)).where(Job.dedupe_key.like(f"{kind}:%"), Job.status.in_(("done", "failed")))
+        )
+        if key is None:
+            return None
+        days.append(date.fromisoformat(key.partition(":")[2]))
+    return min(days)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from renewals.db.models import Client, Contact, Contract, Invoice, User
 from renewals.db.models.notices import Notice, NoticeDelivery
 from renewals.domain import money
-from renewals.domain.alerts.rules import dunning_level, opt_out_deadline
+from renewals.domain.alerts.rules import DUNNING_THRESHOLDS, dunning_level, opt_out_deadline
 from renewals.domain.notices import rules
 from renewals.domain.notices.context import (
     LANGUAGES,
@@ -75,6 +75,7 @@ class Sender:
     receivables_contacts: Mapping[str, ContactCtx | None]
     aging_bounds: tuple[int, ...] = DEFAULT_BOUNDS
     timezone: str = "UTC"
+    dunning_days: tuple[int, ...] = DUNNING_THRESHOLDS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Sender:
@@ -111,7 +112,7 @@ class Sender:
                 if email
                 else None
             )
-        return cls(letterheads, contacts, settings.aging_buckets, settings.timezone)
+        return cls(letterheads, contacts, settings.aging_buckets, settings.timezone, settings.dunning_days)
 
     def letterhead(self, language: str) -> Letterhead:
         return self.letterheads.get(language) or self.letterheads["en"]
@@ -231,7 +232,7 @@ def payment_reminder(
     Raises NotFound for an unknown client and Conflict when the client has nothing overdue.
     """
     client = _client(session, client_id)
-    invoices = [invoice for _id, invoice in reminder_invoices(session, client.id, issue_date)]
+    invoices = [invoice for _id, invoice in reminder_invoices(session, client.id, issue_date, sender.dunning_days)]
     if not invoices:
         raise Conflict(
             f"client {client.name} has no open overdue invoice on {issue_date.isoformat()}: nothing to remind",
@@ -250,9 +251,12 @@ def payment_reminder(
     }
 
 
-def reminder_invoices(session: Session, client_id: int, issue_date: date) -> list[tuple[int, OverdueInvoice]]:
+def reminder_invoices(
+    session: Session, client_id: int, issue_date: date, dunning: tuple[int, ...] = DUNNING_THRESHOLDS
+) -> list[tuple[int, OverdueInvoice]]:
     """The invoices a payment reminder issued on `issue_date` lists, with their ids: every invoice
-    of the client overdue then with an open balance then, not on hold then; oldest due first."""
+    of the client overdue then with an open balance then, not on hold then; oldest due first. Each
+    level counts `dunning` (RENEWALS_DUNNING_DAYS) days past due."""
     opened = reports.open_invoices(issue_date, client_id)
     held = and_(
         Invoice.hold_kind.is_not(None),
@@ -285,7 +289,7 @@ def reminder_invoices(session: Session, client_id: int, issue_date: date) -> lis
                 "days_overdue": (issue_date - due).days,
                 "currency": currency,
                 "amount_due": money.from_minor(open_minor, currency),
-                "level": _level(dunning_level(due, issue_date)),
+                "level": _level(dunning_level(due, issue_date, dunning)),
             },
         )
         for invoice_id, number, contract_number, issued, due, currency, open_minor in rows

@@ -36,6 +36,30 @@ def check_bounds(bounds: tuple[int, ...]) -> tuple[int, ...]:
     return bounds
 
 
+MAX_BUCKETS = 20
+MAX_BOUND = 36_500  # days: a hundred years past due is the last bucket anyone needs
+
+
+def parse_bounds(raw: str) -> tuple[int, ...]:
+    """Read a request's bucket bounds (``0,30,60,90``); raise ValidationFailed naming `buckets`.
+
+    The bounds are whole days past due, starting at 0 and strictly increasing, at most
+    ``MAX_BUCKETS`` of them, each at most ``MAX_BOUND``.
+    """
+    parts = [p.strip() for p in raw.split(",")]
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        raise ValidationFailed("buckets", "must be whole days separated by commas, e.g. 0,30,60,90", source="query")
+    bounds = tuple(int(p) for p in parts)
+    if len(bounds) > MAX_BUCKETS or bounds[-1] > MAX_BOUND:
+        raise ValidationFailed(
+            "buckets", f"at most {MAX_BUCKETS} bounds, each at most {MAX_BOUND} days", source="query"
+        )
+    try:
+        return check_bounds(bounds)
+    except ValidationFailed as exc:
+        raise ValidationFailed("buckets", exc.fields["buckets"], source="query") from None
+
+
 def bucket_names(bounds: tuple[int, ...] = DEFAULT_BOUNDS) -> list[str]:
     """Name the buckets in report order, oldest last: ``current``, ``1-30`` … ``180+``."""
     check_bounds(bounds)

@@ -53,6 +53,19 @@ from renewals.domain.receivables.schemas import BillingSummary
 BILLED_STATUSES = ("active", "terminated", "expired", "renewed")
 CHUNK = 2000
 _MONTHS_PLACES = Decimal("0.000001")
+# What the schedule needs of a contract to bill it (with its lines), also read by the cash forecast.
+TERMS_COLUMNS = (
+    Contract.id,
+    Contract.client_id,
+    Contract.start_date,
+    Contract.end_date,
+    Contract.billing_cycle,
+    Contract.currency,
+    Contract.tax_rate,
+    Contract.payment_terms_days,
+    Contract.status,
+    Contract.terminated_on,
+)
 
 
 @dataclass
@@ -94,16 +107,7 @@ def _load_chunk(session: Session, after_id: int, through: date, size: int) -> li
     )
     rows = session.execute(
         select(
-            Contract.id,
-            Contract.client_id,
-            Contract.start_date,
-            Contract.end_date,
-            Contract.billing_cycle,
-            Contract.currency,
-            Contract.tax_rate,
-            Contract.payment_terms_days,
-            Contract.status,
-            Contract.terminated_on,
+            *TERMS_COLUMNS,
             ContractLine.description,
             ContractLine.quantity,
             ContractLine.monthly_unit_price_minor,

@@ -139,6 +139,8 @@ def credit_note_out(note: CreditNote) -> CreditNoteOut:
         currency=note.currency,
         issued_on=note.issued_on,
         reason=note.reason,
+        client_id=note.client_id,
+        created_by=note.created_by,
     )
 
 
@@ -217,6 +219,8 @@ def _effective(day: date | None, today: date, invoice: Invoice, field: str) -> d
     effective = day or today
     if effective < invoice.issue_date:
         raise ValidationFailed(field, f"must not be before the invoice's issue date {invoice.issue_date}")
+    if effective > today:
+        raise ValidationFailed(field, f"must not be after today ({today})")
     return effective
 
 
@@ -259,18 +263,26 @@ def issue_credit_note(session: Session, actor: User, invoice_id: int, data: Cred
 
 
 def write_off(session: Session, actor: User, invoice_id: int, data: WriteOffIn, today: date) -> Invoice:
-    """Close an invoice's whole balance as bad debt.
+    """Close an invoice's balance as bad debt: `amount` of it, or the whole balance when absent.
 
-    Raise Forbidden (not a manager or admin), NotFound, Conflict (nothing left to write off),
-    ValidationFailed (date before the issue date).
+    A partial write-off leaves the rest open (chased, aged, on hold if it was); closing the whole
+    balance lifts any hold. Raise Forbidden (not a manager or admin), NotFound, Conflict (nothing
+    left to write off), ValidationFailed (amount not positive or above the balance, date before
+    the issue date).
     """
     require_role(actor, MANAGERS, "writing off an invoice")
     invoice = get_visible_invoice(session, actor, invoice_id, for_update=True)
     if invoice.status not in OPEN_STATUSES or invoice.balance_minor <= 0:
         raise Conflict(f"invoice {invoice.number} has no open balance to write off", extra={"status": invoice.status})
     written_off_on = _effective(data.written_off_on, today, invoice, "written_off_on")
-    before = snapshot(invoice)
     amount = invoice.balance_minor
+    if data.amount is not None:
+        cur = invoice.currency
+        amount = money.to_minor(money.parse_amount(data.amount, cur, "amount"), cur)
+        if not 0 < amount <= invoice.balance_minor:
+            balance = money.from_minor(invoice.balance_minor, cur)
+            raise ValidationFailed("amount", f"must be positive and at most the balance of {balance} {cur}")
+    before = snapshot(invoice)
     session.add(
         WriteOff(
             invoice_id=invoice.id,
@@ -283,9 +295,10 @@ def write_off(session: Session, actor: User, invoice_id: int, data: WriteOffIn, 
         )
     )
     invoice.written_off_minor += amount
-    # Nothing is chased any more, so a hold has nothing left to hold.
-    invoice.hold_kind = invoice.hold_until = invoice.hold_reason = invoice.held_on = None
     refresh(invoice)
+    if invoice.balance_minor == 0:
+        # Nothing is chased any more, so a hold has nothing left to hold.
+        invoice.hold_kind = invoice.hold_until = invoice.hold_reason = invoice.held_on = None
     session.flush()
     record(
         session,

@@ -102,6 +102,17 @@ def _decide(session: Session, payment: Payment, data: PaymentIn) -> tuple[Alloca
     return validate_allocations(items, amount, given, cur), by_id
 
 
+def _check_client_currency(session: Session, client: Client, currency: str) -> None:
+    """Raise ValidationFailed naming `currency` unless it is the client's default or one it was invoiced in."""
+    if currency == client.currency:
+        return
+    invoiced = select(Invoice.id).where(Invoice.client_id == client.id, Invoice.currency == currency).limit(1)
+    if session.scalar(invoiced) is None:
+        raise ValidationFailed(
+            "currency", f"the client is billed in {client.currency} and has no invoice in {currency}"
+        )
+
+
 def record_payment(
     session: Session, actor: User, data: PaymentIn, idempotency_key: str | None, today: date
 ) -> tuple[dict[str, Any], bool]:
@@ -111,7 +122,8 @@ def record_payment(
     oldest due date first (disputed invoices are skipped); what is left stays unapplied credit.
     A request repeating an earlier Idempotency-Key with the same body gets the first response
     back and records nothing. Raise Forbidden, NotFound (client), ValidationFailed (amount,
-    currency, allocations, key), Conflict (the key was used with a different body).
+    currency — neither the client's default nor one it was invoiced in —, `received_on` after
+    today, allocations, key), Conflict (the key was used with a different body).
     """
     require_role(actor, WRITE_RECEIVABLES, "recording a payment")
     key = idempotency_key.strip() if idempotency_key is not None else None
@@ -128,6 +140,9 @@ def record_payment(
     if amount <= 0:
         raise ValidationFailed("amount", "must be positive")
     received_on = data.received_on or today
+    if received_on > today:
+        raise ValidationFailed("received_on", f"must not be after today ({today}): money not yet received")
+    _check_client_currency(session, client, cur)
     payment = Payment(
         client_id=client.id,
         amount_minor=money.to_minor(amount, cur),
@@ -206,6 +221,8 @@ def reverse_payment(session: Session, actor: User, payment_id: int, data: Revers
     reversed_on = data.reversed_on or today
     if reversed_on < payment.received_on:
         raise ValidationFailed("reversed_on", f"must not be before the payment was received ({payment.received_on})")
+    if reversed_on > today:
+        raise ValidationFailed("reversed_on", f"must not be after today ({today})")
     before = _body(payment)
     live = [a for a in payment.allocations if a.reversed_on is None]
     invoices = {

@@ -109,12 +109,15 @@ def add_months(anchor: date, months: int) -> date:
     return result
 
 
-def billing_periods(start: date, end: date, cycle: str, stop: date | None = None) -> list[Period]:
+def billing_periods(
+    start: date, end: date, cycle: str, stop: date | None = None, *, first_index: int = 0
+) -> list[Period]:
     """Split the term ``start``..``end`` (inclusive) into billing periods.
 
     ``stop`` is a termination's effective date: it is the last day billed, periods starting after
     it are dropped and the one containing it is cut and prorated. A stop before ``start`` leaves
-    nothing to bill; a stop on or after ``end`` changes nothing.
+    nothing to bill; a stop on or after ``end`` changes nothing. ``first_index`` skips the
+    periods before it (those already invoiced), without computing them.
 
     Raise ValidationFailed when the cycle is unknown or the term ends before it starts.
     """
@@ -123,8 +126,8 @@ def billing_periods(start: date, end: date, cycle: str, stop: date | None = None
         raise ValidationFailed("end_date", "must not be before start_date")
     last_day = end if stop is None else min(end, stop)
     periods: list[Period] = []
-    k = 0
-    period_start = start
+    k = first_index
+    period_start = add_months(start, k * step)
     while period_start <= last_day:
         next_start = add_months(start, (k + 1) * step)
         full_end = next_start - _ONE_DAY

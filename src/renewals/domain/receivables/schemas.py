@@ -58,6 +58,8 @@ class CreditNoteOut(msgspec.Struct):
     currency: str
     issued_on: date
     reason: str
+    client_id: int | None = None
+    created_by: int | None = None
 
 
 class WriteOffOut(msgspec.Struct):
@@ -93,6 +95,8 @@ class CreditNoteIn(msgspec.Struct, forbid_unknown_fields=True):
 class WriteOffIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: Reason
     written_off_on: date | None = None
+    amount: str | int | None = None
+    """Part of the balance to write off; the whole balance when absent."""
 
 
 class HoldIn(msgspec.Struct, forbid_unknown_fields=True):
