@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, Response, get, post
@@ -14,46 +11,11 @@ from renewals import clock
 from renewals.api.context import Req, state_of
 from renewals.api.pages.web import Form, back, check_csrf, csv_download, done, refused, render, signed_in, text
 from renewals.domain.alerts import service as alerts
-from renewals.domain.alerts.schemas import AlertOut, TodayInvoice
+from renewals.domain.alerts.schemas import AlertOut
 from renewals.domain.pagination import MAX_LIMIT
 from renewals.errors import NotFound, RenewalsError
 
 PAGE = 50
-
-
-@dataclass(frozen=True)
-class ClientArrears:
-    """One client's overdue invoices in one currency, as one row of Today."""
-
-    client_id: int
-    client_name: str
-    currency: str
-    invoices: int
-    total: Decimal
-    highest_level: int
-    oldest_days: int
-    on_hold: int
-
-
-def group_by_client(invoices: list[TodayInvoice]) -> list[ClientArrears]:
-    """Fold overdue invoices into one row per client and currency, the most overdue first."""
-    groups: dict[tuple[int, str], list[TodayInvoice]] = defaultdict(list)
-    for inv in invoices:
-        groups[(inv.client_id, inv.currency)].append(inv)
-    rows = [
-        ClientArrears(
-            client_id=client_id,
-            client_name=items[0].client_name,
-            currency=currency,
-            invoices=len(items),
-            total=sum((i.balance for i in items), Decimal(0)),
-            highest_level=max(i.dunning_level for i in items),
-            oldest_days=max(i.days_overdue for i in items),
-            on_hold=sum(1 for i in items if i.hold),
-        )
-        for (client_id, currency), items in groups.items()
-    ]
-    return sorted(rows, key=lambda r: (-r.highest_level, -r.oldest_days, r.client_name))
 
 
 class DeskPages(Controller):
@@ -64,7 +26,7 @@ class DeskPages(Controller):
         day = state_of(request).today()
         with signed_in(request) as (session, me):
             out = alerts.today(session, me, day, limit=MAX_LIMIT)
-            values = {"day": out, "arrears": group_by_client(out.overdue_invoices), "cap": MAX_LIMIT}
+            values = {"day": out, "arrears": out.overdue_clients.items, "cap": MAX_LIMIT}
             return render(request, "today.html", me, values)
 
     @get("/alerts", sync_to_thread=True)

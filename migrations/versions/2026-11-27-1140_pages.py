@@ -1,8 +1,8 @@
 """pages: browser sessions and each user's page language
 
-Revision ID: 0009_pages
-Revises: 0008_notice_replies
-Create Date: 2026-11-27 11:00:00
+Revision ID: 0010_pages
+Revises: 0009_alert_episodes
+Create Date: 2026-11-27 11:40:00
 """
 
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import renewals.db.types
 
-revision: str = "0009_pages"
-down_revision: str | None = "0008_notice_replies"
+revision: str = "0010_pages"
+down_revision: str | None = "0009_alert_episodes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
