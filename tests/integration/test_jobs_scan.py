@@ -84,7 +84,7 @@ def test_scan_with_a_bad_date_is_rejected_naming_the_field_and_queues_nothing(ap
     response = api.post("/api/v1/scans/run", book.manager, json={"as_of": "2026-02-30"})
 
     assert response.status_code in (400, 422)
-    assert "as_of" in response.text
+    assert [(e["key"], e["source"]) for e in response.json()["extra"]] == [("as_of", "body")]
     assert session.execute(select(Job)).first() is None
 
 

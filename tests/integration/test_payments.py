@@ -216,6 +216,7 @@ def test_float_amount_is_a_client_error_not_a_crash(api, session, world):
     r = pay(api, world, 12.5)
 
     assert r.status_code in {400, 422}
+    assert [e["key"] for e in r.json()["extra"]] == ["amount"]
 
 
 def test_account_manager_cannot_record_payments(api, session, world):
@@ -239,7 +240,8 @@ def test_account_manager_sees_only_their_clients_payments(api, session, world):
     assert mine["total"] == 1
     assert (foreign["total"], filtered["total"]) == (0, 0)
     assert direct.status_code == 404
-    assert reverse.status_code in {403, 404}
+    assert reverse.status_code == 404
+    assert api.get(f"/api/v1/payments/{payment['id']}", world["finance"]).json()["reversed"] is False
 
 
 def test_payments_filter_by_date_range_and_reversal(api, session, world):
