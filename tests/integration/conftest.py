@@ -52,7 +52,9 @@ def api(settings: Settings, engine: Engine) -> Iterator[Api]:
         yield Api(client)
 
 
-# The jobs tests' fixtures: a private queue namespace on the real Redis and real workers.
+# The CLI tests' fixture (`renewals …` run in this process against the test database) and the
+# jobs tests' fixtures (a private queue namespace on the real Redis and real workers).
+from tests.integration.cli_support import run_cli  # noqa: E402, F401
 from tests.integration.jobs_support import (  # noqa: E402, F401
     actor_runtime,
     job_settings,
