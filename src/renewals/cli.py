@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 
 from renewals import clock
 from renewals import settings as settings_mod
@@ -223,11 +225,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def make_private(data_dir: Path) -> None:
+    """Create the data directory, or take group and other access away from an existing one."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in [data_dir, *data_dir.iterdir()]:
+        mode = path.stat().st_mode
+        if mode & 0o077:
+            path.chmod(mode & 0o700)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     name = args.command + (f" {args.sub}" if getattr(args, "sub", None) else "")
+    # The database, the secret key, Redis's file and the PDFs are for this user alone, in this
+    # process and every child it starts.
+    os.umask(0o077)
     try:
         settings = settings_mod.get()
+        make_private(settings.data_dir)
         return COMMANDS[name](args, settings)
     except RenewalsError as exc:
         print(f"renewals: {exc.detail}", file=sys.stderr)

@@ -35,8 +35,11 @@ def redis_command(port: int, data_dir: Path) -> list[str]:
         "127.0.0.1",
         "--save",
         "",
+        # Queued messages survive a crash or restart: appended to disk, flushed every second.
         "--appendonly",
-        "no",
+        "yes",
+        "--appendfsync",
+        "everysec",
         "--dir",
         str(data_dir),
         "--daemonize",

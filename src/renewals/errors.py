@@ -27,6 +27,12 @@ class ValidationFailed(RenewalsError):
         self.fields = fields
 
 
+class BadParameter(ValidationFailed):
+    """A query or header parameter out of bounds: 400, like the framework's own parameter errors."""
+
+    status_code = 400
+
+
 class NotAuthenticated(RenewalsError):
     status_code = 401
 
@@ -64,3 +70,13 @@ class NoticeRenderFailed(RenewalsError):
     """A notice could not be rendered: a context key is missing, or a resource was refused."""
 
     status_code = 500
+
+
+class TooManyAttempts(RenewalsError):
+    """Too many failed sign-ins for an account or from an address; `retry_after` in seconds."""
+
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {retry_after} s", extra={"retry_after": retry_after})
+        self.retry_after = retry_after

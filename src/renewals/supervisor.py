@@ -1,5 +1,9 @@
 """`renewals run`: migrate, then run Redis (when embedded), the API, a worker and the scheduler
-as child processes in the foreground; Ctrl-C or SIGTERM stops them all, leaving no orphan."""
+as child processes in the foreground.
+
+A child that dies is started again after a back-off (1 s, doubling to 30 s, back to 1 s once it
+has stayed up for a minute), so a crashed worker or Redis never takes the API down with it.
+Only Ctrl-C or SIGTERM stops everything, leaving no orphan."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from renewals.settings import Settings
 
 PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 15.0
+RESTART_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
+STABLE_AFTER = 60.0  # a child up this long is healthy again: its next crash restarts at once
 
 
 def _die_with_parent() -> None:
@@ -35,6 +41,9 @@ class Child:
     name: str
     argv: list[str]
     proc: subprocess.Popen[bytes] | None = None
+    started_at: float = 0.0
+    failures: int = 0  # crashes in a row, each within STABLE_AFTER of its start
+    restart_at: float | None = None
 
 
 @dataclass
@@ -46,11 +55,16 @@ class Supervisor:
 
     def spawn(self, name: str, argv: list[str], wait: Callable[[], None] | None = None) -> Child:
         child = Child(name, argv)
-        child.proc = subprocess.Popen(argv, env=self.env, preexec_fn=_die_with_parent)  # noqa: S603
         self.children.append(child)
+        self.launch(child)
         if wait is not None:
             wait()
         return child
+
+    def launch(self, child: Child) -> None:
+        child.proc = subprocess.Popen(child.argv, env=self.env, preexec_fn=_die_with_parent)  # noqa: S603
+        child.started_at = time.monotonic()
+        child.restart_at = None
 
     def start_redis(self) -> None:
         if self.settings.redis_url:
@@ -117,15 +131,31 @@ class Supervisor:
                 child.proc.wait()
 
     def watch(self) -> int:
-        """Wait until a signal arrives or a child dies; then stop the rest."""
+        """Restart children that die until a signal arrives; then return 0."""
         while not self.stopping:
+            now = time.monotonic()
             for child in self.children:
-                if child.proc and child.proc.poll() is not None:
-                    print(f"renewals: {child.name} exited with {child.proc.returncode}; stopping", flush=True)
-                    self.stop()
-                    return 1
+                if self.stopping or child.proc is None:
+                    continue
+                if child.restart_at is None and child.proc.poll() is not None:
+                    self.schedule_restart(child, now)
+                elif child.restart_at is not None and now >= child.restart_at:
+                    print(f"renewals: restarting {child.name}", flush=True)
+                    self.launch(child)
             time.sleep(0.2)
         return 0
+
+    def schedule_restart(self, child: Child, now: float) -> None:
+        code = child.proc.returncode if child.proc else None
+        if now - child.started_at >= STABLE_AFTER:
+            child.failures = 0
+        delay = RESTART_BACKOFF[min(child.failures, len(RESTART_BACKOFF) - 1)]
+        child.failures += 1
+        child.restart_at = now + delay
+        print(
+            f"renewals: {child.name} exited with {code}; restarting in {delay:.0f} s",
+            flush=True,
+        )
 
 
 def run(settings: Settings, prepare: Callable[[], None]) -> int:

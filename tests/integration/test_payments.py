@@ -388,3 +388,24 @@ def test_two_simultaneous_requests_with_one_key_record_one_payment(sessions, ses
     assert answers[0] == answers[1]
     assert session.scalar(select(func.count()).select_from(Payment)) == 1
     assert session.scalar(select(func.sum(Invoice.paid_minor))) == 150000
+
+
+def test_idempotency_keys_belong_to_the_user_who_sent_them(api, session, world):
+    bill(session, date(2026, 3, 1))
+    other_clerk = make_user(session, role="finance")
+    session.commit()
+    body = {
+        "client_id": world["client"].id,
+        "currency": "USD",
+        "received_on": "2026-03-05",
+        "method": "bank_transfer",
+    }
+    headers = {"Idempotency-Key": "batch-2026-03-05-1"}
+
+    first = api.post("/api/v1/payments", world["finance"], body | {"amount": "100.00"}, headers=headers)
+    second = api.post("/api/v1/payments", other_clerk, body | {"amount": "250.00"}, headers=headers)
+
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] != second.json()["id"]
+    assert second.json()["amount"] == "250.00"
+    assert session.scalar(select(func.count()).select_from(Payment)) == 2

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import litestar_offline_docs
 from litestar import Litestar, MediaType, Response, Router, get
+from litestar.datastructures import MutableScopeHeaders
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
+from litestar.types import Message, Scope
 from sqlalchemy import Engine, text
 
 from renewals import __version__
@@ -25,7 +30,9 @@ from renewals.api.controllers.notices import NoticeController, SharedNoticeContr
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
 from renewals.api.controllers.renewals import RenewalController, RenewalReportController
 from renewals.api.errors import HANDLERS
-from renewals.db.engine import make_engine, make_sessionmaker
+from renewals.api.hygiene import check_request
+from renewals.api.openapi_docs import document_errors
+from renewals.db.engine import make_engine, make_sessionmaker, reader
 from renewals.settings import Settings
 
 API_CONTROLLERS: list[Any] = [
@@ -78,21 +85,67 @@ def ready(request: Req) -> Response[dict[str, object]]:
     return Response({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
 
+# A request that cannot get SQLite's write lock within this many seconds answers 503 with
+# Retry-After rather than holding its client for long.
+API_LOCK_TIMEOUT = 5.0
+
+# Swagger UI's files come from a package in the lock and are served by the app itself, so the
+# interactive page works with no internet access.
+OPENAPI_ASSETS = "/static/openapi"
+_SWAGGER_FILES = Path(litestar_offline_docs.__file__).resolve().parent / "static"
+
+
+def _openapi_page() -> SwaggerRenderPlugin:
+    return SwaggerRenderPlugin(
+        js_url=f"{OPENAPI_ASSETS}/swagger-ui-bundle.js",
+        css_url=f"{OPENAPI_ASSETS}/swagger-ui.css",
+        standalone_preset_js_url=f"{OPENAPI_ASSETS}/swagger-ui-standalone-preset.js",
+        path=["/", "/swagger"],
+        favicon="",
+    )
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """Every response: `nosniff`; API answers and public links: never stored by a cache.
+
+    A before-send hook rather than a middleware, so 404 and 405 answers from the router get them too.
+    """
+    if message["type"] == "http.response.start":
+        headers = MutableScopeHeaders.from_message(message)
+        headers["X-Content-Type-Options"] = "nosniff"
+        if scope["path"].startswith(("/api/", "/n/")):
+            headers["Cache-Control"] = "no-store"
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Litestar:
     """Build the app. With no arguments, read settings from the environment (uvicorn --factory)."""
     settings = settings or settings_mod.get()
-    engine = engine or make_engine(settings.database_url)
+    engine = engine or make_engine(settings.database_url, lock_timeout=API_LOCK_TIMEOUT)
     if settings.redis_url:
         # Jobs requested by a request are sent to the workers once its transaction commits.
         from renewals.jobs.broker import install
 
         install(settings.redis_url)
-    state = AppState(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        read_sessions=make_sessionmaker(reader(engine)),
+    )
     prometheus = PrometheusConfig(app_name="renewals", group_path=True, exclude=["/metrics", "/health"])
     api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}])
-    return Litestar(
-        route_handlers=[api, SharedNoticeController, health, ready, PrometheusController],
+    app = Litestar(
+        route_handlers=[
+            api,
+            SharedNoticeController,
+            health,
+            ready,
+            PrometheusController,
+            create_static_files_router(OPENAPI_ASSETS, [_SWAGGER_FILES], include_in_schema=False),
+        ],
         middleware=[prometheus.middleware],
+        before_send=[security_headers],
+        before_request=check_request,
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         state=_state({"renewals": state}),
         openapi_config=OpenAPIConfig(
@@ -100,7 +153,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             version=__version__,
             description="Contract renewal and receivables tracking. Sign in with POST /api/v1/auth/token.",
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=[_openapi_page()],
             components=Components(
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),
@@ -108,6 +161,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         on_shutdown=[engine.dispose],
         debug=False,
     )
+    document_errors(app)
+    return app
 
 
 def _state(values: dict[str, Any]) -> Any:

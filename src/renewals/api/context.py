@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeAlias
 
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from renewals import clock
 from renewals.db.models import User
 from renewals.db.uow import unit_of_work
+from renewals.domain.access.throttle import LoginThrottle
 from renewals.domain.access.users import user_from_token
 from renewals.errors import NotAuthenticated
 from renewals.settings import Settings
@@ -27,6 +28,13 @@ class AppState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session] | None = None  # GET and HEAD: readers, never wait on a writer
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+
+    def sessions_for(self, method: str) -> sessionmaker[Session]:
+        if method in {"GET", "HEAD"} and self.read_sessions is not None:
+            return self.read_sessions
+        return self.sessions
 
     def today(self) -> date:
         return clock.today(self.settings.timezone)
@@ -34,6 +42,10 @@ class AppState:
 
 def state_of(request: Req) -> AppState:
     return request.app.state["renewals"]  # type: ignore[no-any-return]
+
+
+def client_address(request: Req) -> str:
+    return request.client.host if request.client else "unknown"
 
 
 def bearer(request: Req) -> str:
@@ -49,12 +61,12 @@ def unit(request: Req) -> Iterator[tuple[Session, User]]:
     """One transaction for the request, with the signed-in caller."""
     state = state_of(request)
     token = bearer(request)
-    with unit_of_work(state.sessions) as session:
+    with unit_of_work(state.sessions_for(request.method)) as session:
         user = user_from_token(session, token, state.settings.secret_key)
         yield session, user
 
 
 @contextmanager
 def anonymous_unit(request: Req) -> Iterator[Session]:
-    with unit_of_work(state_of(request).sessions) as session:
+    with unit_of_work(state_of(request).sessions_for(request.method)) as session:
         yield session

@@ -6,11 +6,11 @@ import logging
 
 from litestar import MediaType, Response
 from litestar.exceptions import HTTPException
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from renewals.api.context import Req
-from renewals.errors import RenewalsError
+from renewals.errors import RenewalsError, TooManyAttempts
 
 log = logging.getLogger("renewals.api")
 
@@ -22,11 +22,16 @@ def _body(status: int, detail: str, extra: object) -> Response[dict[str, object]
 
 
 def renewals_error(_: Req, exc: RenewalsError) -> Response[dict[str, object]]:
-    return _body(exc.status_code, exc.detail, exc.extra)
+    response = _body(exc.status_code, exc.detail, exc.extra)
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def http_error(_: Req, exc: HTTPException) -> Response[dict[str, object]]:
-    return _body(exc.status_code, exc.detail, exc.extra if exc.extra is not None else {})
+    response = _body(exc.status_code, exc.detail, exc.extra if exc.extra is not None else {})
+    response.headers.update(exc.headers or {})  # e.g. `Allow` on a 405
+    return response
 
 
 def stale_error(_: Req, exc: StaleDataError) -> Response[dict[str, object]]:
@@ -39,6 +44,16 @@ def integrity_error(_: Req, exc: IntegrityError) -> Response[dict[str, object]]:
     return _body(409, "this conflicts with an existing record", {})
 
 
+def operational_error(request: Req, exc: OperationalError) -> Response[dict[str, object]]:
+    # SQLite's write lock held past the API's lock timeout (a long batch job, say), or the
+    # database server unreachable: the service is busy or away, not broken, and nothing was
+    # written (the unit of work rolled back).
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+    response = _body(503, "the database is busy or unavailable; try again in a moment", {})
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 def unexpected_error(request: Req, exc: Exception) -> Response[dict[str, object]]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return _body(500, "internal error; it has been logged", {})
@@ -49,5 +64,6 @@ HANDLERS = {
     HTTPException: http_error,
     StaleDataError: stale_error,
     IntegrityError: integrity_error,
+    OperationalError: operational_error,
     Exception: unexpected_error,
 }

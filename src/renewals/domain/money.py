@@ -6,6 +6,7 @@ never summed together.
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from babel.numbers import get_currency_precision, list_currencies
@@ -15,6 +16,13 @@ from renewals.errors import ValidationFailed
 # ISO 4217 codes Babel knows, minus funds codes and metals nobody invoices in.
 _EXCLUDED = {"XAU", "XAG", "XPD", "XPT", "XBA", "XBB", "XBC", "XBD", "XDR", "XSU", "XUA", "XTS", "XXX"}
 CURRENCIES: frozenset[str] = frozenset(c for c in list_currencies() if c not in _EXCLUDED)
+
+
+# The largest amount accepted, in minor units: 10^15 - 1 (USD 9,999,999,999,999.99, KRW
+# 999,999,999,999,999). Sums of many such amounts still fit a 64-bit integer column.
+MAX_MINOR = 10**15 - 1
+# Plain decimal notation in ASCII digits: no exponent, no full-width or other scripts' digits.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 def is_currency(code: str) -> bool:
@@ -53,15 +61,24 @@ def from_minor(minor: int, currency: str) -> Decimal:
 
 
 def parse_amount(value: object, currency: str, field: str, *, allow_negative: bool = False) -> Decimal:
-    """Parse an amount given as string or integer; reject floats, garbage and excess precision."""
+    """Parse an amount given as string or integer; reject floats, garbage, excess precision,
+    non-ASCII digits and amounts beyond MAX_MINOR, each as ValidationFailed naming the field."""
     if isinstance(value, bool | float):
         raise ValidationFailed(field, 'amounts are decimal strings such as "1234.50", not floats')
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed(field, f"malformed amount {value!r}") from None
+    if isinstance(value, Decimal):
+        amount = value
+    else:
+        text = str(value).strip()
+        if len(text) > 40 or not _PLAIN_DECIMAL.fullmatch(text):
+            raise ValidationFailed(field, f'malformed amount {text[:40]!r}; write digits 0-9 such as "1234.50"')
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:
+            raise ValidationFailed(field, f"malformed amount {text!r}") from None
     if not amount.is_finite():
         raise ValidationFailed(field, f"malformed amount {value!r}")
+    if abs(amount) > from_minor(MAX_MINOR, currency):
+        raise ValidationFailed(field, f"must not exceed {from_minor(MAX_MINOR, currency)} {currency}")
     if not allow_negative and amount < 0:
         raise ValidationFailed(field, "must not be negative")
     if amount != round_money(amount, currency):

@@ -1,15 +1,16 @@
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller, get, patch, post
 from sqlalchemy import select
 
-from renewals.api.context import Req, anonymous_unit, state_of, unit
+from renewals import clock
+from renewals.api.context import Req, anonymous_unit, client_address, state_of, unit
 from renewals.db.models import User
 from renewals.domain.access import users
 from renewals.domain.access.rules import ROLES, require_role
 from renewals.domain.access.schemas import TokenIn, TokenOut, UserOut
 from renewals.domain.pagination import Page, paginate
-from renewals.errors import ValidationFailed
+from renewals.errors import NotAuthenticated, ValidationFailed
 
 ADMIN = frozenset({"admin"})
 
@@ -25,9 +26,16 @@ class AuthController(Controller):
     @post("/token", sync_to_thread=True, security=[])
     def token(self, request: Req, data: TokenIn) -> TokenOut:
         """Exchange e-mail and password for a bearer token."""
-        settings = state_of(request).settings
+        state = state_of(request)
+        settings, throttle, address = state.settings, state.login_throttle, client_address(request)
+        throttle.check(data.email, address, clock.now())
         with anonymous_unit(request) as session:
-            user = users.authenticate(session, data.email, data.password)
+            try:
+                user = users.authenticate(session, data.email, data.password)
+            except NotAuthenticated:
+                throttle.failed(data.email, address, clock.now())
+                raise
+            throttle.succeeded(data.email)
             return TokenOut(access_token=users.issue_token(user, settings.secret_key, settings.token_ttl_hours))
 
 
@@ -52,3 +60,9 @@ class UserController(Controller):
         with unit(request) as (session, me):
             require_role(me, ADMIN, "creating users")
             return user_out(users.create_user(session, data, actor=me))
+
+    @patch("/{user_id:int}", sync_to_thread=True)
+    def update_user(self, request: Req, user_id: int, data: users.UserPatch) -> UserOut:
+        """Change a user (admins): `active: false` deactivates and ends their tokens at once."""
+        with unit(request) as (session, me):
+            return user_out(users.update_user(session, me, user_id, data))

@@ -129,7 +129,8 @@ class Payment(Timestamped, Base):
     reversed: Mapped[bool] = mapped_column(Boolean, default=False)
     reversed_on: Mapped[date | None] = mapped_column(Date)
     reversal_reason: Mapped[str | None] = mapped_column(Text)
-    idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    # Unique per user who sent it (with created_by): one user's key never answers for another's.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
     # sha256 of the canonical request body, to tell a retry from a different request reusing a key.
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # The first response, replayed verbatim for a retry with the same key and body.
@@ -144,6 +145,7 @@ class Payment(Timestamped, Base):
         Index("ix_payments_client_id_received_on", "client_id", "received_on"),
         Index("ix_payments_client_id_currency_unapplied", "client_id", "currency", "unapplied_minor"),
         Index("ix_payments_received_on", "received_on"),
+        UniqueConstraint("created_by", "idempotency_key", name="uq_payments_created_by_idempotency_key"),
     )
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from renewals.db.models.base import Base, BigId, Timestamped
@@ -15,3 +15,6 @@ class User(Timestamped, Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Tokens carry the generation they were issued in; deactivating the user or changing the
+    # password moves it on, and every earlier token stops working.
+    token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from renewals.clock import now
 from renewals.db.models import User
-from renewals.domain.access.rules import ROLES, Role
+from renewals.domain.access.rules import ROLES, Role, require_role
 from renewals.domain.audit import record
-from renewals.errors import Conflict, NotAuthenticated, ValidationFailed
+from renewals.errors import Conflict, NotAuthenticated, NotFound, ValidationFailed
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a missing user takes as long as a wrong password.
@@ -43,13 +43,14 @@ def create_user(session: Session, data: UserIn, actor: User | None = None) -> Us
     email = normalise_email(data.email)
     if data.role not in ROLES:
         raise ValidationFailed("role", f"must be one of {', '.join(ROLES)}")
-    if len(data.password) < 8:
-        raise ValidationFailed("password", "must be at least 8 characters")
+    if not 8 <= len(data.password) <= 256:
+        raise ValidationFailed("password", "must be 8 to 256 characters")
     if not data.name.strip():
         raise ValidationFailed("name", "must not be empty")
     if session.scalar(select(func.count()).where(User.email == email)):
         raise Conflict(f"a user with e-mail {email} exists", extra={"email": "already taken"})
     user = User(
+        token_generation=0,
         email=email,
         name=data.name.strip(),
         role=data.role,
@@ -77,23 +78,83 @@ def authenticate(session: Session, email: str, password: str) -> User:
     except (VerificationError, InvalidHashError):
         raise NotAuthenticated("wrong e-mail or password") from None
     if not user.active:
-        raise NotAuthenticated("this account is disabled")
+        # The same answer as a wrong password: a disabled account is not confirmed to exist.
+        raise NotAuthenticated("wrong e-mail or password")
     return user
 
 
 def issue_token(user: User, secret: str, ttl_hours: int) -> str:
     issued = now()
-    claims = {"sub": str(user.id), "role": user.role, "iat": issued, "exp": issued + timedelta(hours=ttl_hours)}
+    claims = {
+        "sub": str(user.id),
+        "gen": user.token_generation,
+        "role": user.role,
+        "iat": issued,
+        "exp": issued + timedelta(hours=ttl_hours),
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-def user_from_token(session: Session, token: str, secret: str) -> User:
-    """Resolve a bearer token to its active user, or raise NotAuthenticated."""
+def token_subject(token: str, secret: str) -> tuple[int, int]:
+    """(user id, token generation) a bearer token was signed for; NotAuthenticated when forged,
+    expired or malformed."""
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except jwt.PyJWTError:
         raise NotAuthenticated("invalid or expired token") from None
-    user = session.get(User, int(claims["sub"]))
-    if user is None or not user.active:
+    subject, generation = claims["sub"], claims.get("gen", 0)
+    if not isinstance(subject, str) or not subject.isdecimal() or len(subject) > 18:
         raise NotAuthenticated("invalid or expired token")
+    if not isinstance(generation, int) or isinstance(generation, bool):
+        raise NotAuthenticated("invalid or expired token")
+    return int(subject), generation
+
+
+def user_from_token(session: Session, token: str, secret: str) -> User:
+    """Resolve a bearer token to its active user, or raise NotAuthenticated (also for a token
+    issued before the user was deactivated or changed password)."""
+    user_id, generation = token_subject(token, secret)
+    user = session.get(User, user_id)
+    if user is None or not user.active or user.token_generation != generation:
+        raise NotAuthenticated("invalid or expired token")
+    return user
+
+
+class UserPatch(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None
+    role: Role | None = None
+    active: bool | None = None
+    password: str | None = None
+
+
+def update_user(session: Session, actor: User, user_id: int, data: UserPatch) -> User:
+    """Change a user's name, role, password or active flag (admins only). Deactivating, or a
+    new password, ends every token issued before. Raise Forbidden, NotFound, ValidationFailed,
+    Conflict (an admin deactivating or demoting themselves)."""
+    require_role(actor, frozenset({"admin"}), "changing users")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    before = user_snapshot(user)
+    if user.id == actor.id and (data.active is False or (data.role is not None and data.role != "admin")):
+        raise Conflict("an admin cannot deactivate or demote themselves", extra={"active": "own account"})
+    if data.name is not None:
+        if not data.name.strip() or len(data.name) > 200:
+            raise ValidationFailed("name", "must be 1 to 200 characters")
+        user.name = data.name.strip()
+    if data.role is not None:
+        if data.role not in ROLES:
+            raise ValidationFailed("role", f"must be one of {', '.join(ROLES)}")
+        user.role = data.role
+    if data.password is not None:
+        if not 8 <= len(data.password) <= 256:
+            raise ValidationFailed("password", "must be 8 to 256 characters")
+        user.password_hash = _hasher.hash(data.password)
+        user.token_generation += 1
+    if data.active is not None and data.active != user.active:
+        user.active = data.active
+        if not data.active:
+            user.token_generation += 1
+    session.flush()
+    record(session, actor, "update", "user", user.id, before, user_snapshot(user))
     return user

@@ -11,10 +11,15 @@ from renewals.domain.contracts.schemas import LineIn
 from renewals.errors import Conflict, ValidationFailed
 
 SCALE = Decimal("0.0001")  # quantities and percentages keep four decimals
+LIMIT = Decimal(10) ** 9  # quantities and percentages stay below this (scaled, they fit 64 bits)
 
 
 def _check_scale(value: Decimal, field: str) -> None:
-    if not value.is_finite() or value != value.quantize(SCALE):
+    if not value.is_finite():
+        raise ValidationFailed(field, "must be a number")
+    if abs(value) >= LIMIT:
+        raise ValidationFailed(field, "must be less than 1000000000")
+    if value != value.quantize(SCALE):
         raise ValidationFailed(field, "at most four decimals")
 
 

@@ -65,8 +65,8 @@ def fingerprint(data: PaymentIn) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _replay(session: Session, key: str, digest: str) -> dict[str, Any] | None:
-    existing = session.scalar(select(Payment).where(Payment.idempotency_key == key))
+def _replay(session: Session, actor: User, key: str, digest: str) -> dict[str, Any] | None:
+    existing = session.scalar(select(Payment).where(Payment.created_by == actor.id, Payment.idempotency_key == key))
     if existing is None:
         return None
     if existing.request_fingerprint != digest:
@@ -124,7 +124,7 @@ def record_payment(
         raise ValidationFailed("Idempotency-Key", f"must be 1 to {MAX_KEY} characters", source="header")
     digest = fingerprint(data)
     if key is not None:
-        replay = _replay(session, key, digest)
+        replay = _replay(session, actor, key, digest)
         if replay is not None:
             return replay, True
     client = get_visible(session, actor, data.client_id)
@@ -154,7 +154,7 @@ def record_payment(
         # Another request with the same key committed first: answer as it did (or 409).
         if key is None:
             raise
-        replay = _replay(session, key, digest)
+        replay = _replay(session, actor, key, digest)
         if replay is None:
             raise
         return replay, True

@@ -291,8 +291,8 @@ def list_renewals(
     if statuses:
         stmt = stmt.where(Renewal.status.in_(statuses))
     if ending_within_days is not None:
-        if ending_within_days < 0:
-            raise ValidationFailed("ending_within_days", "must not be negative", source="query")
+        if not 0 <= ending_within_days <= 3660:
+            raise ValidationFailed("ending_within_days", "must be between 0 and 3660 (ten years)", source="query")
         stmt = stmt.where(Renewal.end_date >= as_of, Renewal.end_date <= as_of + timedelta(days=ending_within_days))
     if client_id is not None:
         stmt = stmt.where(Contract.client_id == client_id)
