@@ -230,6 +230,7 @@ def test_the_scheduler_sends_the_runs_due_on_the_local_date(
         runtime._runtime = None
         settings_mod.get.cache_clear()
     stopper.join(timeout=10)
+    assert not stopper.is_alive()
 
     with sessions() as s:
         sent = sorted(s.scalars(select(Job.dedupe_key)).all())
