@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 
 from bench.common import AS_OF, Database, Row, Section, best_of, timed
 from renewals.db.models import Activity, Alert, Client, Contract, Invoice, Renewal
-from renewals.domain.alerts.lifecycle import OPEN_RENEWAL_STATUSES, UNPAID_INVOICE_STATUSES
 from renewals.domain.alerts.rules import NOTICE_LEAD_DAYS, RENEWAL_DUE_THRESHOLDS
-from renewals.domain.alerts.scan import run_day
+from renewals.domain.daily.scan import run_day
+from renewals.domain.receivables.ledger import OPEN_STATUSES as UNPAID_INVOICE_STATUSES
+from renewals.domain.renewals.rules import OPEN_STATUSES as OPEN_RENEWAL_STATUSES
 
 NAME = "scan"
 TITLE = "Daily scan"

@@ -1,4 +1,4 @@
-"""The renewal worklist (`GET /renewals`, `renewals.service.list_renewals`): a page of 50 with
+"""The renewal worklist (`GET /renewals`, `renewals.reads.list_renewals`): a page of 50 with
 each renewal's receivables figures, risk score and last activity, and the total count.
 
 Book: ``bench.generate`` "full" (renewal records for contracts ending within 180 days).
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from bench.common import AS_OF, Database, Row, Section, Timing, best_of
 from bench.generate import FIRST_ACCOUNT_MANAGER
 from renewals.db.models import Renewal, User
-from renewals.domain.renewals.service import list_renewals
+from renewals.domain.renewals.reads import list_renewals
 
 NAME = "worklist"
 TITLE = "Renewal worklist page"

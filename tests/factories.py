@@ -105,4 +105,5 @@ def make_contract(
             **terms,
         ),
         TIERS,
+        as_of=None,
     )

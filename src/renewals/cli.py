@@ -175,7 +175,14 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         with unit_of_work(make_sessionmaker(engine)) as session:
             actor = imports.acting_user(session, args.actor)
             result = imports.import_csv(
-                session, actor, args.sub, data, tier_thresholds=settings.tier_thresholds, dry_run=args.dry_run
+                session,
+                actor,
+                args.sub,
+                data,
+                tier_thresholds=settings.tier_thresholds,
+                as_of=clock.today(settings.timezone),
+                horizon_days=settings.renewal_horizon_days,
+                dry_run=args.dry_run,
             )
     except imports.ImportFailed as exc:
         for problem in exc.problems:

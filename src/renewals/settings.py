@@ -16,6 +16,18 @@ DEFAULT_TIER_THRESHOLDS = (
 )
 DEFAULT_AGING_BUCKETS = "0,30,60,90,180"
 DEFAULT_LOGO = Path(__file__).resolve().parents[2] / "templates" / "notices" / "sample-logo.svg"
+# What a notice prints can be set per language: RENEWALS_<NAME>_<SUFFIX> (e.g.
+# RENEWALS_COMPANY_NAME_ZH_HANS) wins over RENEWALS_<NAME> for letters in that language.
+NOTICE_TEXT_NAMES = (
+    "COMPANY_NAME",
+    "COMPANY_ADDRESS",
+    "COMPANY_CONTACT",
+    "PAYMENT_INSTRUCTIONS",
+    "AR_NAME",
+    "AR_EMAIL",
+    "AR_PHONE",
+)
+LANGUAGE_SUFFIXES = {"en": "EN", "zh-Hans": "ZH_HANS", "zh-Hant": "ZH_HANT", "ko": "KO"}
 
 
 def _parse_tiers(raw: str) -> dict[str, tuple[Decimal, Decimal]]:
@@ -53,6 +65,20 @@ def _logo(raw: str | None) -> Path | None:
     return path
 
 
+def _notice_texts() -> dict[str, dict[str, str]]:
+    """Every RENEWALS_<NAME>_<language suffix> that is set: {language: {name in lower case: raw}}."""
+    out: dict[str, dict[str, str]] = {}
+    for language, suffix in LANGUAGE_SUFFIXES.items():
+        found = {
+            name.lower(): raw
+            for name in NOTICE_TEXT_NAMES
+            if (raw := os.environ.get(f"RENEWALS_{name}_{suffix}", "").strip())
+        }
+        if found:
+            out[language] = found
+    return out
+
+
 def _flag(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw is None or raw == "":
@@ -77,15 +103,21 @@ class Settings:
     renewal_horizon_days: int = 180
     token_ttl_hours: int = 12
     mail_from: str = "renewals@localhost"
+    public_url: str = "http://127.0.0.1:8000"
+    """Where clients reach this service: the base of the reply links in letters' e-mails."""
     # Notices: the letterhead, the accounts-receivable contact and the daily auto-reminders.
     company_name: str = "Renewals Data Centres Ltd."
     company_address: tuple[str, ...] = ()
     company_contact: tuple[str, ...] = ()
-    payment_instructions: tuple[str, ...] = ()
+    payment_instructions: tuple[str, ...] | None = None
+    """None: the default lines, in the letter's language."""
     logo_path: Path | None = DEFAULT_LOGO
-    ar_name: str = "Accounts receivable"
-    ar_email: str = "renewals@localhost"
+    ar_name: str | None = None
+    """None with ar_email None: the first active finance user, else the client's account manager."""
+    ar_email: str | None = None
     ar_phone: str | None = None
+    notice_texts: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Per-language overrides of the above (see NOTICE_TEXT_NAMES)."""
     auto_reminders: bool = False
 
 
@@ -128,18 +160,21 @@ def load() -> Settings:
         renewal_horizon_days=int(os.environ.get("RENEWALS_RENEWAL_HORIZON_DAYS", "180")),
         token_ttl_hours=int(os.environ.get("RENEWALS_TOKEN_TTL_HOURS", "12")),
         mail_from=os.environ.get("RENEWALS_MAIL_FROM", "renewals@localhost"),
+        public_url=(
+            os.environ.get("RENEWALS_PUBLIC_URL")
+            or f"http://{os.environ.get('RENEWALS_HOST', '127.0.0.1')}:{os.environ.get('RENEWALS_PORT', '8000')}"
+        ).rstrip("/"),
         company_name=os.environ.get("RENEWALS_COMPANY_NAME") or "Renewals Data Centres Ltd.",
         company_address=_lines(os.environ.get("RENEWALS_COMPANY_ADDRESS", "1 Example Street|London EC1A 1AA")),
         company_contact=_lines(os.environ.get("RENEWALS_COMPANY_CONTACT")),
-        payment_instructions=_lines(
-            os.environ.get(
-                "RENEWALS_PAYMENT_INSTRUCTIONS", "Bank transfer to the account on your invoice|Quote the invoice number"
-            )
-        ),
+        payment_instructions=_lines(os.environ["RENEWALS_PAYMENT_INSTRUCTIONS"])
+        if os.environ.get("RENEWALS_PAYMENT_INSTRUCTIONS", "").strip()
+        else None,
         logo_path=_logo(os.environ.get("RENEWALS_LOGO")),
-        ar_name=os.environ.get("RENEWALS_AR_NAME") or "Accounts receivable",
-        ar_email=os.environ.get("RENEWALS_AR_EMAIL") or os.environ.get("RENEWALS_MAIL_FROM", "renewals@localhost"),
+        ar_name=os.environ.get("RENEWALS_AR_NAME") or None,
+        ar_email=os.environ.get("RENEWALS_AR_EMAIL") or None,
         ar_phone=os.environ.get("RENEWALS_AR_PHONE") or None,
+        notice_texts=_notice_texts(),
         auto_reminders=_flag("RENEWALS_AUTO_REMINDERS", False),
     )
 

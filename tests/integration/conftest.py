@@ -63,3 +63,4 @@ from tests.integration.jobs_support import (  # noqa: E402, F401
     start_worker,
     worker_thread,
 )
+from tests.integration.notices_support import renderer, rt, warm_renderer  # noqa: E402, F401

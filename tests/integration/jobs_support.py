@@ -197,7 +197,7 @@ def alert_keys(engine: Engine) -> list[tuple[str, str, int, int | None]]:
 
 def expected_alert_keys(sessions: sessionmaker[Session], as_of: date) -> list[tuple[str, str, int, int | None]]:
     """What the scan raises on `as_of`, found by running it in one transaction that is rolled back."""
-    from renewals.domain.alerts import scan
+    from renewals.domain.daily import scan
 
     with sessions() as session:
         scan.run_day(session, as_of)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renewals.db.models import Client, Contract, Invoice, Renewal, User
-from renewals.domain.renewals.service import open_renewals
+from renewals.domain.renewals.records import open_renewals
 from tests.factories import make_contract
 
 

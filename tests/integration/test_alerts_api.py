@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from renewals.db.models import Alert, AuditEntry, Renewal
-from renewals.domain.alerts import scan
 from renewals.domain.clients.schemas import ContactIn
 from renewals.domain.clients.service import add_contact
+from renewals.domain.daily import scan
 from renewals.domain.renewals import service as renewals
 from renewals.domain.renewals.schemas import ActivityIn
 from tests.factories import make_client, make_contract, make_user

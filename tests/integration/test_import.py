@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from renewals import settings as settings_mod
 from renewals.db.models import AuditEntry, Client, Contact, Contract, User
 from renewals.db.uow import unit_of_work
 from renewals.domain.imports import ImportFailed, ImportResult, Kind, import_csv
+from renewals.domain.renewals.service import list_renewals
 from renewals.settings import Settings
 from tests.factories import TIERS, make_client, make_contract, make_user
 
@@ -23,6 +25,8 @@ CONTRACT_HEADER = (
     "client_legal_name,number,title,kind,start_date,end_date,billing_cycle,tax_rate,auto_renew,status,"
     "line_description,line_quantity,line_monthly_unit_price\n"
 )
+# The day the imports run: what the renewal horizon counts from.
+AS_OF = date(2026, 1, 1)
 
 
 @pytest.fixture
@@ -43,7 +47,8 @@ def run_import(
     """The import in one unit of work, the way the command runs it."""
     data = ("\ufeff" + text if bom else text).encode("utf-8")
     with unit_of_work(sessions) as session:
-        return import_csv(session, session.get_one(User, actor.id), kind, data, tier_thresholds=TIERS, dry_run=dry_run)
+        actor = session.get_one(User, actor.id)
+        return import_csv(session, actor, kind, data, tier_thresholds=TIERS, as_of=AS_OF, dry_run=dry_run)
 
 
 def failures(sessions: sessionmaker[Session], actor: User, kind: Kind, text: str, **kw: bool) -> list[str]:
@@ -160,7 +165,7 @@ def test_unknown_or_misspelt_columns_are_refused_before_any_row(sessions, people
 def test_a_file_that_is_not_utf8_says_so(sessions, people):
     data = (CLIENT_HEADER + "Crème,Crème SA,enterprise,large,en,EUR,0,mina@example.test\n").encode("latin-1")
     with pytest.raises(ImportFailed) as caught, unit_of_work(sessions) as s:
-        import_csv(s, s.get_one(User, people["admin"].id), "clients", data, tier_thresholds=TIERS)
+        import_csv(s, s.get_one(User, people["admin"].id), "clients", data, tier_thresholds=TIERS, as_of=AS_OF)
     assert [str(p) for p in caught.value.problems] == ['line 2: (file): not UTF-8 text; save the sheet as "CSV UTF-8"']
 
 
@@ -241,6 +246,24 @@ def test_a_contract_with_three_line_rows_becomes_one_contract_with_lines_in_file
         ("交叉连接", Decimal(2), 15_050),
     ]
     assert audited == [people["mina"].id, people["mina"].id]
+
+
+def test_an_imported_contract_ending_within_the_horizon_is_on_its_owners_worklist_at_once(sessions, session, people):
+    make_client(session, owner=people["mina"], legal_name="Acme Ltd.")
+    session.commit()
+    text = (
+        CONTRACT_HEADER + "Acme Ltd.,AC-60,Racks,rental,2025-03-02,2026-03-01,monthly,0,no,active,Rack,1,100\n"
+        "Acme Ltd.,AC-400,Racks,rental,2026-01-01,2027-02-04,monthly,0,no,active,Rack,1,100\n"
+    )
+
+    run_import(sessions, people["admin"], "contracts", text)
+
+    with sessions() as s:
+        worklist, total = list_renewals(s, s.get_one(User, people["mina"].id), as_of=AS_OF)
+    assert total == 1
+    assert [(r.contract_number, r.owner_id, r.status, r.days_left) for r in worklist] == [
+        ("AC-60", people["mina"].id, "upcoming", 59)
+    ]
 
 
 def test_contract_problems_point_at_the_row_that_carries_them(sessions, session, engine, people):

@@ -26,8 +26,8 @@ from renewals import embedded_redis
 from renewals.db.models import Alert
 from renewals.db.models.deliveries import Delivery
 from renewals.db.uow import unit_of_work
-from renewals.domain.alerts import scan
-from renewals.domain.jobs import service as jobs
+from renewals.domain.daily import scan
+from renewals.domain.jobrecords import service as jobs
 from renewals.jobs import runtime
 from renewals.settings import Settings
 from tests.integration.jobs_support import arrange_book, wait_for_job, wait_until

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from renewals.db.models import Invoice
 from renewals.db.models.jobs import Job
 from renewals.db.uow import unit_of_work
-from renewals.domain.jobs import service as jobs
+from renewals.domain.jobrecords import service as jobs
 from tests.factories import make_client, make_contract, make_user
 from tests.integration.jobs_support import SECRET, WorkerProcess, alert_keys, arrange_book, wait_for_job, wait_until
 

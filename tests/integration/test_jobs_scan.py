@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from renewals.db.models.jobs import Job, JobChunk
 from renewals.db.uow import unit_of_work
-from renewals.domain.jobs import service as jobs
+from renewals.domain.jobrecords import service as jobs
 from renewals.jobs import actors
 from tests.integration.conftest import Api
 from tests.integration.jobs_support import (

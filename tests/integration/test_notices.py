@@ -27,9 +27,9 @@ from renewals.db.models import Client, Contract, Invoice, User
 from renewals.db.models.notices import Notice, NoticeDelivery, NoticeLink
 from renewals.db.uow import unit_of_work
 from renewals.domain import money
-from renewals.domain.alerts import scan as scan_module
 from renewals.domain.clients.schemas import ContactIn
 from renewals.domain.clients.service import add_contact
+from renewals.domain.daily import scan as scan_module
 from renewals.domain.notices.i18n import Formatter
 from renewals.domain.notices.render import Renderer
 from renewals.domain.notices.samples import SAMPLE_LOGO
@@ -42,31 +42,11 @@ from tests.factories import make_client, make_contract, make_user
 from tests.integration.alerts_arrange import hold
 from tests.integration.conftest import Api
 from tests.integration.jobs_support import wait_until
+from tests.integration.notices_support import render_queued, request
 from tests.integration.receivables_arrange import invoice_due, pay
 from tests.integration.test_jobs_deliveries import Mailbox, mailbox  # noqa: F401
 
 AS_OF = date(2026, 3, 16)
-
-
-@pytest.fixture(scope="session")
-def warm_renderer(tmp_path_factory: pytest.TempPathFactory) -> Renderer:
-    """One Renderer for the whole run, as one worker process keeps it."""
-    return Renderer(allowed_files=[SAMPLE_LOGO], font_cache_dir=tmp_path_factory.mktemp("fonts"))
-
-
-@pytest.fixture
-def renderer(warm_renderer: Renderer) -> Iterator[Renderer]:
-    notice_jobs.use_renderer(warm_renderer)
-    yield warm_renderer
-    notice_jobs.use_renderer(warm_renderer)
-
-
-@pytest.fixture
-def rt(job_settings: Settings, engine: Engine, renderer: Renderer) -> Iterator[runtime.Runtime]:
-    """The worker's runtime on the test database (what `notices.render` runs in)."""
-    configured = runtime.configure(job_settings, engine)
-    yield configured
-    runtime._runtime = None
 
 
 @pytest.fixture
@@ -170,20 +150,6 @@ def embedded_font_names(data: bytes) -> list[str]:
             if any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")):
                 names.append(str(font["/BaseFont"]).split("+", 1)[-1])
     return names
-
-
-def render_queued(rt: runtime.Runtime, sessions: sessionmaker[Session]) -> None:
-    """Do what the pdf worker does for every queued notice."""
-    with sessions() as session:
-        ids = list(session.scalars(select(Notice.id).where(Notice.status == "queued").order_by(Notice.id)))
-    for notice_id in ids:
-        notice_jobs.notices_render(notice_id=notice_id)
-
-
-def request(api: Api, user: User, **body: Any) -> dict[str, Any]:
-    response = api.post("/api/v1/notices", user, json=body)
-    assert response.status_code == 202, response.text
-    return response.json()  # type: ignore[no-any-return]
 
 
 def test_a_korean_renewal_notice_is_rendered_by_a_real_worker_and_reads_right(
@@ -543,6 +509,15 @@ def test_sending_mails_the_pdf_to_the_billing_contacts_and_records_the_delivery(
     recipients, message = box.messages[0]
     assert recipients == ["billing@hanbit.example"]
     assert message["Subject"].startswith("Payment reminder")
+    body = (
+        next(part for part in message.walk() if part.get_content_type() == "text/plain")
+        .get_payload(decode=True)
+        .decode()
+    )
+    reply_link = re.search(r"(http://\S+/n/(\S+))/reply", body)
+    assert reply_link is not None, body  # the client answers through the letter's link
+    assert reply_link.group(1).startswith(settings.public_url)
+    assert api.get(f"/n/{reply_link.group(2)}/reply").status_code == 200
     attachment = next(part for part in message.walk() if part.get_content_type() == "application/pdf")
     assert hashlib.sha256(attachment.get_payload(decode=True)).hexdigest() == shown["sha256"]
     with sessions() as s:

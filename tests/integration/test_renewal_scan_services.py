@@ -12,16 +12,11 @@ from renewals.db.models import Activity, AuditEntry, Client, Contract, Renewal
 from renewals.db.uow import unit_of_work
 from renewals.domain.contracts.schemas import TerminationIn
 from renewals.domain.contracts.service import terminate_contract
+from renewals.domain.daily.scan import run_renewal_scan
+from renewals.domain.renewals.records import open_renewals
 from renewals.domain.renewals.schemas import TransitionIn
-from renewals.domain.renewals.service import (
-    auto_renew_due,
-    lapse_due,
-    list_renewals,
-    mark_churned,
-    open_renewals,
-    run_renewal_scan,
-    transition,
-)
+from renewals.domain.renewals.service import list_renewals, transition
+from renewals.domain.renewals.steps import auto_renew_due, lapse_due, mark_churned
 from tests.factories import TIERS, make_client, make_contract, make_user
 from tests.integration.renewals_arrange import contract_ending
 from tests.threads import run_at_once

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renewals.db.models import Alert, AuditEntry, Invoice, Renewal
-from renewals.domain.alerts import scan
+from renewals.domain.alerts.instant import resolve_for_invoice
+from renewals.domain.daily import scan
+from renewals.domain.receivables.queries import overdue_by_client
 from renewals.domain.renewals import service as renewals
 from renewals.domain.renewals.schemas import ActivityIn
 from tests.factories import make_client, make_contract, make_user
@@ -214,14 +216,14 @@ def test_payment_resolves_the_overdue_alert_at_once_and_no_reminder_follows(sess
     scan.run_day(session, DAY + timedelta(days=3))
 
     settle(session, invoice)
-    resolved = scan.resolve_for_invoice(session, invoice.id, DAY + timedelta(days=4))
+    resolved = resolve_for_invoice(session, invoice.id, DAY + timedelta(days=4))
 
     assert resolved == 1
     [alert] = alerts(session, kind="invoice_overdue")
     assert (alert.status, alert.resolved_on, alert.resolution) == ("resolved", DAY + timedelta(days=4), "auto")
     scan.run_day(session, DAY + timedelta(days=40))
     assert keys(session, kind="invoice_overdue") == [("invoice_overdue", 1, "resolved")]
-    assert scan.overdue_by_client(session, DAY + timedelta(days=40), client.id) == []
+    assert overdue_by_client(session, DAY + timedelta(days=40), client.id) == []
 
 
 def test_next_scan_resolves_alerts_of_an_invoice_paid_meanwhile(session, people):
@@ -245,7 +247,7 @@ def test_one_reminder_lists_all_overdue_invoices_of_the_client_but_not_held_or_p
     hold(session, disputed, "dispute")
     settle(session, paid)
 
-    lines = scan.overdue_by_client(session, DAY, client.id)
+    lines = overdue_by_client(session, DAY, client.id)
 
     assert [(line.invoice_id, line.days_overdue, line.dunning_level) for line in lines] == [
         (oldest.id, 40, 3),
@@ -268,7 +270,7 @@ def test_balance_over_the_credit_limit_alerts_finance_until_paid_down(session, p
     assert (alert.assignee_id, alert.informed_id) == (people["finance"].id, people["mina"].id)
     assert alert.details == {"open_balance": "2400.00", "credit_limit": "2000.00", "currency": "USD"}
     settle(session, first)
-    assert scan.resolve_for_invoice(session, first.id, DAY + timedelta(days=1)) == 1
+    assert resolve_for_invoice(session, first.id, DAY + timedelta(days=1)) == 1
     assert keys(session, kind="credit_limit") == [("credit_limit", 200000, "resolved")]
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from renewals.db.models import Alert, Client, Contract, Invoice, Renewal
-from renewals.domain.alerts import scan
+from renewals.domain.daily import scan
 from renewals.domain.renewals import service as renewals
 from renewals.domain.renewals.schemas import ActivityIn, TransitionIn
 from tests.factories import make_client, make_contract, make_user

@@ -26,7 +26,7 @@ from renewals.api.controllers.audit import AuditController
 from renewals.api.controllers.clients import ClientController
 from renewals.api.controllers.contracts import ContractController
 from renewals.api.controllers.jobs import JobController, ScanController
-from renewals.api.controllers.notices import NoticeController, SharedNoticeController
+from renewals.api.controllers.notices import NoticeController, NoticeReplyController, SharedNoticeController
 from renewals.api.controllers.receivables import BillingController, InvoiceController, PaymentController
 from renewals.api.controllers.renewals import RenewalController, RenewalReportController
 from renewals.api.errors import HANDLERS
@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         route_handlers=[
             api,
             SharedNoticeController,
+            NoticeReplyController,
             health,
             ready,
             PrometheusController,

@@ -56,14 +56,17 @@ def bearer(request: Req) -> str:
     return token.strip()
 
 
+def caller(request: Req, session: Session) -> User:
+    """The signed-in caller, loaded in the session's transaction."""
+    return user_from_token(session, bearer(request), state_of(request).settings.secret_key)
+
+
 @contextmanager
 def unit(request: Req) -> Iterator[tuple[Session, User]]:
     """One transaction for the request, with the signed-in caller."""
-    state = state_of(request)
-    token = bearer(request)
-    with unit_of_work(state.sessions_for(request.method)) as session:
-        user = user_from_token(session, token, state.settings.secret_key)
-        yield session, user
+    bearer(request)  # no token, no transaction
+    with unit_of_work(state_of(request).sessions_for(request.method)) as session:
+        yield session, caller(request, session)
 
 
 @contextmanager

@@ -1,7 +1,7 @@
-"""INSERT … ON CONFLICT DO NOTHING for the two supported databases.
+"""INSERT … ON CONFLICT DO NOTHING for the two supported databases: the one insert-or-skip.
 
-Unique keys make scans, billing runs and scheduled jobs idempotent: a second writer's row is
-skipped by the database, never checked for first and inserted after.
+Unique keys make scans, billing runs, scheduled jobs and deliveries idempotent: a second writer's
+row is skipped by the database, never checked for first and inserted after.
 """
 
 from __future__ import annotations
@@ -26,3 +26,12 @@ def insert_ignoring_conflicts(
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     raise RuntimeError(f"renewals supports PostgreSQL and SQLite, not {dialect}")
+
+
+def insert_one_ignoring_conflicts(session: Session, table: Table | Any, values: dict[str, Any]) -> int | None:
+    """Insert one row with `insert_ignoring_conflicts`; return its id, or None when a row with the
+    same unique key already existed (RETURNING, not rowcount, which drivers report differently
+    for this statement)."""
+    stmt = insert_ignoring_conflicts(session, table).values(**values)
+    inserted: int | None = session.execute(stmt.returning(table.c.id)).scalar_one_or_none()
+    return inserted

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +38,11 @@ def _drop_pending(session: Session, _previous: Any) -> None:
     session.info.pop(_PENDING, None)
 
 
+C = TypeVar("C")
+R = TypeVar("R")
+T = TypeVar("T")
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error. The only place that commits."""
@@ -50,3 +55,26 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def claim_send_record(
+    factory: sessionmaker[Session],
+    claim: Callable[[Session], C | None],
+    send: Callable[[C], R],
+    record: Callable[[Session, C, R], T],
+) -> tuple[C, R, T] | None:
+    """Claim work in one transaction, do its slow outside part (SMTP, a webhook, WeasyPrint) with no
+    transaction open, and record the outcome in a second one; None when there was nothing to claim.
+
+    The one shape of every delivery and rendering: no database lock is held while the outside
+    world answers, and a crash between the two transactions leaves a claim that is taken again.
+    Raises what the three steps raise (a failed claim or record rolls back its own transaction).
+    """
+    with unit_of_work(factory) as session:
+        claimed = claim(session)
+    if claimed is None:
+        return None
+    outcome = send(claimed)
+    with unit_of_work(factory) as session:
+        recorded = record(session, claimed, outcome)
+    return claimed, outcome, recorded

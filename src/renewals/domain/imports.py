@@ -34,6 +34,7 @@ from renewals.domain.clients.schemas import ClientIn, ContactIn
 from renewals.domain.clients.service import add_contact, create_client
 from renewals.domain.contracts.schemas import ContractIn, LineIn
 from renewals.domain.contracts.service import create_contract
+from renewals.domain.renewals.rules import DEFAULT_HORIZON_DAYS
 from renewals.errors import Conflict, NotAuthenticated, NotFound, RenewalsError, ValidationFailed
 
 Kind = Literal["clients", "contacts", "contracts"]
@@ -131,14 +132,20 @@ def import_csv(
     data: bytes,
     *,
     tier_thresholds: Mapping[str, tuple[Decimal, Decimal]],
+    as_of: date,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
     dry_run: bool = False,
 ) -> ImportResult:
-    """Import one CSV file of clients, contacts or contracts. Raises ImportFailed, Forbidden."""
+    """Import one CSV file of clients, contacts or contracts on `as_of` (today: an imported
+    contract ending within the horizon gets its renewal record at once). Raises ImportFailed,
+    Forbidden."""
     if kind == "clients":
         return import_clients(session, actor, data, dry_run=dry_run)
     if kind == "contacts":
         return import_contacts(session, actor, data, dry_run=dry_run)
-    return import_contracts(session, actor, data, tier_thresholds=tier_thresholds, dry_run=dry_run)
+    return import_contracts(
+        session, actor, data, tier_thresholds=tier_thresholds, as_of=as_of, horizon_days=horizon_days, dry_run=dry_run
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,6 +230,8 @@ def import_contracts(
     data: bytes,
     *,
     tier_thresholds: Mapping[str, tuple[Decimal, Decimal]],
+    as_of: date,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
     dry_run: bool = False,
 ) -> ImportResult:
     """Create one contract per distinct `number`; each row with line cells adds a line, in file order."""
@@ -277,7 +286,7 @@ def import_contracts(
     thresholds = dict(tier_thresholds)
 
     def write(item: _Pending) -> int:
-        create_contract(session, actor, item.data, thresholds)
+        create_contract(session, actor, item.data, thresholds, as_of=as_of, horizon_days=horizon_days)
         return len(item.data.lines)
 
     created, line_count = _write(session, pending, write, problems, dry_run=dry_run, default_column="number")

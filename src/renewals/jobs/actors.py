@@ -14,11 +14,11 @@ from typing import Any
 import dramatiq
 
 from renewals import clock
-from renewals.db.uow import unit_of_work
+from renewals.db.uow import claim_send_record, unit_of_work
+from renewals.domain.daily import billing_job, scan_job
 from renewals.domain.deliveries import service as deliveries
 from renewals.domain.deliveries import signing, transport
-from renewals.domain.jobs import billing, scans
-from renewals.domain.jobs import service as jobs
+from renewals.domain.jobrecords import service as jobs
 from renewals.jobs import config, runtime
 from renewals.jobs import notices as notice_actors
 
@@ -27,12 +27,13 @@ def scans_run(*, job_id: int, as_of: str) -> None:
     """Start a scan job: prepare the day and fan out one message per id-range chunk."""
     rt = runtime.current()
     with unit_of_work(rt.sessions) as session:
-        scans.begin(
+        scan_job.begin(
             session,
             job_id,
             date.fromisoformat(as_of),
             config.load().scan_chunk_size,
             rt.settings.renewal_horizon_days,
+            at=clock.now(),
             auto_reminders=rt.settings.auto_reminders,
         )
 
@@ -41,21 +42,28 @@ def scans_chunk(*, job_id: int, as_of: str, kind: str, lo: int, hi: int) -> None
     """Scan one id range; the last chunk of the job finishes the day and marks the job done."""
     rt = runtime.current()
     with unit_of_work(rt.sessions) as session:
-        scans.run_chunk(
-            session, job_id, date.fromisoformat(as_of), kind, lo, hi, auto_reminders=rt.settings.auto_reminders
+        scan_job.run_chunk(
+            session,
+            job_id,
+            date.fromisoformat(as_of),
+            kind,
+            lo,
+            hi,
+            at=clock.now(),
+            auto_reminders=rt.settings.auto_reminders,
         )
 
 
 def billing_run(*, job_id: int, through: str) -> None:
     """Issue the invoices due through a date as one job."""
     with unit_of_work(runtime.current().sessions) as session:
-        billing.run(session, job_id, date.fromisoformat(through))
+        billing_job.run(session, job_id, date.fromisoformat(through), clock.now())
 
 
 def jobs_fail(*, job_id: int, error: str) -> None:
     """Record that a job failed for good (sent by the JobFailures middleware)."""
     with unit_of_work(runtime.current().sessions) as session:
-        jobs.fail(session, job_id, error)
+        jobs.fail(session, job_id, error, clock.now())
 
 
 def alerts_deliver(*, alert_id: int) -> None:
@@ -66,16 +74,14 @@ def alerts_deliver(*, alert_id: int) -> None:
         return
     cfg = config.load()
     secret = signing.webhook_secret(cfg.webhook_secret, rt.settings.secret_key)
-    with unit_of_work(rt.sessions) as session:
-        claim = deliveries.claim_webhook(session, alert_id, url, secret, clock.now())
-    if claim is None:
-        return
-    # Outside any transaction: a slow receiver holds no database lock.
-    outcome = transport.post_json(claim.url, claim.body, claim.headers, cfg.delivery_timeout_s)
-    with unit_of_work(rt.sessions) as session:
-        deliveries.record(session, claim.delivery_id, outcome, clock.now())
-    if not outcome.ok:
-        raise deliveries.DeliveryFailed(f"alert {alert_id}: {outcome.error}")
+    done = claim_send_record(
+        rt.sessions,
+        lambda session: deliveries.claim_webhook(session, alert_id, url, secret, clock.now()),
+        lambda claim: transport.post_json(claim.url, claim.body, claim.headers, cfg.delivery_timeout_s),
+        lambda session, claim, outcome: deliveries.record(session, claim.delivery_id, outcome, clock.now()),
+    )
+    if done is not None and not done[1].ok:
+        raise deliveries.DeliveryFailed(f"alert {alert_id}: {done[1].error}")
 
 
 def alerts_deliver_batch(*, alert_ids: list[int]) -> None:
@@ -104,15 +110,14 @@ def digests_deliver(*, delivery_id: int) -> None:
     url = rt.settings.smtp_url
     if not url:
         return
-    with unit_of_work(rt.sessions) as session:
-        claim = deliveries.claim_digest(session, delivery_id, rt.settings.mail_from, clock.now())
-    if claim is None:
-        return
-    outcome = transport.send_mail(url, claim.message, config.load().delivery_timeout_s)
-    with unit_of_work(rt.sessions) as session:
-        deliveries.record(session, claim.delivery_id, outcome, clock.now())
-    if not outcome.ok:
-        raise deliveries.DeliveryFailed(f"digest {delivery_id}: {outcome.error}")
+    done = claim_send_record(
+        rt.sessions,
+        lambda session: deliveries.claim_digest(session, delivery_id, rt.settings.mail_from, clock.now()),
+        lambda claim: transport.send_mail(url, claim.message, config.load().delivery_timeout_s),
+        lambda session, claim, outcome: deliveries.record(session, claim.delivery_id, outcome, clock.now()),
+    )
+    if done is not None and not done[1].ok:
+        raise deliveries.DeliveryFailed(f"digest {delivery_id}: {done[1].error}")
 
 
 # Deliveries retry for about a day: 5 s, 10 s, … capped at an hour between attempts.

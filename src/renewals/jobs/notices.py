@@ -9,19 +9,21 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from dramatiq.middleware import CurrentMessage
+from sqlalchemy.orm import Session
 
 from renewals import clock
-from renewals.db.uow import unit_of_work
+from renewals.db.uow import claim_send_record, unit_of_work
 from renewals.domain.notices import batches, build, service
 from renewals.errors import RenewalsError
 from renewals.jobs import runtime
 from renewals.settings import Settings
 
 if TYPE_CHECKING:  # WeasyPrint loads only in processes that render
-    from renewals.domain.notices.render import Renderer
+    from renewals.domain.notices.render import RenderedPdf, Renderer
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,16 @@ def _last_attempt() -> bool:
     return int(message.options.get("retries", 0)) >= int(message.options.get("max_retries", RENDER_MAX_RETRIES))
 
 
+@dataclass(frozen=True)
+class _Rendered:
+    pdf: RenderedPdf | None = None
+    path: str = ""
+    failure: str | None = None
+    """Why the notice failed for good (retrying will not change it)."""
+    error: Exception | None = None
+    """Raised after the outcome is recorded, so Dramatiq retries."""
+
+
 def render_notice(rt: runtime.Runtime, notice_id: int) -> None:
     """Render one notice and store it: build its context (one transaction), render with no
     transaction open, store the PDF by sha256, mark it ready (another transaction).
@@ -69,32 +81,41 @@ def render_notice(rt: runtime.Runtime, notice_id: int) -> None:
     failed with the reason. Anything else (database or disk trouble) is raised, so Dramatiq
     retries it; on the last attempt the notice is marked failed first.
     """
-    sent = build.Sender.from_settings(rt.settings)
+    sender = build.Sender.from_settings(rt.settings)
+
+    def render(task: service.RenderTask) -> _Rendered:
+        try:
+            pdf = renderer(rt.settings).render(task.kind, task.language, task.context)
+            return _Rendered(pdf, service.store_pdf(rt.settings.data_dir, pdf.sha256, pdf.data))
+        except RenewalsError as exc:
+            return _Rendered(failure=exc.detail)
+        except Exception as exc:
+            return _Rendered(failure=f"{type(exc).__name__}: {exc}" if _last_attempt() else None, error=exc)
+
+    def record(session: Session, task: service.RenderTask, done: _Rendered) -> None:
+        if done.pdf is not None:
+            service.finish_render(
+                session,
+                task.notice_id,
+                sha256=done.pdf.sha256,
+                size=done.pdf.size,
+                pages=done.pdf.pages,
+                file_path=done.path,
+                at=clock.now(),
+            )
+        elif done.failure is not None:
+            service.fail_render(session, task.notice_id, done.failure, clock.now())
+
     try:
-        with unit_of_work(rt.sessions) as session:
-            task = service.begin_render(session, notice_id, sent)
-    except RenewalsError as exc:
-        with unit_of_work(rt.sessions) as session:
-            service.fail_render(session, notice_id, exc.detail, clock.now())
-        return
-    if task is None:
-        return
-    try:
-        pdf = renderer(rt.settings).render(task.kind, task.language, task.context)
-        path = service.store_pdf(rt.settings.data_dir, pdf.sha256, pdf.data)
-    except RenewalsError as exc:
-        with unit_of_work(rt.sessions) as session:
-            service.fail_render(session, notice_id, exc.detail, clock.now())
-        return
-    except Exception as exc:
-        if _last_attempt():
-            with unit_of_work(rt.sessions) as session:
-                service.fail_render(session, notice_id, f"{type(exc).__name__}: {exc}", clock.now())
-        raise
-    with unit_of_work(rt.sessions) as session:
-        service.finish_render(
-            session, notice_id, sha256=pdf.sha256, size=pdf.size, pages=pdf.pages, file_path=path, at=clock.now()
+        finished = claim_send_record(
+            rt.sessions, lambda session: service.begin_render(session, notice_id, sender), render, record
         )
+    except RenewalsError as exc:  # the context cannot be built: retrying will not change that
+        with unit_of_work(rt.sessions) as session:
+            service.fail_render(session, notice_id, exc.detail, clock.now())
+        return
+    if finished is not None and finished[1].error is not None:
+        raise finished[1].error
 
 
 def notices_render(*, notice_id: int) -> None:

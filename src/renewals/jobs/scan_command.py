@@ -9,8 +9,8 @@ from typing import Any
 from renewals.db.engine import make_engine, make_sessionmaker
 from renewals.db.models.jobs import Job
 from renewals.db.uow import unit_of_work
-from renewals.domain.jobs import scans
-from renewals.domain.jobs import service as jobs
+from renewals.domain.daily import scan
+from renewals.domain.jobrecords import service as jobs
 from renewals.jobs.broker import install
 from renewals.settings import Settings
 
@@ -20,7 +20,7 @@ def run_sync(settings: Settings, as_of: date) -> dict[str, Any]:
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
-            counts = scans.scan_domain().run_day(
+            counts = scan.run_day(
                 session, as_of, horizon_days=settings.renewal_horizon_days, auto_reminders=settings.auto_reminders
             )
     finally:

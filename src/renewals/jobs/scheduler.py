@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from renewals import clock
 from renewals.db.uow import unit_of_work
-from renewals.domain.jobs import service as jobs
+from renewals.domain.jobrecords import service as jobs
 from renewals.jobs import config as config_mod
 from renewals.jobs import runtime
 from renewals.jobs.broker import install

@@ -36,7 +36,8 @@ class AuthController(Controller):
                 throttle.failed(data.email, address, clock.now())
                 raise
             throttle.succeeded(data.email)
-            return TokenOut(access_token=users.issue_token(user, settings.secret_key, settings.token_ttl_hours))
+            token = users.issue_token(user, settings.secret_key, settings.token_ttl_hours, clock.now())
+            return TokenOut(access_token=token)
 
 
 class UserController(Controller):

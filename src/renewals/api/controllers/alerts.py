@@ -6,6 +6,7 @@ from datetime import date
 
 from litestar import Controller, get, post
 
+from renewals import clock
 from renewals.api.context import Req, state_of, unit
 from renewals.domain.alerts import service
 from renewals.domain.alerts.schemas import AlertAction, AlertOut, TodayOut
@@ -55,7 +56,7 @@ class AlertController(Controller):
         """Mark an open alert as being handled; 409 when it is not open."""
         with unit(request) as (session, me):
             note = data.note if data is not None else None
-            return service.alert_out(service.acknowledge(session, me, alert_id, note))
+            return service.alert_out(service.acknowledge(session, me, alert_id, clock.now(), note))
 
     @post("/{alert_id:int}/resolve", sync_to_thread=True, status_code=200)
     def resolve(self, request: Req, alert_id: int, data: AlertAction | None = None) -> AlertOut:

@@ -8,7 +8,6 @@ from renewals.api.context import Req, state_of, unit
 from renewals.domain.contracts import service
 from renewals.domain.contracts.schemas import ContractIn, ContractOut, ContractPatch, TerminationIn
 from renewals.domain.pagination import Page
-from renewals.domain.renewals import service as renewals
 
 
 class ContractController(Controller):
@@ -50,9 +49,14 @@ class ContractController(Controller):
     def create_contract(self, request: Req, data: ContractIn) -> ContractOut:
         state = state_of(request)
         with unit(request) as (session, me):
-            contract = service.create_contract(session, me, data, state.settings.tier_thresholds)
-            # A contract that starts life inside the renewal horizon gets its renewal record now.
-            renewals.open_renewal_for(session, contract.id, state.today(), state.settings.renewal_horizon_days)
+            contract = service.create_contract(
+                session,
+                me,
+                data,
+                state.settings.tier_thresholds,
+                as_of=state.today(),
+                horizon_days=state.settings.renewal_horizon_days,
+            )
             return service.contract_out(contract)
 
     @get("/{contract_id:int}", sync_to_thread=True)
@@ -64,10 +68,15 @@ class ContractController(Controller):
     def update_contract(self, request: Req, contract_id: int, data: ContractPatch) -> ContractOut:
         state = state_of(request)
         with unit(request) as (session, me):
-            contract = service.update_contract(session, me, contract_id, data, state.settings.tier_thresholds)
-            # An activated or re-dated contract: its renewal record follows at once.
-            renewals.sync_end_dates(session, [contract.id])
-            renewals.open_renewal_for(session, contract.id, state.today(), state.settings.renewal_horizon_days)
+            contract = service.update_contract(
+                session,
+                me,
+                contract_id,
+                data,
+                state.settings.tier_thresholds,
+                as_of=state.today(),
+                horizon_days=state.settings.renewal_horizon_days,
+            )
             return service.contract_out(contract)
 
     @post("/{contract_id:int}/terminate", sync_to_thread=True, status_code=200)

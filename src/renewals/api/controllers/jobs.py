@@ -6,8 +6,8 @@ from litestar import Controller, get, post
 
 from renewals.api.context import Req, unit
 from renewals.domain.access.rules import READ_ALL, require_role
-from renewals.domain.jobs import service
-from renewals.domain.jobs.schemas import JobOut, ScanIn
+from renewals.domain.jobrecords import service
+from renewals.domain.jobrecords.schemas import JobOut, ScanIn
 
 
 class ScanController(Controller):

@@ -1,18 +1,39 @@
 """Notices over HTTP: request (202, rendered by a worker), follow, download, batch, share, send;
-and the public `/n/{token}` that serves a shared PDF with no account."""
+and, with no account, the public `/n/{token}` that serves a shared PDF and `/n/{token}/reply`
+where the client answers it."""
 
 from __future__ import annotations
 
+import re
+import secrets
+from datetime import date
+from typing import Any
+
+import msgspec
+from anyio import to_thread
 from litestar import Controller, Response, delete, get, post
 
 from renewals import clock
-from renewals.api.context import Req, anonymous_unit, state_of, unit
+from renewals.api import reply_page
+from renewals.api.context import Req, anonymous_unit, bearer, caller, state_of, unit
+from renewals.db.uow import claim_send_record
 from renewals.domain.deliveries import transport
-from renewals.domain.notices import batches, service, sharing
+from renewals.domain.notices import batches, replies, rules, service, sharing
 from renewals.domain.notices import sending as mail
 from renewals.domain.notices.build import Sender
-from renewals.domain.notices.schemas import BatchIn, BatchOut, DeliveryOut, LinkIn, LinkOut, NoticeIn, NoticeOut
+from renewals.domain.notices.schemas import (
+    BatchIn,
+    BatchOut,
+    DeliveryOut,
+    LinkIn,
+    LinkOut,
+    NoticeIn,
+    NoticeOut,
+    ReplyIn,
+    ReplyOut,
+)
 from renewals.domain.pagination import Page
+from renewals.errors import Forbidden, NotFound, RenewalsError, ValidationFailed
 
 PDF = "application/pdf"
 # Mail servers answer within seconds; a request waits no longer than this for one.
@@ -115,22 +136,32 @@ class NoticeController(Controller):
         (renewal notices) over RENEWALS_SMTP_URL; the delivery is recorded either way.
         409 when the notice is not ready or the client has no such contact, 503 without SMTP,
         502 when the mail server refuses."""
-        settings = state_of(request).settings
-        with unit(request) as (session, me):
-            claim = mail.prepare_send(
+        state = state_of(request)
+        settings = state.settings
+        bearer(request)
+        done = claim_send_record(
+            state.sessions,
+            lambda session: mail.prepare_send(
                 session,
-                me,
+                caller(request, session),
                 notice_id,
                 data_dir=settings.data_dir,
                 mail_from=settings.mail_from,
                 company=settings.company_name,
                 smtp_configured=bool(settings.smtp_url),
                 at=clock.now(),
-            )
-        # Outside any transaction: a slow mail server holds no database lock.
-        outcome = transport.send_mail(settings.smtp_url or "", claim.message, SMTP_TIMEOUT_S)
-        with anonymous_unit(request) as session:
-            out = mail.delivery_out(mail.record_send(session, claim.delivery_id, outcome, clock.now()))
+                public_url=settings.public_url,
+                secret=settings.secret_key,
+            ),
+            # Outside any transaction: a slow mail server holds no database lock.
+            lambda claim: transport.send_mail(settings.smtp_url or "", claim.message, SMTP_TIMEOUT_S),
+            lambda session, claim, outcome: mail.delivery_out(
+                mail.record_send(session, claim.delivery_id, outcome, clock.now())
+            ),
+        )
+        if done is None:  # pragma: no cover - prepare_send always claims or raises
+            raise NotFound("notice", notice_id)
+        _claim, outcome, out = done
         if not outcome.ok:
             raise mail.NoticeNotSent(
                 f"the mail server did not accept notice {notice_id}: {outcome.error}",
@@ -189,3 +220,124 @@ class SharedNoticeController(Controller):
             notice = sharing.notice_for_token(session, token, state.settings.secret_key, clock.now())
             data = service.read_pdf(state.settings.data_dir, notice)
         return _pdf(data, f"{notice.kind}-{notice.id}.pdf")
+
+
+HTML = "text/html; charset=utf-8"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# The reply page holds a token in its address: it is never cached, framed or sent on as a referrer.
+PAGE_HEADERS = {
+    "Cache-Control": "private, no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'",
+}
+
+
+class UnsupportedMediaType(RenewalsError):
+    status_code = 415
+
+
+def _page(html: str, status_code: int = 200) -> Response[str]:
+    return Response(html, media_type=HTML, status_code=status_code, headers=PAGE_HEADERS)
+
+
+def _json_reply(raw: bytes) -> ReplyIn:
+    try:
+        return msgspec.json.decode(raw, type=ReplyIn)
+    except msgspec.ValidationError as exc:
+        found = re.search(r"at `\$\.(\w+)", str(exc))
+        raise ValidationFailed(found.group(1) if found else "body", str(exc).split(" - at ")[0]) from exc
+    except msgspec.DecodeError as exc:
+        raise ValidationFailed("body", "is not valid JSON") from exc
+
+
+def _form_reply(form: Any) -> ReplyIn:
+    """The page's form as a ReplyIn; empty fields are absent."""
+
+    def text(name: str) -> str | None:
+        value = form.get(name)
+        return value.strip() if isinstance(value, str) and value.strip() else None
+
+    promise = text("promise_date")
+    try:
+        promise_date = date.fromisoformat(promise) if promise else None
+    except ValueError as exc:
+        raise ValidationFailed("promise_date", "must be a date (YYYY-MM-DD)") from exc
+    raw_ids = [v for v in form.getall("invoice_ids", []) if isinstance(v, str) and v.strip()]
+    if not all(v.strip().isdigit() for v in raw_ids):
+        raise ValidationFailed("invoice_ids", "must be invoice ids")
+    choice = text("choice")
+    if choice is None:
+        raise ValidationFailed("choice", "choose an answer")
+    return ReplyIn(
+        choice=choice,
+        promise_date=promise_date,
+        invoice_ids=[int(v) for v in raw_ids] if raw_ids else None,
+        reason=text("reason"),
+        reference=text("reference"),
+    )
+
+
+class NoticeReplyController(Controller):
+    """The client's answer to a letter, through its shared link: the token is the permission."""
+
+    path = "/n"
+    tags = ["notices"]
+    security = []
+
+    def _view_page(
+        self, request: Req, token: str, *, done: ReplyOut | None = None, failure: RenewalsError | None = None
+    ) -> Response[str]:
+        state = state_of(request)
+        secret = state.settings.secret_key
+        with anonymous_unit(request) as session:
+            view = replies.reply_view(session, token, secret, at=clock.now(), today=state.today())
+        csrf = rules.reply_form_token(secret, view.link_id, secrets.token_urlsafe(16))
+        html = reply_page.render(view, pdf_url=f"{sharing.PUBLIC_PREFIX}{token}", csrf=csrf, done=done, failure=failure)
+        return _page(html, failure.status_code if failure is not None else 200)
+
+    @get("/{token:str}/reply", sync_to_thread=True, media_type=HTML)
+    def reply_page(self, request: Req, token: str) -> Response[str]:
+        """The page, in the letter's language, where the client answers it; 404 for a bad,
+        expired or revoked link and for a letter that asks nothing (a statement)."""
+        return self._view_page(request, token)
+
+    def _answer(self, request: Req, token: str, data: ReplyIn, form_token: str | None) -> tuple[ReplyOut, bool]:
+        state = state_of(request)
+        with anonymous_unit(request) as session:
+            reply, replayed = replies.answer(
+                session,
+                token,
+                state.settings.secret_key,
+                data,
+                at=clock.now(),
+                today=state.today(),
+                form_token=form_token,
+            )
+            return replies.reply_out(reply, replayed=replayed), replayed
+
+    @post("/{token:str}/reply", status_code=201)
+    async def reply(self, request: Req, token: str) -> Response[Any]:
+        """Answer a letter: `{choice, promise_date?, invoice_ids?, reason?, reference?}` as JSON
+        (201 with the answer; 200 with the first one when a form is sent again) or as the page's
+        form (the page again, confirming). 404 for a bad, expired or revoked link, 403 for a form
+        not issued for this link, 422 naming the field, 429 after too many answers."""
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/json":
+            data = _json_reply(await request.body())
+            out, replayed = await to_thread.run_sync(self._answer, request, token, data, None)
+            return Response(out, status_code=200 if replayed else 201)
+        if kind not in FORM_TYPES:
+            raise UnsupportedMediaType("send the answer as application/json or as the page's form")
+        form = await request.form()
+        csrf = form.get("csrf")
+        if not isinstance(csrf, str) or not csrf:
+            raise Forbidden("this form has no anti-forgery value: reload the page and answer again")
+        try:
+            data = _form_reply(form)
+            out, _replayed = await to_thread.run_sync(self._answer, request, token, data, csrf)
+        except (ValidationFailed, Forbidden, replies.TooManyReplies) as exc:
+            failure: RenewalsError = exc
+            return await to_thread.run_sync(lambda: self._view_page(request, token, failure=failure))
+        return await to_thread.run_sync(lambda: self._view_page(request, token, done=out))

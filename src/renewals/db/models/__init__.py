@@ -7,7 +7,7 @@ from renewals.db.models.clients import Client, Contact
 from renewals.db.models.contracts import Contract, ContractLine
 from renewals.db.models.deliveries import Delivery
 from renewals.db.models.jobs import Job, JobChunk
-from renewals.db.models.notices import Notice, NoticeBatch, NoticeDelivery, NoticeLink
+from renewals.db.models.notices import Notice, NoticeBatch, NoticeDelivery, NoticeLink, NoticeReply
 from renewals.db.models.receivables import (
     Allocation,
     BillingRun,
@@ -41,6 +41,7 @@ __all__ = [
     "NoticeBatch",
     "NoticeDelivery",
     "NoticeLink",
+    "NoticeReply",
     "Payment",
     "Renewal",
     "User",

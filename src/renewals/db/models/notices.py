@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from renewals.clock import now
@@ -106,3 +106,29 @@ class NoticeDelivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
 
     __table_args__ = (Index("ix_notice_deliveries_notice_id", "notice_id"),)
+
+
+class NoticeReply(Base):
+    """A client's answer to a letter, given through its shared link: every answer is a row (the
+    latest stands). `nonce` is the reply form's one-time value, so a form sent twice is one answer."""
+
+    __tablename__ = "notice_replies"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    link_id: Mapped[str] = mapped_column(ForeignKey("notice_links.id", ondelete="CASCADE"))
+    # The contact the letter was addressed to, who answers through its link (NULL: none on file).
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    choice: Mapped[str] = mapped_column(String(20))
+    promise_date: Mapped[date | None] = mapped_column(Date)
+    invoice_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    reason: Mapped[str | None] = mapped_column(Text)
+    reference: Mapped[str | None] = mapped_column(String(100))
+    nonce: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
+
+    __table_args__ = (
+        Index("ix_notice_replies_link_id_created_at", "link_id", "created_at"),
+        Index("ix_notice_replies_notice_id", "notice_id"),
+        UniqueConstraint("link_id", "nonce", name="uq_notice_replies_link_id_nonce"),
+    )

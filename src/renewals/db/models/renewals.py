@@ -54,6 +54,8 @@ class Activity(Base):
     renewal_id: Mapped[int] = mapped_column(ForeignKey("renewals.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # A client contact who wrote it (an answer to a letter through its link), when not a user.
+    author_contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=now)
     text: Mapped[str] = mapped_column(Text)
     next_follow_up_on: Mapped[date | None] = mapped_column(Date)

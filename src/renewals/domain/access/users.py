@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import jwt
 import msgspec
@@ -11,7 +11,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from renewals.clock import now
 from renewals.db.models import User
 from renewals.domain.access.rules import ROLES, Role, require_role
 from renewals.domain.audit import record
@@ -83,8 +82,8 @@ def authenticate(session: Session, email: str, password: str) -> User:
     return user
 
 
-def issue_token(user: User, secret: str, ttl_hours: int) -> str:
-    issued = now()
+def issue_token(user: User, secret: str, ttl_hours: int, issued: datetime) -> str:
+    """A bearer token for the user, issued at `issued` and valid for `ttl_hours`."""
     claims = {
         "sub": str(user.id),
         "gen": user.token_generation,

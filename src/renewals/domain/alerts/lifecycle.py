@@ -15,6 +15,8 @@ from renewals.domain.alerts.rules import (
     notice_deadline_due,
     renewal_due_threshold,
 )
+from renewals.domain.receivables.ledger import OPEN_STATUSES as UNPAID_INVOICE_STATUSES
+from renewals.domain.renewals.rules import OPEN_STATUSES as OPEN_RENEWAL_STATUSES
 
 # Who works an alert: the account manager of the client, or finance (the manager of the account
 # manager is informed of a lapse, finance informs the account manager of money matters).
@@ -25,9 +27,6 @@ ACCOUNT_KINDS: frozenset[str] = frozenset(
 CONTRACT_KINDS: tuple[str, ...] = (AlertKind.RENEWAL_DUE, AlertKind.NOTICE_DEADLINE)
 INVOICE_KINDS: tuple[str, ...] = (AlertKind.INVOICE_OVERDUE, AlertKind.PROMISE_BROKEN)
 RENEWAL_KINDS: tuple[str, ...] = (AlertKind.RENEWAL_LAPSED, AlertKind.FOLLOW_UP_DUE)
-
-UNPAID_INVOICE_STATUSES: tuple[str, ...] = ("open", "partially_paid")
-OPEN_RENEWAL_STATUSES: tuple[str, ...] = ("upcoming", "contacted", "proposal_sent", "awaiting_signature")
 
 
 def id_ranges(lowest: int | None, highest: int | None, size: int) -> list[tuple[int, int]]:

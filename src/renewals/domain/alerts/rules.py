@@ -15,6 +15,7 @@ Threshold per kind (the last part of the dedupe key):
     credit_limit      client     the credit limit in minor units: raising the limit re-arms it
     follow_up_due     renewal    the follow-up date as YYYYMMDD (`date_threshold`)
     promise_broken    invoice    the promised payment date as YYYYMMDD (`date_threshold`)
+    client_response   client     none: one alert per answer, keyed by the answer's id (not a scan rule)
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class AlertKind(StrEnum):
     CREDIT_LIMIT = "credit_limit"
     FOLLOW_UP_DUE = "follow_up_due"
     PROMISE_BROKEN = "promise_broken"
+    CLIENT_RESPONSE = "client_response"
 
 
 class SubjectType(StrEnum):
@@ -56,6 +58,7 @@ SUBJECT_OF: dict[AlertKind, SubjectType] = {
     AlertKind.CREDIT_LIMIT: SubjectType.CLIENT,
     AlertKind.FOLLOW_UP_DUE: SubjectType.RENEWAL,
     AlertKind.PROMISE_BROKEN: SubjectType.INVOICE,
+    AlertKind.CLIENT_RESPONSE: SubjectType.CLIENT,
 }
 
 RENEWAL_DUE_THRESHOLDS: tuple[int, ...] = (90, 60, 30, 7)
@@ -161,7 +164,7 @@ def severity(kind: str, threshold: int | None = None) -> Severity:
     renewal_due: critical at 7 days or fewer, warning at 30 or fewer, info above;
     invoice_overdue: info at level 1, warning at 2, critical at 3 and 4 (level 3 is where
     renewing needs a manager); renewal_lapsed: critical (revenue already lost);
-    notice_deadline, credit_limit, promise_broken: warning; follow_up_due: info.
+    notice_deadline, credit_limit, promise_broken, client_response: warning; follow_up_due: info.
 
     Raises ValueError for an unknown kind, or a missing threshold where the grade needs one.
     """

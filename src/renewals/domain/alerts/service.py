@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, extract, func, or_, select
 from sqlalchemy.orm import Session
 
-from renewals.clock import now
 from renewals.db.models import Activity, Alert, Client, Contact, Contract, Invoice, Renewal, User
 from renewals.domain import money
 from renewals.domain.access.rules import sees_everything
 from renewals.domain.alerts.lifecycle import (
     FINANCE_KINDS,
-    OPEN_RENEWAL_STATUSES,
-    UNPAID_INVOICE_STATUSES,
     birthday_month_days,
     next_celebration,
 )
@@ -30,6 +27,8 @@ from renewals.domain.alerts.schemas import (
 )
 from renewals.domain.audit import record
 from renewals.domain.pagination import check_window, paginate
+from renewals.domain.receivables.queries import overdue
+from renewals.domain.renewals.rules import OPEN_STATUSES
 from renewals.errors import Conflict, NotFound, ValidationFailed
 
 STATUSES = ("open", "acknowledged", "resolved")
@@ -148,7 +147,7 @@ def _illegal(alert: Alert, action: str, allowed: list[str]) -> Conflict:
     )
 
 
-def acknowledge(session: Session, actor: User, alert_id: int, note: str | None = None) -> Alert:
+def acknowledge(session: Session, actor: User, alert_id: int, at: datetime, note: str | None = None) -> Alert:
     """Mark an open alert acknowledged (seen, being handled). Raises NotFound, Conflict (409)
     when it is already acknowledged or resolved."""
     alert = get_visible_alert(session, actor, alert_id, for_update=True)
@@ -157,7 +156,7 @@ def acknowledge(session: Session, actor: User, alert_id: int, note: str | None =
     before = _snapshot(alert)
     alert.status = "acknowledged"
     alert.acknowledged_by = actor.id
-    alert.acknowledged_at = now()
+    alert.acknowledged_at = at
     session.flush()
     record(session, actor, "acknowledge", "alert", alert.id, before, _snapshot(alert) | {"note": note})
     return alert
@@ -216,7 +215,7 @@ def today(session: Session, user: User, as_of: date, *, limit: int = 100) -> Tod
         .join(Client, Client.id == Contract.client_id)
         .where(
             Contract.client_id.in_(desk),
-            Renewal.status.in_(OPEN_RENEWAL_STATUSES),
+            Renewal.status.in_(OPEN_STATUSES),
             or_(Renewal.next_action_date <= as_of, Renewal.end_date <= as_of + timedelta(days=RENEWAL_SOON_DAYS)),
         )
         .order_by(Renewal.end_date, Renewal.id)
@@ -260,7 +259,7 @@ def today(session: Session, user: User, as_of: date, *, limit: int = 100) -> Tod
         .where(
             Activity.author_id == user.id,
             Activity.next_follow_up_on == as_of,
-            Renewal.status.in_(OPEN_RENEWAL_STATUSES),
+            Renewal.status.in_(OPEN_STATUSES),
         )
         .order_by(Activity.id)
     )
@@ -293,7 +292,7 @@ def today(session: Session, user: User, as_of: date, *, limit: int = 100) -> Tod
             Invoice.hold_kind,
         )
         .join(Client, Client.id == Invoice.client_id)
-        .where(Invoice.status.in_(UNPAID_INVOICE_STATUSES), Invoice.balance_minor > 0, Invoice.due_date < as_of)
+        .where(overdue(as_of))
         .order_by(Invoice.due_date, Invoice.id)
     )
     if user.role != "finance":

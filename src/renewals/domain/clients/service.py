@@ -17,6 +17,7 @@ from renewals.domain.audit import record
 from renewals.domain.clients.rules import legal_name_key, tier_for
 from renewals.domain.clients.schemas import ClientIn, ClientOut, ClientPatch, ContactIn, ContactOut
 from renewals.domain.pagination import paginate
+from renewals.domain.renewals.records import hand_over_renewals
 from renewals.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 
 
@@ -116,9 +117,7 @@ def update_client(session: Session, actor: User, client_id: int, patch: ClientPa
     if patch.owner_id is not msgspec.UNSET and patch.owner_id != client.owner_id:
         require_role(actor, MANAGERS, "reassigning a client")
         client.owner_id = _check_owner(session, actor, patch.owner_id)
-        # Open renewals follow the client to its new owner (imported here: renewals builds on clients).
-        from renewals.domain.renewals.service import hand_over_renewals
-
+        # Open renewals follow the client to its new owner.
         hand_over_renewals(session, actor, client.id, client.owner_id)
     if patch.legal_name is not msgspec.UNSET:
         key = legal_name_key(patch.legal_name)

@@ -1,4 +1,9 @@
-"""Contract services: create, edit at a version, terminate, list — each change audited."""
+"""Contract services: create, edit at a version, terminate, list — each change audited.
+
+Creating or editing a contract also opens what it needs at once: its client's tier and status,
+and its renewal record when it ends within the horizon. The API, the CSV import and the demo
+book all come through here, so they behave the same.
+"""
 
 from __future__ import annotations
 
@@ -15,35 +20,23 @@ from renewals.domain.access.rules import WRITE_CLIENTS, can_see_client, require_
 from renewals.domain.audit import record
 from renewals.domain.clients.service import get_visible, refresh_tier_and_status
 from renewals.domain.contracts import rules
+from renewals.domain.contracts.fields import given, shown
 from renewals.domain.contracts.schemas import ContractIn, ContractOut, ContractPatch, LineOut, TerminationIn
 from renewals.domain.pagination import paginate
+from renewals.domain.renewals.records import open_renewal_for, sync_end_dates
+from renewals.domain.renewals.rules import DEFAULT_HORIZON_DAYS
 from renewals.errors import Conflict, NotFound, StaleVersion, ValidationFailed
 
 TAX_RANGE = (Decimal(0), Decimal(100))
 UPLIFT_RANGE = (Decimal(-100), Decimal(100))
+# Edited fields that are checked (or set) one by one; every other field of the patch is stored as given.
+_CHECKED_ON_EDIT = frozenset({"version", "start_date", "end_date", "tax_rate", "renewal_uplift_pct", "lines", "status"})
 
 
 def contract_out(contract: Contract) -> ContractOut:
     cur = contract.currency
     return ContractOut(
-        id=contract.id,
-        client_id=contract.client_id,
-        number=contract.number,
-        title=contract.title,
-        kind=contract.kind,
-        start_date=contract.start_date,
-        end_date=contract.end_date,
-        billing_cycle=contract.billing_cycle,
-        currency=cur,
-        tax_rate=contract.tax_rate,
-        payment_terms_days=contract.payment_terms_days,
-        notice_period_days=contract.notice_period_days,
-        auto_renew=contract.auto_renew,
-        renewal_term_months=contract.renewal_term_months,
-        renewal_uplift_pct=contract.renewal_uplift_pct,
-        status=contract.status,
-        predecessor_id=contract.predecessor_id,
-        version=contract.version,
+        **shown(contract),
         lines=[
             LineOut(
                 description=ln.description,
@@ -52,8 +45,6 @@ def contract_out(contract: Contract) -> ContractOut:
             )
             for ln in contract.lines
         ],
-        terminated_on=contract.terminated_on,
-        termination_reason=contract.termination_reason,
     )
 
 
@@ -90,9 +81,20 @@ def _ensure_unique_number(session: Session, number: str) -> None:
 
 
 def create_contract(
-    session: Session, actor: User, data: ContractIn, tier_thresholds: dict[str, tuple[Decimal, Decimal]]
+    session: Session,
+    actor: User,
+    data: ContractIn,
+    tier_thresholds: dict[str, tuple[Decimal, Decimal]],
+    *,
+    as_of: date | None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> Contract:
-    """Create a contract with its lines. Raises ValidationFailed, NotFound (client), Conflict (number)."""
+    """Create a contract with its lines, refresh its client's tier and, with `as_of` (today),
+    open its renewal record if it is active and ends within the horizon. Without `as_of` (a
+    history being loaded) the next daily scan opens the record.
+
+    Raises ValidationFailed, NotFound (client), Conflict (number).
+    """
     require_role(actor, WRITE_CLIENTS, "creating a contract")
     client = get_visible(session, actor, data.client_id)
     currency = money.check_currency(data.currency or client.currency)
@@ -106,28 +108,17 @@ def create_contract(
         rules.check_activation(len(lines))
     number = data.number.strip()
     _ensure_unique_number(session, number)
+    values = given(data, skip=frozenset({"lines"}))
     contract = Contract(
-        client_id=client.id,
-        number=number,
-        title=data.title.strip(),
-        kind=data.kind,
-        start_date=data.start_date,
-        end_date=data.end_date,
-        billing_cycle=data.billing_cycle,
-        currency=currency,
-        tax_rate=tax,
-        payment_terms_days=data.payment_terms_days,
-        notice_period_days=data.notice_period_days,
-        auto_renew=data.auto_renew,
-        renewal_term_months=data.renewal_term_months,
-        renewal_uplift_pct=uplift,
-        status=data.status,
+        **values | {"client_id": client.id, "currency": currency, "tax_rate": tax, "renewal_uplift_pct": uplift}
     )
     _set_lines(contract, lines)
     session.add(contract)
     session.flush()
     record(session, actor, "create", "contract", contract.id, None, snapshot(contract))
     refresh_tier_and_status(session, client, tier_thresholds)
+    if as_of is not None:
+        open_renewal_for(session, contract.id, as_of, horizon_days)
     return contract
 
 
@@ -137,8 +128,16 @@ def update_contract(
     contract_id: int,
     patch: ContractPatch,
     tier_thresholds: dict[str, tuple[Decimal, Decimal]],
+    *,
+    as_of: date | None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> Contract:
-    """Edit a draft or active contract at the named version. Raises StaleVersion, Conflict, ValidationFailed."""
+    """Edit a draft or active contract at the named version. Its renewal record follows at once:
+    a new end date is copied onto it and, with `as_of`, an activated or re-dated contract that
+    now ends within the horizon gets one.
+
+    Raises StaleVersion, Conflict, ValidationFailed.
+    """
     require_role(actor, WRITE_CLIENTS, "changing a contract")
     contract = get_visible_contract(session, actor, contract_id, for_update=True)
     if patch.version != contract.version:
@@ -158,18 +157,8 @@ def update_contract(
         contract.renewal_uplift_pct = rules.check_percent(
             patch.renewal_uplift_pct, "renewal_uplift_pct", low=UPLIFT_RANGE[0], high=UPLIFT_RANGE[1]
         )
-    for field in (
-        "title",
-        "kind",
-        "billing_cycle",
-        "payment_terms_days",
-        "notice_period_days",
-        "auto_renew",
-        "renewal_term_months",
-    ):
-        value = getattr(patch, field)
-        if value is not msgspec.UNSET:
-            setattr(contract, field, value.strip() if isinstance(value, str) else value)
+    for field, value in given(patch, skip=_CHECKED_ON_EDIT).items():
+        setattr(contract, field, value)
     if patch.lines is not msgspec.UNSET:
         _set_lines(contract, rules.check_lines(patch.lines, contract.currency))
     if patch.status is not msgspec.UNSET:
@@ -182,6 +171,9 @@ def update_contract(
     if after != before:
         record(session, actor, "update", "contract", contract.id, before, after)
     refresh_tier_and_status(session, session.get_one(Client, contract.client_id), tier_thresholds)
+    sync_end_dates(session, [contract.id])
+    if as_of is not None:
+        open_renewal_for(session, contract.id, as_of, horizon_days)
     return contract
 
 

@@ -18,14 +18,14 @@ from typing import Any
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
+from renewals.db.dialect import insert_one_ignoring_conflicts
 from renewals.db.models import Alert, User
 from renewals.db.models.deliveries import Delivery
 from renewals.db.uow import request_job
 from renewals.domain.deliveries import signing
 from renewals.domain.deliveries.transport import Outcome
-from renewals.domain.jobs.service import finish as finish_job
-from renewals.domain.jobs.service import insert_ignoring_duplicates
-from renewals.domain.jobs.service import start as start_job
+from renewals.domain.jobrecords.service import finish as finish_job
+from renewals.domain.jobrecords.service import start as start_job
 from renewals.errors import RenewalsError
 
 CLAIM_LEASE = timedelta(seconds=60)
@@ -108,7 +108,7 @@ def claim_webhook(session: Session, alert_id: int, url: str, secret: str, at: da
     alert = session.get(Alert, alert_id)
     if alert is None:
         return None
-    insert_ignoring_duplicates(
+    insert_one_ignoring_conflicts(
         session,
         Delivery.__table__,
         {
@@ -167,7 +167,7 @@ def plan_digests(session: Session, as_of: date, at: datetime) -> list[int]:
         by_assignee.setdefault(assignee_id, (email, []))[1].append(alert_id)
     created = []
     for assignee_id, (email, alert_ids) in by_assignee.items():
-        delivery_id = insert_ignoring_duplicates(
+        delivery_id = insert_one_ignoring_conflicts(
             session,
             Delivery.__table__,
             {
@@ -190,12 +190,12 @@ def plan_digests(session: Session, as_of: date, at: datetime) -> list[int]:
 def digest_job(session: Session, job_id: int | None, as_of: date, at: datetime, *, enabled: bool) -> None:
     """Plan the day's digests as a job (when SMTP is configured) and mark the job done with how many
     were recorded. A job that already started (a redelivered message) is left alone."""
-    job = start_job(session, job_id) if job_id is not None else None
+    job = start_job(session, job_id, at) if job_id is not None else None
     if job_id is not None and job is None:
         return
     created = plan_digests(session, as_of, at) if enabled else []
     if job is not None:
-        finish_job(session, job, {"as_of": as_of.isoformat(), "digests": len(created), "smtp": enabled})
+        finish_job(session, job, {"as_of": as_of.isoformat(), "digests": len(created), "smtp": enabled}, at)
 
 
 def claim_digest(session: Session, delivery_id: int, mail_from: str, at: datetime) -> DigestClaim | None:

@@ -37,11 +37,9 @@ _ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
 
 def batch_out(session: Session, batch: NoticeBatch) -> BatchOut:
-    rows = (
-        session.execute(select(Notice.id, Notice.status).where(Notice.batch_id == batch.id).order_by(Notice.id))
-        .tuples()
-        .all()
-    )
+    rows = session.execute(
+        select(Notice.id, Notice.status).where(Notice.batch_id == batch.id).order_by(Notice.id)
+    ).all()
     return BatchOut(
         id=batch.id,
         owner_id=batch.owner_id,
@@ -80,21 +78,17 @@ def request_batch(session: Session, actor: User, data: BatchIn, today: date) -> 
     """
     owner = _owner(session, actor, data.owner_id)
     as_of = data.as_of or today
-    contracts = (
-        session.execute(
-            select(Contract.id, Contract.client_id, Client.language)
-            .join(Client, Client.id == Contract.client_id)
-            .where(
-                Client.owner_id == owner.id,
-                Contract.status.in_(RENEWABLE_STATUSES),
-                Contract.end_date >= as_of,
-                Contract.end_date <= as_of + timedelta(days=data.within_days),
-            )
-            .order_by(Contract.end_date, Contract.id)
+    contracts = session.execute(
+        select(Contract.id, Contract.client_id, Client.language)
+        .join(Client, Client.id == Contract.client_id)
+        .where(
+            Client.owner_id == owner.id,
+            Contract.status.in_(RENEWABLE_STATUSES),
+            Contract.end_date >= as_of,
+            Contract.end_date <= as_of + timedelta(days=data.within_days),
         )
-        .tuples()
-        .all()
-    )
+        .order_by(Contract.end_date, Contract.id)
+    ).all()
     if not contracts:
         raise Conflict(
             f"{owner.name} has no active contract ending between {as_of.isoformat()} and "
@@ -174,16 +168,12 @@ def finish_batch(session: Session, batch_id: int, data_dir: Path, at: datetime) 
     )
     if pending:
         return None
-    ready = (
-        session.execute(
-            select(Notice.id, Notice.file_path, Notice.language, Notice.kind, Contract.number)
-            .outerjoin(Contract, Contract.id == Notice.contract_id)
-            .where(Notice.batch_id == batch_id, Notice.status == "ready")
-            .order_by(Notice.id)
-        )
-        .tuples()
-        .all()
-    )
+    ready = session.execute(
+        select(Notice.id, Notice.file_path, Notice.language, Notice.kind, Contract.number)
+        .outerjoin(Contract, Contract.id == Notice.contract_id)
+        .where(Notice.batch_id == batch_id, Notice.status == "ready")
+        .order_by(Notice.id)
+    ).all()
     failed = (
         session.scalar(
             select(func.count()).select_from(Notice).where(Notice.batch_id == batch_id, Notice.status == "failed")

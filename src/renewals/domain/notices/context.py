@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Literal, TypedDict
+from typing import Literal, TypedDict, get_args
 
 Kind = Literal["renewal_notice", "payment_reminder", "statement"]
 Language = Literal["en", "zh-Hans", "zh-Hant", "ko"]
@@ -22,8 +22,9 @@ BillingCycle = Literal["monthly", "quarterly", "semiannual", "annual"]
 DunningLevel = Literal[1, 2, 3, 4]
 EntryKind = Literal["invoice", "payment", "credit_note", "payment_reversal", "write_off", "invoice_void"]
 
-KINDS: tuple[Kind, ...] = ("renewal_notice", "payment_reminder", "statement")
-LANGUAGES: tuple[Language, ...] = ("en", "zh-Hans", "zh-Hant", "ko")
+# Written once, in the Literals above; each kind's facts are in `kinds.REGISTRY`.
+KINDS: tuple[Kind, ...] = get_args(Kind)
+LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 
 class Letterhead(TypedDict):
@@ -120,6 +121,9 @@ class PaymentReminderContext(TypedDict):
     client: Recipient
     invoices: list[OverdueInvoice]
     pay_by: date
+    earlier_reminders: list[date]
+    """The days earlier payment reminders to this client were delivered, before the issue date;
+    the letter speaks of earlier reminders only when there are some."""
     contact: Contact
 
 
@@ -128,9 +132,16 @@ class StatementEntry(TypedDict):
     kind: EntryKind
     reference: str
     description: str
+    """Free text printed as given (may be empty)."""
     amount: Decimal
     """Signed: positive raises what the client owes (invoice, payment reversal), negative
     lowers it (payment, credit note, write-off)."""
+    method: str | None
+    """Payments and reversals: the payment method code (`bank_transfer`, `cheque`, …), printed
+    in the letter's language."""
+    period_start: date | None
+    """Invoices: the service period billed."""
+    period_end: date | None
 
 
 class StatementAccount(TypedDict):

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date, format_skeleton
+from babel.lists import format_list
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -74,6 +75,10 @@ class Formatter:
     def money(self, amount: Decimal, currency: str) -> str:
         # Round half-up first: Babel would otherwise round half-even. KRW shows no decimals.
         return format_currency(round_money(amount, currency), currency, locale=self.locale)
+
+    def join(self, items: list[str]) -> str:
+        """`a, b and c` in the locale's words."""
+        return format_list(items, locale=self.locale) if items else ""
 
     def number(self, value: Decimal | int) -> str:
         return format_decimal(value, locale=self.locale)

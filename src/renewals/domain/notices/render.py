@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import mimetypes
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from urllib.request import url2pathname
 
 import jinja2
 from babel.support import Translations
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
@@ -32,11 +33,12 @@ from renewals.domain.money import round_money
 from renewals.domain.notices import corefonts, fonts
 from renewals.domain.notices.context import KINDS, LANGUAGES, Kind, Language
 from renewals.domain.notices.i18n import Formatter, catalog_text, load_translations, page_counter_css
+from renewals.domain.notices.kinds import TEMPLATES_DIR
 from renewals.errors import FontMissing, NoticeRenderFailed, ValidationFailed
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TEMPLATES_DIR = Path(__file__).resolve().parents[4] / "templates" / "notices"
+DEFAULT_TEMPLATES_DIR = TEMPLATES_DIR
 
 
 def N_(message: str) -> str:
@@ -65,6 +67,22 @@ ENTRY_KINDS: dict[str, str] = {
     "write_off": N_("Write-off"),
     "invoice_void": N_("Invoice voided"),
 }
+PAYMENT_METHODS: dict[str, str] = {
+    "bank_transfer": N_("Bank transfer"),
+    "wire_transfer": N_("Bank transfer"),
+    "transfer": N_("Bank transfer"),
+    "cheque": N_("Cheque"),
+    "check": N_("Cheque"),
+    "card": N_("Card payment"),
+    "credit_card": N_("Card payment"),
+    "cash": N_("Cash"),
+    "direct_debit": N_("Direct debit"),
+    "giro": N_("Giro transfer"),
+    "online": N_("Online payment"),
+    "other": N_("Other payment"),
+}
+WRITTEN_OFF = N_("Written off as bad debt")
+SERVICE_PERIOD = N_("Service %(start)s – %(end)s")
 BUCKET_CURRENT = N_("Current")
 BUCKET_RANGE = N_("%(low)s–%(high)s days")
 BUCKET_OVER = N_("Over %(days)s days")
@@ -181,8 +199,13 @@ class Renderer:
         translations = load_translations(language)
         env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
         fmt = Formatter(language)
+        # Amounts, dates and numbers come out as unbreakable spans: never split across lines.
         env.filters.update(
-            date=_strict(fmt.date), money=_strict(fmt.money), number=_strict(fmt.number), percent=_strict(fmt.percent)
+            date=_strict(_whole(fmt.date)),
+            money=_strict(_whole(fmt.money)),
+            number=_strict(_whole(fmt.number)),
+            percent=_strict(_whole(fmt.percent)),
+            dates=_strict(lambda days: _joined(fmt, [_whole(fmt.date)(day) for day in days])),
         )
         gettext = translations.gettext
         env.globals.update(
@@ -191,6 +214,7 @@ class Renderer:
             page_counter=Markup(page_counter_css(gettext(PAGE_COUNTER))),  # noqa: S704
             cycle_label=lambda key: gettext(BILLING_CYCLES[key]),
             entry_label=lambda key: gettext(ENTRY_KINDS[key]),
+            method_label=lambda code: gettext(PAYMENT_METHODS[code]) if code in PAYMENT_METHODS else _humane(code),
             bucket_label=_bucket_labeller(translations),
         )
         return _Locale(env=env, translations=translations, fmt=fmt)
@@ -232,13 +256,15 @@ class Renderer:
             )
         locale = self._locales[language_]
         try:
-            view = _PREPARE[kind_](context, locale)
+            view = VIEWS[kind_](context, locale)
             view.update(kind=kind_, logo_url=self._logo_url(context["letterhead"]["logo_path"]))
             html = locale.env.get_template(f"{kind_}.html").render(view)
         except jinja2.UndefinedError as exc:
             raise NoticeRenderFailed(f"{kind_} context is incomplete: {exc.message}") from exc
         except KeyError as exc:
             raise NoticeRenderFailed(f"{kind_} context is incomplete: missing key {exc}") from exc
+        if language_ == "ko":
+            html = keep_korean_words(html)
         return self._pdf(html)
 
     def _logo_url(self, logo: str | None) -> str | None:
@@ -263,6 +289,28 @@ class Renderer:
         )
 
 
+# Two Hangul syllables in a row, outside any tag.
+_HANGUL_PAIR = re.compile(r"(?<=[\uac00-\ud7a3])(?=[\uac00-\ud7a3])")
+_WORD_JOINER = "\u2060"
+
+
+def keep_korean_words(html: str) -> str:
+    """Make each Korean word of the body unbreakable: Korean breaks lines between words, and
+    WeasyPrint (Pango) would otherwise break between any two syllables (`word-break: keep-all`
+    is not implemented). A WORD JOINER (U+2060, invisible, no glyph) between the syllables of a
+    word forbids the break at no layout cost; tags hold no Hangul but attribute values, which
+    are left alone."""
+    head, marker, body = html.partition("<body")
+    if not marker:
+        return html
+    parts = re.split(r"(<[^>]*>)", body)
+    return (
+        head
+        + marker
+        + "".join(part if part.startswith("<") else _HANGUL_PAIR.sub(_WORD_JOINER, part) for part in parts)
+    )
+
+
 def _strict(filter_: Callable[..., str]) -> Callable[..., str]:
     """A filter that fails on an undefined argument, as StrictUndefined does everywhere else."""
 
@@ -273,6 +321,27 @@ def _strict(filter_: Callable[..., str]) -> Callable[..., str]:
         return filter_(*args)
 
     return checked
+
+
+def _whole(filter_: Callable[..., str]) -> Callable[..., Markup]:
+    def whole(*args: Any) -> Markup:
+        return Markup('<span class="nw">{}</span>').format(filter_(*args))
+
+    return whole
+
+
+def _joined(fmt: Formatter, parts: list[Markup]) -> Markup:
+    """`a, b and c` in the locale's words, the parts kept as markup."""
+    placeholders = [f"\x00{i}\x00" for i in range(len(parts))]
+    out = str(escape(fmt.join(placeholders)))
+    for placeholder, part in zip(placeholders, parts, strict=True):
+        out = out.replace(placeholder, str(part))
+    return Markup(out)  # noqa: S704  # escaped above, parts are our own markup
+
+
+def _humane(code: str) -> str:
+    """A payment method nobody catalogued, printed as words rather than as a code."""
+    return code.replace("_", " ").replace("-", " ").strip().capitalize()
 
 
 def _bucket_labeller(translations: Translations) -> Callable[[str], str]:
@@ -302,8 +371,11 @@ def _prepare_renewal(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any]:
         monthly_new += new
         lines.append({**line, "current_amount": current, "new_amount": new})
     uplift_label = locale.fmt.percent(abs(proposal["uplift_pct"]))
+    deadline = ctx["opt_out_deadline"]
     return {
         **ctx,
+        # A deadline already past on the letter's date is never asked of the client.
+        "opt_out_open": deadline is not None and deadline >= ctx["issue_date"],
         "lines": lines,
         "monthly_current": monthly_current,
         "monthly_new": monthly_new,
@@ -339,6 +411,7 @@ def _prepare_statement(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any
             rows.append(
                 {
                     **entry,
+                    "detail": _entry_detail(entry, locale),
                     "charge": amount if amount > 0 else None,
                     "credit": -amount if amount < 0 else None,
                     "balance": balance,
@@ -353,11 +426,29 @@ def _prepare_statement(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any
                 "aging_total": sum((aging[b] for b in ctx["aging_buckets"]), Decimal(0)),
             }
         )
-    width = round(90 / (len(ctx["aging_buckets"]) + 1), 2)
-    return {**ctx, "accounts": accounts, "aging_col_width": width}
+    return {**ctx, "accounts": accounts}
 
 
-_PREPARE: dict[Kind, Callable[[Mapping[str, Any], _Locale], dict[str, Any]]] = {
+def _entry_detail(entry: Mapping[str, Any], locale: _Locale) -> Markup:
+    """What a statement line says in its description column, in the letter's language."""
+    gettext = locale.translations.gettext
+    parts: list[Markup | str] = []
+    if entry["period_start"] is not None and entry["period_end"] is not None:
+        dates = _whole(lambda day: locale.fmt.date(day, "compact"))
+        parts.append(
+            escape(gettext(SERVICE_PERIOD)) % {"start": dates(entry["period_start"]), "end": dates(entry["period_end"])}
+        )
+    if entry["method"]:
+        method = entry["method"]
+        parts.append(gettext(PAYMENT_METHODS[method]) if method in PAYMENT_METHODS else _humane(method))
+    if entry["kind"] == "write_off":
+        parts.append(gettext(WRITTEN_OFF))
+    if entry["description"]:
+        parts.append(entry["description"])
+    return Markup(" · ").join(parts)
+
+
+VIEWS: dict[Kind, Callable[[Mapping[str, Any], _Locale], dict[str, Any]]] = {
     "renewal_notice": _prepare_renewal,
     "payment_reminder": _prepare_reminder,
     "statement": _prepare_statement,

@@ -18,7 +18,15 @@ REPLY_WITHIN_DAYS = 14
 PAY_WITHIN_DAYS = 10
 FINAL_PAY_WITHIN_DAYS = 7
 LINK_ID_BYTES = 16
+# A shareable link lasts this long unless asked otherwise.
+LINK_DAYS = 30
 _LINK_PURPOSE = b"renewals.notice-link.v1:"
+_FORM_PURPOSE = b"renewals.notice-reply-form.v1:"
+# A client may answer a letter this many times per window through one link; more is refused (429).
+REPLY_LIMIT = 5
+REPLY_WINDOW = timedelta(hours=1)
+# A promise to pay made through a letter's link may name a date at most this far ahead.
+PROMISE_MAX_DAYS = 30
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -89,3 +97,27 @@ def link_id_of(secret: str, token: str) -> str | None:
     if not hmac.compare_digest(mac, _mac(secret, link_id)):
         return None
     return link_id
+
+
+def reply_form_token(secret: str, link_id: str, nonce: str) -> str:
+    """The reply form's anti-forgery value: a one-time nonce and its HMAC bound to the link, so a
+    form is good for its own link only and sending it twice is recognised as one answer."""
+    mac = hmac.new(secret.encode(), _FORM_PURPOSE + f"{link_id}:{nonce}".encode(), hashlib.sha256).digest()
+    return f"{nonce}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def reply_form_nonce(secret: str, link_id: str, token: str) -> str | None:
+    """The nonce of a reply form token when it was made for this link, else None."""
+    nonce, dot, _mac = token.partition(".")
+    if not dot or not nonce or len(nonce) > 40:
+        return None
+    return nonce if hmac.compare_digest(token, reply_form_token(secret, link_id, nonce)) else None
+
+
+def promise_date_error(promise_date: date, today: date) -> str | None:
+    """Why a promised payment date is refused, or None: from today to PROMISE_MAX_DAYS ahead."""
+    if promise_date < today:
+        return f"must not be in the past (today is {today.isoformat()})"
+    if promise_date > today + timedelta(days=PROMISE_MAX_DAYS):
+        return f"must be within {PROMISE_MAX_DAYS} days (by {(today + timedelta(days=PROMISE_MAX_DAYS)).isoformat()})"
+    return None

@@ -286,6 +286,10 @@ def payment_reminder(language: Language) -> PaymentReminderContext:
         "client": CLIENTS[language],
         "invoices": _invoices(language),
         "pay_by": ISSUE_DATE + timedelta(days=10 if REMINDER_LEVEL[language] < 4 else 7),
+        # Levels 2 and up were preceded by delivered reminders, except the Korean final notice.
+        "earlier_reminders": [date(2026, 2, 2), date(2026, 2, 16)][: REMINDER_LEVEL[language] - 1]
+        if language != "ko"
+        else [],
         "contact": CONTACTS[language][1],
     }
 
@@ -293,28 +297,24 @@ def payment_reminder(language: Language) -> PaymentReminderContext:
 STATEMENT_TEXT: dict[Language, dict[str, str]] = {
     "en": {
         "fee": "Colocation fees, {m}",
-        "pay": "Bank transfer",
         "credit": "SLA credit: outage on 9 February",
         "bounce": "Returned payment",
         "months": "January 2026|February 2026|March 2026",
     },
     "zh-Hans": {
         "fee": "机柜租用费（{m}）",
-        "pay": "银行转账",
         "credit": "服务中断补偿（2 月 9 日）",
         "bounce": "付款退回",
         "months": "2026 年 1 月|2026 年 2 月|2026 年 3 月",
     },
     "zh-Hant": {
         "fee": "主機代管費（{m}）",
-        "pay": "銀行匯款",
         "credit": "服務中斷補償（2 月 9 日）",
         "bounce": "退匯",
         "months": "2026 年 1 月|2026 年 2 月|2026 年 3 月",
     },
     "ko": {
         "fee": "서버 임대료 ({m})",
-        "pay": "계좌 이체",
         "credit": "서비스 장애 보상 (2월 9일)",
         "bounce": "입금 반환",
         "months": "2026년 1월|2026년 2월|2026년 3월",
@@ -336,6 +336,7 @@ def statement_entries(language: Language, months: int = 3, start: date = date(20
     for i in range(months):
         first = date(start.year + (start.month - 1 + i) // 12, (start.month - 1 + i) % 12 + 1, 1)
         month_name = names[i] if i < len(names) else first.strftime("%Y-%m")
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         entries.append(
             {
                 "date": first,
@@ -343,6 +344,9 @@ def statement_entries(language: Language, months: int = 3, start: date = date(20
                 "reference": f"INV-{first:%Y}-{1000 + 7 * i:05d}",
                 "description": text["fee"].format(m=month_name),
                 "amount": fee,
+                "method": None,
+                "period_start": first,
+                "period_end": following - timedelta(days=1),
             }
         )
         entries.append(
@@ -350,8 +354,11 @@ def statement_entries(language: Language, months: int = 3, start: date = date(20
                 "date": first + timedelta(days=12),
                 "kind": "payment",
                 "reference": f"PAY-{4410 + i}",
-                "description": text["pay"],
+                "description": "",
                 "amount": -fee,
+                "method": "cheque" if i % 4 == 3 else "bank_transfer",
+                "period_start": None,
+                "period_end": None,
             }
         )
         if i % 3 == 1:
@@ -362,6 +369,9 @@ def statement_entries(language: Language, months: int = 3, start: date = date(20
                     "reference": f"CN-{first:%Y}-{31 + i:04d}",
                     "description": text["credit"],
                     "amount": -round_money(fee * Decimal("0.05"), currency),
+                    "method": None,
+                    "period_start": None,
+                    "period_end": None,
                 }
             )
         if i % 3 == 2:
@@ -372,6 +382,9 @@ def statement_entries(language: Language, months: int = 3, start: date = date(20
                     "reference": f"PAY-{4410 + i}",
                     "description": text["bounce"],
                     "amount": fee,
+                    "method": "bank_transfer",
+                    "period_start": None,
+                    "period_end": None,
                 }
             )
     return entries

@@ -4,12 +4,11 @@ status, sha256, size, pages, error, created_at)."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 
-Kind = Literal["renewal_notice", "payment_reminder", "statement"]
-Language = Literal["en", "zh-Hans", "zh-Hant", "ko"]
+from renewals.domain.notices.context import Kind, Language
 
 
 class NoticeIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -72,7 +71,7 @@ class BatchOut(msgspec.Struct):
 
 
 class LinkIn(msgspec.Struct, forbid_unknown_fields=True):
-    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
+    expires_in_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30  # rules.LINK_DAYS
 
 
 class LinkOut(msgspec.Struct):
@@ -92,3 +91,32 @@ class DeliveryOut(msgspec.Struct):
     sent_at: datetime | None
     error: str | None
     created_at: datetime
+
+
+class ReplyIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A client's answer to a letter (`POST /n/{token}/reply`, JSON or the page's form)."""
+
+    choice: str
+    """renew, call_me, not_renewing (renewal notices); promise, dispute, paid_already (reminders)."""
+    promise_date: date | None = None
+    """promise: the day the client will pay by, today to 30 days ahead."""
+    invoice_ids: list[int] | None = None
+    """promise, dispute: which of the letter's invoices (default: all of them still open)."""
+    reason: str | None = None
+    """not_renewing, dispute: why (required); any other choice: a message."""
+    reference: str | None = None
+    """paid_already: the payment's reference (or give it as `reason`)."""
+
+
+class ReplyOut(msgspec.Struct):
+    id: int
+    notice_id: int
+    choice: str
+    promise_date: date | None
+    invoice_ids: list[int]
+    reason: str | None
+    reference: str | None
+    created_at: datetime
+    replayed: bool = False
+    """True when this exact form had been sent before: the first answer is returned, nothing new
+    is recorded."""

@@ -21,75 +21,11 @@ from renewals.db.models import Client, Contact, Contract, User
 from renewals.db.models.notices import NoticeDelivery
 from renewals.domain.deliveries.transport import Outcome
 from renewals.domain.notices import rules
+from renewals.domain.notices.kinds import REPLY_LINE, notice_kind
 from renewals.domain.notices.schemas import DeliveryOut
 from renewals.domain.notices.service import get_visible_notice, read_pdf
+from renewals.domain.notices.sharing import create_link, public_path
 from renewals.errors import Conflict, RenewalsError
-
-# (subject, body) per language and kind; `{company}` and `{reference}` are filled in.
-MAIL_TEXT: dict[str, dict[str, tuple[str, str]]] = {
-    "en": {
-        "renewal_notice": (
-            "Renewal of your contract {reference}",
-            "Dear customer,\n\nplease find attached the renewal notice for your contract. "
-            "We look forward to your reply.\n\nKind regards,\n{company}\n",
-        ),
-        "payment_reminder": (
-            "Payment reminder {reference}",
-            "Dear customer,\n\naccording to our records some invoices are overdue; the attached reminder "
-            "lists them. If you have paid already, please ignore this message.\n\nKind regards,\n{company}\n",
-        ),
-        "statement": (
-            "Statement of account {reference}",
-            "Dear customer,\n\nplease find attached your statement of account.\n\nKind regards,\n{company}\n",
-        ),
-    },
-    "zh-Hans": {
-        "renewal_notice": (
-            "合同续约通知 {reference}",
-            "尊敬的客户：\n\n附件为贵司合同的续约通知，期待您的回复。\n\n此致\n{company}\n",
-        ),
-        "payment_reminder": (
-            "付款提醒 {reference}",
-            "尊敬的客户：\n\n根据我们的记录，贵司部分发票已逾期，详见附件。"
-            "如已付款，请忽略本邮件。\n\n此致\n{company}\n",
-        ),
-        "statement": (
-            "对账单 {reference}",
-            "尊敬的客户：\n\n附件为贵司的对账单，请查收。\n\n此致\n{company}\n",
-        ),
-    },
-    "zh-Hant": {
-        "renewal_notice": (
-            "合約續約通知 {reference}",
-            "敬愛的客戶：\n\n附件為貴公司合約的續約通知，期待您的回覆。\n\n敬祝 商祺\n{company}\n",
-        ),
-        "payment_reminder": (
-            "付款提醒 {reference}",
-            "敬愛的客戶：\n\n依據我們的紀錄，貴公司部分發票已逾期，詳見附件。"
-            "如已付款，請忽略本郵件。\n\n敬祝 商祺\n{company}\n",
-        ),
-        "statement": (
-            "對帳單 {reference}",
-            "敬愛的客戶：\n\n附件為貴公司的對帳單，請查收。\n\n敬祝 商祺\n{company}\n",
-        ),
-    },
-    "ko": {
-        "renewal_notice": (
-            "계약 갱신 안내 {reference}",
-            "고객님께,\n\n계약 갱신 안내문을 첨부하여 드립니다. 회신을 기다리겠습니다.\n\n감사합니다.\n{company}\n",
-        ),
-        "payment_reminder": (
-            "결제 안내 {reference}",
-            "고객님께,\n\n저희 기록에 따르면 일부 청구서의 결제 기한이 지났습니다. "
-            "첨부된 안내문을 확인해 주십시오. "
-            "이미 결제하셨다면 이 메일은 무시하셔도 됩니다.\n\n감사합니다.\n{company}\n",
-        ),
-        "statement": (
-            "거래 명세서 {reference}",
-            "고객님께,\n\n거래 명세서를 첨부하여 드립니다.\n\n감사합니다.\n{company}\n",
-        ),
-    },
-}
 
 
 class MailNotConfigured(RenewalsError):
@@ -124,17 +60,11 @@ def delivery_out(delivery: NoticeDelivery) -> DeliveryOut:
 
 
 def _recipients(session: Session, client: Client, kind: str) -> list[tuple[str, str]]:
-    signatory = kind == "renewal_notice"
+    signatory = notice_kind(kind).addressee == "signatory"
     flag = Contact.is_signatory if signatory else Contact.is_billing
-    rows = (
-        session.execute(
-            select(Contact.name, Contact.email)
-            .where(Contact.client_id == client.id, flag.is_(True))
-            .order_by(Contact.id)
-        )
-        .tuples()
-        .all()
-    )
+    rows = session.execute(
+        select(Contact.name, Contact.email).where(Contact.client_id == client.id, flag.is_(True)).order_by(Contact.id)
+    ).all()
     found = [(name, email.strip()) for name, email in rows if email and email.strip()]
     if not found:
         role = "signatory" if signatory else "billing"
@@ -156,8 +86,11 @@ def prepare_send(
     company: str,
     smtp_configured: bool,
     at: datetime,
+    public_url: str = "",
+    secret: str = "",
 ) -> SendClaim:
-    """Record an attempt to e-mail a notice's PDF and build the message.
+    """Record an attempt to e-mail a notice's PDF and build the message. A letter that asks for
+    an answer carries a new link (30 days) to its reply page, `public_url` + `/n/<token>/reply`.
 
     Raises NotFound for a notice the actor may not see, MailNotConfigured (503) when SMTP is not
     configured, Conflict while the notice is not ready or when the client has no contact of the
@@ -177,15 +110,21 @@ def prepare_send(
         if notice.contract_id is not None
         else None
     )
-    language = notice.language if notice.language in MAIL_TEXT else "en"
-    subject_t, body_t = MAIL_TEXT[language][notice.kind]
+    kind = notice_kind(notice.kind)
+    language = notice.language if notice.language in kind.mail else "en"
+    subject_t, body_t = kind.mail[language]
     reference = number or f"{client.name} {notice.params.get('as_of', '')}".strip()
     subject = subject_t.format(reference=reference, company=company)
+    reply = ""
+    if kind.reply_choices and secret:
+        link = create_link(session, actor, notice.id, rules.LINK_DAYS, at)
+        url = f"{public_url.rstrip('/')}{public_path(link, secret)}/reply"
+        reply = REPLY_LINE[language].format(url=url)
     message = EmailMessage()
     message["From"] = formataddr((company, mail_from))
     message["To"] = ", ".join(formataddr((name, email)) for name, email in recipients)
     message["Subject"] = subject
-    message.set_content(body_t.format(reference=reference, company=company))
+    message.set_content(body_t.format(reference=reference, company=company, reply=reply))
     message.add_attachment(
         pdf,
         maintype="application",

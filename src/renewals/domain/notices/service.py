@@ -18,23 +18,23 @@ from typing import Any
 from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.orm import Session
 
+from renewals.db.dialect import insert_one_ignoring_conflicts
 from renewals.db.models import Alert, Client, Contract, Invoice, User
 from renewals.db.models.notices import Notice
 from renewals.db.uow import request_job
 from renewals.domain.access.rules import scope_clients
-from renewals.domain.alerts.lifecycle import UNPAID_INVOICE_STATUSES
 from renewals.domain.alerts.rules import AlertKind
 from renewals.domain.clients.service import get_visible
 from renewals.domain.contracts.service import get_visible_contract
-from renewals.domain.jobs.service import insert_ignoring_duplicates
 from renewals.domain.notices import build, rules
-from renewals.domain.notices.context import LANGUAGES, NoticeContext
+from renewals.domain.notices.context import KINDS, LANGUAGES, NoticeContext
+from renewals.domain.notices.kinds import build_context, notice_kind
 from renewals.domain.notices.schemas import NoticeIn, NoticeOut
 from renewals.domain.pagination import paginate
+from renewals.domain.receivables.queries import chased
 from renewals.errors import Conflict, NotFound, ValidationFailed
 
 RENDER_ACTOR = "notices.render"
-KINDS = ("renewal_notice", "payment_reminder", "statement")
 STATUSES = ("queued", "rendering", "ready", "failed")
 
 
@@ -69,7 +69,7 @@ def language_for(client: Client, requested: str | None) -> str:
 
 def _params(data: NoticeIn, as_of: date) -> dict[str, Any]:
     params: dict[str, Any] = {"as_of": as_of.isoformat()}
-    if data.kind == "statement":
+    if notice_kind(data.kind).covers_period:
         # As GET /statement: `to` defaults to the issue date, `from` to the first of `to`'s month.
         to = data.to or as_of
         start = data.from_ or to.replace(day=1)
@@ -77,7 +77,7 @@ def _params(data: NoticeIn, as_of: date) -> dict[str, Any]:
             raise ValidationFailed("to", "must not be before `from`")
         params.update({"from": start.isoformat(), "to": to.isoformat()})
     elif data.from_ is not None or data.to is not None:
-        raise ValidationFailed("from", "only a statement covers a period")
+        raise ValidationFailed("from", f"a {data.kind} covers no period")
     return params
 
 
@@ -89,12 +89,13 @@ def request_notice(session: Session, actor: User, data: NoticeIn, today: date, s
     ValidationFailed for a missing or inconsistent field, and Conflict when there is nothing to
     put in the notice (a contract that is not active, a client with no overdue invoice).
     """
+    kind = notice_kind(data.kind)
     contract: Contract | None = None
     if data.contract_id is not None:
         contract = get_visible_contract(session, actor, data.contract_id)
-    if data.kind == "renewal_notice" and contract is None:
-        raise ValidationFailed("contract_id", "a renewal notice names the contract to renew")
-    if data.kind != "renewal_notice" and contract is not None:
+    if kind.names_contract and contract is None:
+        raise ValidationFailed("contract_id", f"a {data.kind} names its contract")
+    if not kind.names_contract and contract is not None:
         raise ValidationFailed("contract_id", f"a {data.kind} covers the whole client, not one contract")
     client_id = data.client_id if data.client_id is not None else (contract.client_id if contract else None)
     if client_id is None:
@@ -103,12 +104,13 @@ def request_notice(session: Session, actor: User, data: NoticeIn, today: date, s
     if contract is not None and contract.client_id != client.id:
         raise ValidationFailed("contract_id", f"contract {contract.number} is not a contract of client {client.id}")
     params = _params(data, data.as_of or today)
-    build.build(session, data.kind, client.id, data.contract_id, params, sender, actor)
+    language = language_for(client, data.language)
+    build_context(session, data.kind, client.id, data.contract_id, params, sender, actor, language)
     notice = Notice(
         kind=data.kind,
         client_id=client.id,
         contract_id=data.contract_id,
-        language=language_for(client, data.language),
+        language=language,
         status="queued",
         params=params,
         requested_by=actor.id,
@@ -187,8 +189,8 @@ def begin_render(session: Session, notice_id: int, sender: build.Sender) -> Rend
     # A statement is seen through the eyes of whoever asked for it; a notice the scan asked for
     # (a reminder) has no asker, and reminders do not depend on who looks.
     asker = session.get(User, notice.requested_by) if notice.requested_by is not None else None
-    context = build.build(
-        session, notice.kind, notice.client_id, notice.contract_id, dict(notice.params), sender, asker
+    context = build_context(
+        session, notice.kind, notice.client_id, notice.contract_id, dict(notice.params), sender, asker, notice.language
     )
     return RenderTask(notice.id, notice.kind, notice.language, context)
 
@@ -259,9 +261,6 @@ def request_auto_reminders(session: Session, as_of: date) -> int:
     again (or on two workers) requests nothing twice. The reminder lists the client's open
     overdue invoices as `build.payment_reminder` finds them, never a paid or held one.
     """
-    on_hold = (Invoice.hold_kind == "dispute") | (
-        (Invoice.hold_kind == "promise") & (Invoice.hold_until.is_(None) | (Invoice.hold_until >= as_of))
-    )
     client_ids: list[int] = [
         client_id
         for client_id in session.execute(
@@ -272,10 +271,7 @@ def request_auto_reminders(session: Session, as_of: date) -> int:
                 Alert.kind == AlertKind.INVOICE_OVERDUE,
                 Alert.raised_on == as_of,
                 Alert.client_id.is_not(None),
-                Invoice.status.in_(UNPAID_INVOICE_STATUSES),
-                Invoice.balance_minor > 0,
-                Invoice.due_date < as_of,
-                Invoice.hold_kind.is_(None) | ~on_hold,
+                chased(as_of),
             )
             .order_by(Alert.client_id)
         )
@@ -285,13 +281,14 @@ def request_auto_reminders(session: Session, as_of: date) -> int:
     ]
     if not client_ids:
         return 0
-    languages: dict[int, str] = dict(
-        session.execute(select(Client.id, Client.language).where(Client.id.in_(client_ids))).tuples().all()
-    )
+    languages: dict[int, str] = {
+        client_id: language
+        for client_id, language in session.execute(select(Client.id, Client.language).where(Client.id.in_(client_ids)))
+    }
     requested = 0
     for client_id in client_ids:
         language = languages[client_id] if languages[client_id] in set(LANGUAGES) else "en"
-        notice_id = insert_ignoring_duplicates(
+        notice_id = insert_one_ignoring_conflicts(
             session,
             Notice.__table__,
             {

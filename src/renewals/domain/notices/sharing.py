@@ -25,11 +25,16 @@ from renewals.errors import Conflict, NotFound
 PUBLIC_PREFIX = "/n/"
 
 
+def public_path(link: NoticeLink, secret: str) -> str:
+    """The link's path on this service: `/n/<token>` (its reply page is that plus `/reply`)."""
+    return PUBLIC_PREFIX + rules.link_token(secret, link.id)
+
+
 def link_out(link: NoticeLink, secret: str) -> LinkOut:
     return LinkOut(
         id=link.id,
         notice_id=link.notice_id,
-        url=PUBLIC_PREFIX + rules.link_token(secret, link.id),
+        url=public_path(link, secret),
         expires_at=link.expires_at,
         revoked_at=link.revoked_at,
     )
@@ -80,8 +85,9 @@ def revoke_link(session: Session, actor: User, notice_id: int, link_id: str, at:
     return link
 
 
-def notice_for_token(session: Session, token: str, secret: str, at: datetime) -> Notice:
-    """The ready notice a valid, unexpired, unrevoked token points at. Raises NotFound otherwise."""
+def link_for_token(session: Session, token: str, secret: str, at: datetime) -> tuple[NoticeLink, Notice]:
+    """The link a valid, unexpired, unrevoked token is, and its ready notice. Raises NotFound
+    otherwise."""
     link_id = rules.link_id_of(secret, token)
     link = session.get(NoticeLink, link_id) if link_id is not None else None
     if link is None or link.revoked_at is not None or link.expires_at <= at:
@@ -89,4 +95,9 @@ def notice_for_token(session: Session, token: str, secret: str, at: datetime) ->
     notice = session.get(Notice, link.notice_id)
     if notice is None or notice.status != "ready":
         raise NotFound("link")
-    return notice
+    return link, notice
+
+
+def notice_for_token(session: Session, token: str, secret: str, at: datetime) -> Notice:
+    """The ready notice a valid, unexpired, unrevoked token points at. Raises NotFound otherwise."""
+    return link_for_token(session, token, secret, at)[1]

@@ -19,10 +19,11 @@ from renewals.domain.access.rules import (
     require_role,
     scope_clients,
 )
-from renewals.domain.alerts.scan import resolve_for_invoice
+from renewals.domain.alerts.instant import resolve_for_invoice
 from renewals.domain.audit import record
 from renewals.domain.pagination import paginate
 from renewals.domain.receivables.ledger import OPEN_STATUSES, Figures, invoice_number, status_for
+from renewals.domain.receivables.queries import overdue
 from renewals.domain.receivables.schemas import (
     CreditNoteIn,
     CreditNoteOut,
@@ -193,9 +194,7 @@ def list_invoices(
     if currency is not None:
         stmt = stmt.where(Invoice.currency == currency)
     if overdue_as_of is not None:
-        stmt = stmt.where(
-            Invoice.due_date < overdue_as_of, Invoice.balance_minor > 0, Invoice.status.in_(OPEN_STATUSES)
-        )
+        stmt = stmt.where(overdue(overdue_as_of))
     if on_hold is not None:
         stmt = stmt.where(Invoice.hold_kind.is_not(None) if on_hold else Invoice.hold_kind.is_(None))
     return paginate(session, stmt.order_by(Invoice.due_date, Invoice.id), limit, offset)

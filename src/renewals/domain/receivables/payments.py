@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from renewals.db.models import Allocation, Client, Invoice, Payment, User
 from renewals.domain import money
 from renewals.domain.access.rules import WRITE_RECEIVABLES, can_see_client, require_role, scope_clients
-from renewals.domain.alerts.scan import resolve_for_invoices
+from renewals.domain.alerts.instant import resolve_for_invoices
 from renewals.domain.audit import record
 from renewals.domain.clients.service import get_visible
 from renewals.domain.pagination import paginate
@@ -27,7 +27,7 @@ from renewals.domain.receivables.allocation import (
     validate_allocations,
 )
 from renewals.domain.receivables.invoices import refresh
-from renewals.domain.receivables.ledger import OPEN_STATUSES
+from renewals.domain.receivables.queries import not_disputed, unpaid
 from renewals.domain.receivables.schemas import AllocationOut, PaymentIn, PaymentOut, ReversalIn
 from renewals.errors import Conflict, NotFound, ValidationFailed
 
@@ -79,14 +79,9 @@ def _replay(session: Session, actor: User, key: str, digest: str) -> dict[str, A
 
 def _open_items(session: Session, client_id: int, currency: str, *, include_disputed: bool) -> list[Invoice]:
     """The client's open invoices in one currency, locked, in the order a payment pays them."""
-    stmt = select(Invoice).where(
-        Invoice.client_id == client_id,
-        Invoice.currency == currency,
-        Invoice.status.in_(OPEN_STATUSES),
-        Invoice.balance_minor > 0,
-    )
+    stmt = select(Invoice).where(Invoice.client_id == client_id, Invoice.currency == currency, unpaid())
     if not include_disputed:
-        stmt = stmt.where((Invoice.hold_kind.is_(None)) | (Invoice.hold_kind != "dispute"))
+        stmt = stmt.where(not_disputed())
     return list(session.scalars(stmt.order_by(Invoice.due_date, Invoice.issue_date, Invoice.id).with_for_update()))
 
 

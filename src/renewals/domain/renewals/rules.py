@@ -33,6 +33,9 @@ class RenewalStatus(StrEnum):
     LAPSED = "lapsed"
 
 
+# Renewal records open this many days before the contract's end (RENEWALS_RENEWAL_HORIZON_DAYS).
+DEFAULT_HORIZON_DAYS = 180
+
 # The open states in pipeline order: a renewal moves down this list, never up it (one exception below).
 PIPELINE: tuple[RenewalStatus, ...] = (
     RenewalStatus.UPCOMING,
@@ -41,6 +44,8 @@ PIPELINE: tuple[RenewalStatus, ...] = (
     RenewalStatus.AWAITING_SIGNATURE,
 )
 OPEN_STATES: frozenset[RenewalStatus] = frozenset(PIPELINE)
+# The same open states as stored strings, for SQL filters.
+OPEN_STATUSES: tuple[str, ...] = tuple(state.value for state in PIPELINE)
 CLOSED_STATES: frozenset[RenewalStatus] = frozenset(
     {RenewalStatus.RENEWED, RenewalStatus.LOST, RenewalStatus.AUTO_RENEWED, RenewalStatus.LAPSED}
 )

@@ -65,6 +65,8 @@ class ActivityOut(msgspec.Struct):
     at: datetime
     text: str
     next_follow_up_on: date | None
+    author_contact_id: int | None = None
+    """The client contact who wrote it (an answer to a letter), when no user did."""
 
 
 class RenewalOut(msgspec.Struct):

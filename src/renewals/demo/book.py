@@ -16,15 +16,16 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from renewals import demo_receivables, demo_renewals
 from renewals.db.models import Client, Contact, Contract, User
+from renewals.demo import receivables as demo_receivables
+from renewals.demo import renewals as demo_renewals
 from renewals.domain.access.rules import Role
 from renewals.domain.access.users import UserIn, create_user
-from renewals.domain.alerts import scan
 from renewals.domain.clients.schemas import ClientIn, ContactIn, Language
 from renewals.domain.clients.service import add_contact, create_client, refresh_tier_and_status
 from renewals.domain.contracts.schemas import ContractIn, Kind, LineIn, TerminationIn
 from renewals.domain.contracts.service import create_contract, terminate_contract
+from renewals.domain.daily import scan
 from renewals.settings import Settings
 
 DEMO_PASSWORD = "renewals-demo"  # noqa: S105 — published demo credentials, printed at first start
@@ -193,6 +194,11 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
             start = end - relativedelta(years=years) + timedelta(days=1)
             picks = rng.sample(PRODUCTS, k=rng.randint(1, 3))
             status: Literal["draft", "active"] = "draft" if (i + k) % 17 == 0 else "active"
+            auto_renew = (i + k) % 3 == 0
+            # Some contracts are history: expired or terminated before the book starts, so they get
+            # no renewal record (the others get theirs as they are created, as through the API).
+            expired = status == "active" and end < as_of and not auto_renew and k == 2
+            terminated = status == "active" and i % 13 == 5 and k == 1 and end > as_of + timedelta(days=60)
             contract = create_contract(
                 session,
                 admin,
@@ -208,7 +214,7 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
                     tax_rate=TAX[currency],
                     payment_terms_days=rng.choice([15, 30, 30, 45, 60]),
                     notice_period_days=rng.choice([30, 60, 90]),
-                    auto_renew=(i + k) % 3 == 0,
+                    auto_renew=auto_renew,
                     renewal_term_months=12,
                     renewal_uplift_pct=Decimal(rng.choice([0, 3, 5])),
                     status=status,
@@ -220,10 +226,12 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
                     ],
                 ),
                 tiers,
+                as_of=None if expired or terminated else as_of,
+                horizon_days=settings.renewal_horizon_days,
             )
-            if status == "active" and end < as_of and contract.auto_renew is False and k == 2:
+            if expired:
                 contract.status = "expired"
-            if status == "active" and i % 13 == 5 and k == 1 and end > as_of + timedelta(days=60):
+            if terminated:
                 terminate_contract(
                     session,
                     admin,
@@ -237,7 +245,12 @@ def load(session: Session, settings: Settings, as_of: date, seed: int = 7) -> De
     session.flush()
     demo_receivables.load(session, users["finance@demo.renewals"], as_of)
     demo_renewals.load(
-        session, {u.id: u for u in managers}, users["manager@demo.renewals"], as_of, settings.renewal_horizon_days
+        session,
+        {u.id: u for u in managers},
+        users["manager@demo.renewals"],
+        as_of,
+        settings.renewal_horizon_days,
+        tiers,
     )
     # The morning's scan, so the first sign-in shows dunning levels, alerts and today's desk.
     scan.run_day(session, as_of, horizon_days=settings.renewal_horizon_days)

@@ -1,54 +1,25 @@
 """The daily scan as a job: day-level preparation, fan-out into id-range chunks, and completion.
 
-What the scan decides lives in `renewals.domain.alerts.scan` (plan / prepare / run_chunk /
-finish / run_day); this module only splits it into units of work that any number of workers
-share, and counts them so that exactly one of them — the last — runs `finish`.
+What the scan does lives in `renewals.domain.daily.scan` (plan / prepare / run_chunk / finish /
+run_day); this module only splits it into units of work that any number of workers share, and
+counts them so that exactly one of them — the last — runs `finish`.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
-from datetime import date
-from typing import Any, Protocol
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from renewals.clock import now
 from renewals.db.models.jobs import Job, JobChunk
 from renewals.db.uow import request_job
-from renewals.domain.jobs import service as jobs
-
-DEFAULT_CHUNK_SIZE = 500
-
-
-class ChunkLike(Protocol):
-    @property
-    def kind(self) -> str: ...
-    @property
-    def lo(self) -> int: ...
-    @property
-    def hi(self) -> int: ...
-
-
-class ScanDomain(Protocol):
-    """The interface agreed with the alerts feature (`renewals.domain.alerts.scan`)."""
-
-    def Chunk(self, kind: str, lo: int, hi: int) -> ChunkLike: ...
-    def plan(self, session: Session, as_of: date, chunk_size: int) -> list[ChunkLike]: ...
-    def prepare(self, session: Session, as_of: date, horizon_days: int) -> dict[str, int] | None: ...
-    def run_chunk(self, session: Session, as_of: date, chunk: ChunkLike) -> dict[str, int]: ...
-    def finish(self, session: Session, as_of: date, *, auto_reminders: bool = ...) -> dict[str, int] | None: ...
-    def run_day(
-        self, session: Session, as_of: date, *, horizon_days: int, auto_reminders: bool = ...
-    ) -> dict[str, Any]: ...
-
-
-def scan_domain() -> ScanDomain:
-    """The alerts feature's scan module, imported when first needed."""
-    module: Any = importlib.import_module("renewals.domain.alerts.scan")
-    return module  # type: ignore[no-any-return]
+from renewals.domain.daily import scan
+from renewals.domain.daily.scan import DEFAULT_CHUNK_SIZE
+from renewals.domain.jobrecords import service as jobs
+from renewals.domain.renewals.rules import DEFAULT_HORIZON_DAYS
 
 
 def begin(
@@ -56,25 +27,25 @@ def begin(
     job_id: int,
     as_of: date,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-    horizon_days: int = 180,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
     *,
+    at: datetime,
     auto_reminders: bool = False,
 ) -> int | None:
     """Start a queued scan job: run the day-level preparation, record its chunks and request one
     message per chunk (sent after commit). Return the number of chunks, or None when the job had
     already started (a redelivered message). Raise NotFound for an unknown job."""
-    job = jobs.start(session, job_id)
+    job = jobs.start(session, job_id, at)
     if job is None:
         return None
-    domain = scan_domain()
     # Kept on the job so that the chunk that completes it can report the whole day.
-    job.result = {"prepare": dict(domain.prepare(session, as_of, horizon_days) or {})}
-    chunks = domain.plan(session, as_of, chunk_size)
+    job.result = {"prepare": scan.prepare(session, as_of, horizon_days)}
+    chunks = scan.plan(session, as_of, chunk_size)
     session.add_all(JobChunk(job_id=job_id, kind=c.kind, lo=c.lo, hi=c.hi) for c in chunks)
     job.chunks_total = len(chunks)
     session.flush()
     if not chunks:
-        _complete(session, job, as_of, auto_reminders)
+        _complete(session, job, as_of, at, auto_reminders)
         return 0
     for c in chunks:
         request_job(session, "scans.chunk", job_id=job_id, as_of=as_of.isoformat(), kind=c.kind, lo=c.lo, hi=c.hi)
@@ -89,6 +60,7 @@ def run_chunk(
     lo: int,
     hi: int,
     *,
+    at: datetime,
     auto_reminders: bool = False,
 ) -> dict[str, int] | None:
     """Run one chunk of a scan job once. A chunk already done (the same message delivered twice)
@@ -98,13 +70,12 @@ def run_chunk(
     claimed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(JobChunk)
         .where(JobChunk.job_id == job_id, JobChunk.kind == kind, JobChunk.lo == lo, JobChunk.done_at.is_(None))
-        .values(done_at=now())
+        .values(done_at=at)
         .execution_options(synchronize_session=False)
     )
     if not claimed.rowcount:
         return None
-    domain = scan_domain()
-    counts = domain.run_chunk(session, as_of, domain.Chunk(kind=kind, lo=lo, hi=hi))
+    counts = scan.run_chunk(session, as_of, scan.Chunk(kind=kind, lo=lo, hi=hi))
     session.execute(
         update(JobChunk)
         .where(JobChunk.job_id == job_id, JobChunk.kind == kind, JobChunk.lo == lo)
@@ -120,18 +91,19 @@ def run_chunk(
         .execution_options(synchronize_session=False)
     ).one()
     if total is not None and done >= total:
-        _complete(session, session.get_one(Job, job_id, populate_existing=True), as_of, auto_reminders)
+        _complete(session, session.get_one(Job, job_id, populate_existing=True), as_of, at, auto_reminders)
     return dict(counts)
 
 
-def _complete(session: Session, job: Job, as_of: date, auto_reminders: bool = False) -> None:
+def _complete(session: Session, job: Job, as_of: date, at: datetime, auto_reminders: bool) -> None:
     """Finish the day and record the job's result: the counts of the whole scan, as `run_day` sums them."""
     totals: Counter[str] = Counter((job.result or {}).get("prepare", {}))
     for result in session.execute(select(JobChunk.result).where(JobChunk.job_id == job.id)).scalars():
         totals.update(result or {})
-    totals.update(scan_domain().finish(session, as_of, auto_reminders=auto_reminders) or {})
+    totals.update(scan.finish(session, as_of, auto_reminders=auto_reminders))
     jobs.finish(
         session,
         job,
         {"as_of": as_of.isoformat(), "chunks": job.chunks_total or 0, "counts": dict(sorted(totals.items()))},
+        at,
     )

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from renewals.clock import now
-from renewals.db.dialect import insert_ignoring_conflicts
+from renewals.db.dialect import insert_one_ignoring_conflicts
 from renewals.db.models import User
 from renewals.db.models.jobs import Job
 from renewals.db.uow import request_job
 from renewals.domain.access.rules import READ_ALL
-from renewals.domain.jobs.schemas import JobOut
+from renewals.domain.jobrecords.schemas import JobOut
 from renewals.errors import NotFound
 
 # Kinds a user may ask for, and the actor that runs each.
@@ -36,15 +36,6 @@ def job_out(job: Job) -> JobOut:
     )
 
 
-def insert_ignoring_duplicates(session: Session, table: Any, values: dict[str, Any]) -> int | None:
-    """INSERT … ON CONFLICT DO NOTHING on either database; the new row's id, or None when a row
-    with the same unique key already existed (RETURNING, not rowcount, which drivers report
-    differently for this statement)."""
-    stmt = insert_ignoring_conflicts(session, table).values(**values)
-    inserted: int | None = session.execute(stmt.returning(table.c.id)).scalar_one_or_none()
-    return inserted
-
-
 def request(
     session: Session,
     kind: str,
@@ -61,7 +52,6 @@ def request(
         "status": "queued",
         "params": params,
         "requested_by": requested_by,
-        "created_at": now(),
         "chunks_done": 0,
         "dedupe_key": dedupe_key,
     }
@@ -71,7 +61,7 @@ def request(
         session.flush()
         created = True
     else:
-        created = insert_ignoring_duplicates(session, Job.__table__, values) is not None
+        created = insert_one_ignoring_conflicts(session, Job.__table__, values) is not None
         job = session.execute(select(Job).where(Job.dedupe_key == dedupe_key)).scalar_one()
     if created:
         request_job(session, ACTORS[kind], job_id=job.id, **params)
@@ -92,7 +82,7 @@ def get_visible_job(session: Session, user: User, job_id: int) -> Job:
     return job
 
 
-def start(session: Session, job_id: int) -> Job | None:
+def start(session: Session, job_id: int, at: datetime) -> Job | None:
     """Move a queued job to running and return it; None when it already started or ended, so a
     redelivered message does nothing. Raise NotFound when there is no such job."""
     job = session.get(Job, job_id)
@@ -101,7 +91,7 @@ def start(session: Session, job_id: int) -> Job | None:
     moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Job)
         .where(Job.id == job_id, Job.status == "queued")
-        .values(status="running", started_at=now())
+        .values(status="running", started_at=at)
         .execution_options(synchronize_session=False)
     )
     if not moved.rowcount:
@@ -110,21 +100,21 @@ def start(session: Session, job_id: int) -> Job | None:
     return job
 
 
-def finish(session: Session, job: Job, result: dict[str, Any]) -> None:
+def finish(session: Session, job: Job, result: dict[str, Any], at: datetime) -> None:
     """Mark a running job done with its result."""
     job.status = "done"
     job.result = result
     job.error = None
-    job.finished_at = now()
+    job.finished_at = at
     session.flush()
 
 
-def fail(session: Session, job_id: int, error: str) -> bool:
+def fail(session: Session, job_id: int, error: str, at: datetime) -> bool:
     """Mark a job that has not finished as failed with the reason; False when it had already ended."""
     failed: CursorResult[Any] = session.execute(  # type: ignore[assignment]
         update(Job)
         .where(Job.id == job_id, Job.status.in_(("queued", "running")))
-        .values(status="failed", error=error[:2000], finished_at=now())
+        .values(status="failed", error=error[:2000], finished_at=at)
         .execution_options(synchronize_session=False)
     )
     return bool(failed.rowcount)

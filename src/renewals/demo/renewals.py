@@ -7,11 +7,13 @@ would have done it, so the worklist, the activity log and the audit log all have
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from renewals.db.models import Renewal, User
+from renewals.domain.daily import scan
 from renewals.domain.renewals import service
 from renewals.domain.renewals.schemas import ActivityIn, ActivityKind, TransitionIn
 
@@ -23,15 +25,21 @@ _NOTES: list[tuple[ActivityKind, str]] = [
 ]
 
 
-def load(session: Session, users: dict[int, User], manager: User, as_of: date, horizon_days: int) -> dict[str, int]:
+def load(
+    session: Session,
+    users: dict[int, User],
+    manager: User,
+    as_of: date,
+    horizon_days: int,
+    tier_thresholds: dict[str, tuple[Decimal, Decimal]],
+) -> dict[str, int]:
     """Open the renewal records and give a realistic spread of states, activities and follow-ups.
 
     `users` maps user ids to the account managers who own the demo clients; `manager` decides the
     one renewal of a client deep in dunning. Returns how many renewals ended in each state.
     """
-    service.open_renewals(session, as_of, horizon_days)
-    service.auto_renew_due(session, as_of, horizon_days=horizon_days)
-    service.lapse_due(session, as_of)
+    # The renewal steps of the day, as the scan runs them: records opened, auto-renewal, lapse.
+    scan.prepare(session, as_of, horizon_days)
     upcoming = list(
         session.scalars(
             select(Renewal)
@@ -85,6 +93,7 @@ def load(session: Session, users: dict[int, User], manager: User, as_of: date, h
                 ),
                 as_of=as_of,
                 horizon_days=horizon_days,
+                tier_thresholds=tier_thresholds,
             )
         if step == 5:
             service.transition(

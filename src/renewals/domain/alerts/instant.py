@@ -1,0 +1,56 @@
+"""Resolution on the event: the receivables and renewal services call these right after a change,
+so a settled invoice's reminders or a decided renewal's warnings go at once, not at the next scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from renewals.db.models import Invoice, Renewal
+from renewals.domain.alerts.resolving import (
+    resolve_client_alerts,
+    resolve_contract_alerts,
+    resolve_invoice_alerts,
+    resolve_renewal_alerts,
+)
+
+
+def resolve_for_invoice(session: Session, invoice_id: int, as_of: date) -> int:
+    """Resolve at once the alerts an invoice's change made moot: its overdue and broken-promise
+    alerts once it is paid, credited, voided or written off, and its client's credit-limit alert
+    once the balance is back within the limit. Return how many were resolved."""
+    return resolve_for_invoices(session, [invoice_id], as_of)
+
+
+def resolve_for_invoices(session: Session, invoice_ids: Sequence[int], as_of: date) -> int:
+    """Do what `resolve_for_invoice` does for several invoices (those one payment touched)."""
+    if not invoice_ids:
+        return 0
+    session.flush()
+    ids = sorted(set(invoice_ids))
+    client_ids = sorted(set(session.scalars(select(Invoice.client_id).where(Invoice.id.in_(ids)))))
+    resolved = resolve_invoice_alerts(session, as_of, Invoice.id.in_(ids))
+    for client_id in client_ids:
+        resolved += resolve_client_alerts(session, as_of, client_id, client_id)
+    return resolved
+
+
+def resolve_for_client(session: Session, client_id: int, as_of: date) -> int:
+    """Resolve the client's credit-limit alert if its open balance is within the limit again."""
+    session.flush()
+    return resolve_client_alerts(session, as_of, client_id, client_id)
+
+
+def resolve_for_contract(session: Session, contract_id: int, as_of: date) -> int:
+    """Resolve at once the renewal_due and notice_deadline alerts of a contract that was renewed,
+    terminated or decided, and the follow-ups of its closed renewal. Return how many."""
+    session.flush()
+    resolved = resolve_contract_alerts(session, as_of, contract_id, contract_id)
+    renewal_id = session.scalar(select(Renewal.id).where(Renewal.contract_id == contract_id))
+    if renewal_id is not None:
+        resolved += resolve_renewal_alerts(session, as_of, renewal_id, renewal_id)
+    return resolved
