@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from renewals import clock
 from renewals import settings as settings_mod
 from renewals.api.app import create_app
-from renewals.db.models import Invoice
+from renewals.db.models import Invoice, User
 from renewals.db.models.jobs import Job
 from renewals.jobs import runtime, scheduler
 from renewals.settings import Settings, load
@@ -41,9 +41,19 @@ DAY_IN = {"UTC": date(2026, 3, 1), "Asia/Seoul": date(2026, 3, 2)}
 
 
 @pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
-    monkeypatch.setattr(clock, "now", lambda: INSTANT)
-    return INSTANT
+def freeze_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[], datetime]:
+    """Set the clock to INSTANT from now on (sign in first: tokens are dated by the clock)."""
+
+    def freeze() -> datetime:
+        monkeypatch.setattr(clock, "now", lambda: INSTANT)
+        return INSTANT
+
+    return freeze
+
+
+@pytest.fixture
+def frozen_clock(freeze_clock: Callable[[], datetime]) -> datetime:
+    return freeze_clock()
 
 
 # --- settings.load() -----------------------------------------------------------------------
@@ -124,28 +134,45 @@ def api_in() -> Iterator[Callable[[Settings, Engine, str], Api]]:
         client.__exit__(None, None, None)
 
 
+def signed_in(apis: dict[str, Api], user: User) -> dict[str, Api]:
+    for api in apis.values():
+        api.token(user)
+    return apis
+
+
 def test_the_api_answers_for_today_in_the_organisations_time_zone(
-    settings: Settings, engine: Engine, session: Session, frozen_clock: datetime, api_in: Callable[..., Api]
+    settings: Settings,
+    engine: Engine,
+    session: Session,
+    freeze_clock: Callable[[], datetime],
+    api_in: Callable[..., Api],
 ) -> None:
     mina = make_user(session, role="account_manager")
     session.commit()
+    apis = signed_in({zone: api_in(settings, engine, zone) for zone in DAY_IN}, mina)
+    freeze_clock()
 
-    days = {zone: api_in(settings, engine, zone).get("/api/v1/today", mina).json()["as_of"] for zone in DAY_IN}
+    days = {zone: api.get("/api/v1/today", mina).json()["as_of"] for zone, api in apis.items()}
 
     assert days == {"UTC": "2026-03-01", "Asia/Seoul": "2026-03-02"}
 
 
 def test_a_payment_reversed_without_a_date_is_reversed_on_the_local_today(
-    settings: Settings, engine: Engine, session: Session, frozen_clock: datetime, api_in: Callable[..., Api]
+    settings: Settings,
+    engine: Engine,
+    session: Session,
+    freeze_clock: Callable[[], datetime],
+    api_in: Callable[..., Api],
 ) -> None:
     finance = make_user(session, role="finance")
     client = make_client(session, owner=make_user(session), currency="USD")
     session.commit()
     body = {"client_id": client.id, "amount": "100.00", "currency": "USD", "received_on": "2026-02-27"}
+    apis = signed_in({zone: api_in(settings, engine, zone) for zone in DAY_IN}, finance)
+    freeze_clock()
 
     reversed_on = {}
-    for zone in DAY_IN:
-        api = api_in(settings, engine, zone)
+    for zone, api in apis.items():
         payment = api.post("/api/v1/payments", finance, body, headers={"Idempotency-Key": zone}).json()
         reversed_on[zone] = api.post(f"/api/v1/payments/{payment['id']}/reverse", finance, {}).json()["reversed_on"]
 
