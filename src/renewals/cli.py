@@ -15,6 +15,7 @@ from renewals import settings as settings_mod
 from renewals.db.engine import make_engine, make_sessionmaker
 from renewals.db.migrate import upgrade
 from renewals.db.uow import unit_of_work
+from renewals.domain.daily.guard import check_run_day
 from renewals.errors import RenewalsError
 from renewals.settings import Settings
 
@@ -130,6 +131,14 @@ def cmd_scan(args: argparse.Namespace, settings: Settings) -> int:
     from renewals.jobs import scan_command
 
     as_of = args.as_of or clock.today(settings.timezone)
+    check_run_day(
+        as_of,
+        clock.today(settings.timezone),
+        None,
+        field="--as-of",
+        force=args.force,
+        max_days_ahead=settings.max_days_ahead,
+    )
     if args.sync:
         result = scan_command.run_sync(settings, as_of)
     else:
@@ -147,6 +156,14 @@ def cmd_billing_run(args: argparse.Namespace, settings: Settings) -> int:
     from renewals.domain.receivables.billing import run_billing
 
     through = args.through or clock.today(settings.timezone)
+    check_run_day(
+        through,
+        clock.today(settings.timezone),
+        None,
+        field="--through",
+        force=args.force,
+        max_days_ahead=settings.max_days_ahead,
+    )
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(make_sessionmaker(engine)) as session:
@@ -218,10 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--as-of", type=_date, help="the day to scan (default: today in RENEWALS_TIMEZONE)")
     scan.add_argument("--sync", action="store_true", help="run in this process, in one transaction")
     scan.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for the job (default 600)")
+    scan.add_argument("--force", action="store_true", help="allow a day more than RENEWALS_MAX_DAYS_AHEAD ahead")
     billing = sub.add_parser("billing", help="receivables billing").add_subparsers(dest="sub", required=True)
-    billing.add_parser("run", help="issue every invoice whose period starts on or before --through").add_argument(
-        "--through", type=_date, help="last period start to bill (default: today in RENEWALS_TIMEZONE)"
-    )
+    bill = billing.add_parser("run", help="issue every invoice whose period starts on or before --through")
+    bill.add_argument("--through", type=_date, help="last period start to bill (default: today in RENEWALS_TIMEZONE)")
+    bill.add_argument("--force", action="store_true", help="allow a day more than RENEWALS_MAX_DAYS_AHEAD ahead")
     imp = sub.add_parser("import", help="bring an existing book in from CSV, all or nothing")
     kinds = imp.add_subparsers(dest="sub", required=True)
     for kind in ("clients", "contacts", "contracts"):

@@ -101,6 +101,8 @@ class Settings:
     tier_thresholds: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     aging_buckets: tuple[int, ...] = (0, 30, 60, 90, 180)
     renewal_horizon_days: int = 180
+    max_days_ahead: int = 31
+    """How far past today a scan or billing run may go without an admin's `force`."""
     token_ttl_hours: int = 12
     mail_from: str = "renewals@localhost"
     public_url: str = "http://127.0.0.1:8000"
@@ -158,6 +160,7 @@ def load() -> Settings:
         tier_thresholds=_parse_tiers(os.environ.get("RENEWALS_TIER_THRESHOLDS", DEFAULT_TIER_THRESHOLDS)),
         aging_buckets=_parse_buckets(os.environ.get("RENEWALS_AGING_BUCKETS", DEFAULT_AGING_BUCKETS)),
         renewal_horizon_days=int(os.environ.get("RENEWALS_RENEWAL_HORIZON_DAYS", "180")),
+        max_days_ahead=int(os.environ.get("RENEWALS_MAX_DAYS_AHEAD", "31")),
         token_ttl_hours=int(os.environ.get("RENEWALS_TOKEN_TTL_HOURS", "12")),
         mail_from=os.environ.get("RENEWALS_MAIL_FROM", "renewals@localhost"),
         public_url=(

@@ -241,3 +241,27 @@ def test_today_rejects_a_bad_date(api, book):
 
     assert r.status_code == 400
     assert [(e["key"], e["source"]) for e in r.json()["extra"]] == [("as_of", "query")]
+
+
+def test_alerts_follow_their_client_to_its_new_owner(api, book):
+    due = book["alert"]("renewal_due", book["ending"].id)
+    overdue = book["alert"]("invoice_overdue", book["late"].id)
+    minas = book["minas"].id
+    version = api.get(f"/api/v1/clients/{minas}", book["manager"]).json()["version"]
+
+    moved = api.patch(
+        f"/api/v1/clients/{minas}", book["manager"], json={"owner_id": book["omar"].id, "version": version}
+    )
+
+    assert moved.status_code == 200, moved.text
+    mina_sees = {a["id"] for a in api.get("/api/v1/alerts?limit=200", book["mina"]).json()["items"]}
+    omar_sees = {a["id"] for a in api.get("/api/v1/alerts?limit=200", book["omar"]).json()["items"]}
+    assert due.id not in mina_sees
+    assert overdue.id not in mina_sees
+    assert {due.id, overdue.id} <= omar_sees
+    assert api.get(f"/api/v1/alerts/{due.id}", book["mina"]).status_code == 404
+    assert api.post(f"/api/v1/alerts/{due.id}/acknowledge", book["mina"], {}).status_code == 404
+    moved_due = api.get(f"/api/v1/alerts/{due.id}", book["omar"]).json()
+    assert moved_due["assignee_id"] == book["omar"].id
+    omar_today = {a["id"] for a in api.get("/api/v1/today?as_of=2027-03-01", book["omar"]).json()["alerts"]}
+    assert due.id in omar_today

@@ -634,3 +634,38 @@ def test_the_daily_scan_requests_no_reminder_by_default(session: Session, sessio
     assert "reminders_requested" not in counts
     assert counts["raised"] >= 1
     assert session.scalar(select(Notice.id)) is None
+
+
+def test_a_batch_zip_loses_the_notices_of_a_client_reassigned_since(
+    api: Api,
+    session: Session,
+    sessions: sessionmaker[Session],
+    rt: runtime.Runtime,
+) -> None:
+    book = arrange(session, language="en", currency="USD", name="Northwind Hosting Ltd.")
+    moving = make_client(session, owner=book.am, name="Harbour Analytics", legal_name="Harbour Analytics Ltd.")
+    make_contract(
+        session,
+        client=moving,
+        actor=book.am,
+        number="CT-MOVING",
+        start_date=date(2025, 4, 1),
+        end_date=AS_OF + timedelta(days=20),
+    )
+    session.commit()
+    batch = api.post("/api/v1/notices/batch", book.am, json={"within_days": 60, "as_of": "2026-03-16"}).json()
+    notice_jobs.notices_batch(batch_id=batch["id"])
+    before = zipfile.ZipFile(io.BytesIO(api.get(f"/api/v1/notices/batch/{batch['id']}/zip", book.am).content))
+    version = api.get(f"/api/v1/clients/{moving.id}", book.manager).json()["version"]
+
+    moved = api.patch(
+        f"/api/v1/clients/{moving.id}", book.manager, json={"owner_id": book.other_am.id, "version": version}
+    )
+    after = zipfile.ZipFile(io.BytesIO(api.get(f"/api/v1/notices/batch/{batch['id']}/zip", book.am).content))
+    whole = zipfile.ZipFile(io.BytesIO(api.get(f"/api/v1/notices/batch/{batch['id']}/zip", book.manager).content))
+
+    assert moved.status_code == 200, moved.text
+    assert sorted(n.split("-en-")[0] for n in before.namelist()) == ["CT-2023-0733", "CT-MOVING"]
+    assert [n.split("-en-")[0] for n in after.namelist()] == ["CT-2023-0733"]
+    assert len(whole.namelist()) == 2
+    assert api.get(f"/api/v1/notices/batch/{batch['id']}/zip", book.other_am).status_code == 404

@@ -8,6 +8,7 @@ from typing import Any
 import litestar_offline_docs
 from litestar import Litestar, MediaType, Response, Router, get
 from litestar.datastructures import MutableScopeHeaders
+from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -16,7 +17,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import Message, Scope
 from sqlalchemy import Engine, text
 
-from renewals import __version__
+from renewals import __version__, logs
 from renewals import settings as settings_mod
 from renewals.api.context import AppState, Req, state_of
 from renewals.api.controllers.access import AuthController, UserController
@@ -32,6 +33,8 @@ from renewals.api.controllers.renewals import RenewalController, RenewalReportCo
 from renewals.api.errors import HANDLERS
 from renewals.api.hygiene import check_request
 from renewals.api.openapi_docs import document_errors
+from renewals.api.params import RefuseUnknownQuery
+from renewals.api.tabular import document_csv
 from renewals.db.engine import make_engine, make_sessionmaker, reader
 from renewals.settings import Settings
 
@@ -133,15 +136,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         read_sessions=make_sessionmaker(reader(engine)),
     )
     prometheus = PrometheusConfig(app_name="renewals", group_path=True, exclude=["/metrics", "/health"])
-    api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}])
+    strict = [RefuseUnknownQuery()]  # an unknown query parameter is a 400, never silently ignored
+    api = Router(path="/api/v1", route_handlers=API_CONTROLLERS, security=[{"BearerToken": []}], middleware=strict)
+    public = Router(
+        path="/",
+        route_handlers=[SharedNoticeController, NoticeReplyController, health, ready, PrometheusController],
+        middleware=strict,
+    )
     app = Litestar(
         route_handlers=[
             api,
-            SharedNoticeController,
-            NoticeReplyController,
-            health,
-            ready,
-            PrometheusController,
+            public,
             create_static_files_router(OPENAPI_ASSETS, [_SWAGGER_FILES], include_in_schema=False),
         ],
         middleware=[prometheus.middleware],
@@ -152,17 +157,26 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         openapi_config=OpenAPIConfig(
             title="renewals",
             version=__version__,
-            description="Contract renewal and receivables tracking. Sign in with POST /api/v1/auth/token.",
+            description=(
+                "Contract renewal and receivables tracking. Sign in with POST /api/v1/auth/token. "
+                "Every list and report answers CSV (all rows) when asked with `Accept: text/csv`."
+            ),
             path="/schema",
             render_plugins=[_openapi_page()],
             components=Components(
                 security_schemes={"BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")}
             ),
         ),
+        logging_config=LoggingConfig(
+            root={"handlers": ["queue_listener"], "level": logs.ROOT_LEVEL},
+            loggers=logs.loggers(),
+            formatters={"standard": {"format": logs.FORMAT}},
+        ),
         on_shutdown=[engine.dispose],
         debug=False,
     )
     document_errors(app)
+    document_csv(app)
     return app
 
 

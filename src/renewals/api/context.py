@@ -62,10 +62,18 @@ def caller(request: Req, session: Session) -> User:
 
 
 @contextmanager
-def unit(request: Req) -> Iterator[tuple[Session, User]]:
-    """One transaction for the request, with the signed-in caller."""
+def unit(request: Req, *, snapshot: bool = False) -> Iterator[tuple[Session, User]]:
+    """One transaction for the request, with the signed-in caller.
+
+    `snapshot`: every query sees the database as of the first one, for an export read in
+    several queries (PostgreSQL's repeatable read; a SQLite reader's deferred transaction on the
+    WAL already reads one snapshot, and a GET's unit is such a reader).
+    """
     bearer(request)  # no token, no transaction
-    with unit_of_work(state_of(request).sessions_for(request.method)) as session:
+    state = state_of(request)
+    with unit_of_work(state.sessions_for(request.method)) as session:
+        if snapshot and state.engine.dialect.name == "postgresql":
+            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         yield session, caller(request, session)
 
 

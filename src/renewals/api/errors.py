@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from litestar import MediaType, Response
 from litestar.exceptions import HTTPException
@@ -10,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
 from renewals.api.context import Req
+from renewals.api.params import declared
 from renewals.errors import RenewalsError, TooManyAttempts
 
 log = logging.getLogger("renewals.api")
@@ -21,15 +23,32 @@ def _body(status: int, detail: str, extra: object) -> Response[dict[str, object]
     )
 
 
-def renewals_error(_: Req, exc: RenewalsError) -> Response[dict[str, object]]:
-    response = _body(exc.status_code, exc.detail, exc.extra)
+def _fields(request: Req, status: int, extra: Any) -> Any:
+    """Bad input (400, 422) always lists `{key, message, source}`, each source the one the
+    handler declares for that key: the domain names a field, only the edge knows where it came from."""
+    if status not in (400, 422):
+        return extra if extra is not None else {}
+    if isinstance(extra, dict):
+        extra = [{"key": key, "message": str(message), "source": "body"} for key, message in extra.items()]
+    items = [item if isinstance(item, dict) else {"message": str(item)} for item in extra or []]
+    handler = request.scope.get("route_handler")
+    known = declared(handler) if handler is not None else None
+    for item in items:
+        item.setdefault("key", "")
+        source = str(item.get("source") or "body")
+        item["source"] = known.source_of(str(item["key"]), source) if known is not None else source
+    return items
+
+
+def renewals_error(request: Req, exc: RenewalsError) -> Response[dict[str, object]]:
+    response = _body(exc.status_code, exc.detail, _fields(request, exc.status_code, exc.extra))
     if isinstance(exc, TooManyAttempts):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
-def http_error(_: Req, exc: HTTPException) -> Response[dict[str, object]]:
-    response = _body(exc.status_code, exc.detail, exc.extra if exc.extra is not None else {})
+def http_error(request: Req, exc: HTTPException) -> Response[dict[str, object]]:
+    response = _body(exc.status_code, exc.detail, _fields(request, exc.status_code, exc.extra))
     response.headers.update(exc.headers or {})  # e.g. `Allow` on a 405
     return response
 

@@ -43,7 +43,7 @@ _ERROR = Schema(
 _ANSWERS: dict[int, tuple[str, str, object]] = {
     400: (
         "Malformed input or an unknown query parameter",
-        "Unknown query parameter: colour",
+        "unknown query parameter: colour",
         [{"key": "colour", "message": "unknown query parameter", "source": "query"}],
     ),
     401: ("Not signed in: no, a forged or an expired bearer token", "invalid or expired token", {}),

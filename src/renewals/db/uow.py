@@ -43,6 +43,19 @@ R = TypeVar("R")
 T = TypeVar("T")
 
 
+def rehearse(session: Session, work: Callable[[], T]) -> T:
+    """Run `work` in a savepoint and roll it back: what it would do, with nothing written and
+    no job it requested sent. Return what `work` returned."""
+    pending = list(session.info.get(_PENDING, []))
+    savepoint = session.begin_nested()
+    try:
+        return work()
+    finally:
+        savepoint.rollback()
+        session.expire_all()
+        session.info[_PENDING] = pending
+
+
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error. The only place that commits."""

@@ -114,8 +114,20 @@ def render_notice(rt: runtime.Runtime, notice_id: int) -> None:
         with unit_of_work(rt.sessions) as session:
             service.fail_render(session, notice_id, exc.detail, clock.now())
         return
-    if finished is not None and finished[1].error is not None:
-        raise finished[1].error
+    if finished is None:
+        return
+    task, done, _ = finished
+    if done.error is not None:
+        raise done.error
+    if done.pdf is not None:
+        log.info(
+            "notice %s rendered: %s in %s, %d pages, %d bytes",
+            notice_id,
+            task.kind,
+            task.language,
+            done.pdf.pages,
+            done.pdf.size,
+        )
 
 
 def notices_render(*, notice_id: int) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time as monotonic_clock
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from types import FrameType
@@ -17,14 +18,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from renewals import clock
+from renewals import clock, logs
 from renewals.db.uow import unit_of_work
+from renewals.domain.daily.sweep import sweep
 from renewals.domain.jobrecords import service as jobs
 from renewals.jobs import config as config_mod
 from renewals.jobs import runtime
 from renewals.jobs.broker import install
 
 TICK_SECONDS = 20.0
+SWEEP_EVERY = 300.0  # seconds between sweeps for lost work (see renewals.domain.daily.sweep)
 # A scheduled job still queued after this long lost its message (or every worker is down).
 LOST_AFTER = timedelta(minutes=15)
 
@@ -71,8 +74,22 @@ def send_due(
     return created_ids
 
 
+def resend_lost_work(sessions: sessionmaker[Session]) -> None:
+    """One sweep: send again the jobs, chunks and notices whose messages look lost."""
+    try:
+        with unit_of_work(sessions) as session:
+            swept = sweep(session, clock.now())
+    except Exception as exc:
+        print(f"renewals scheduler: sweep failed ({type(exc).__name__}: {exc}); retrying later", flush=True)
+        return
+    if any(swept.values()):
+        resent = ", ".join(f"{count} {kind}" for kind, count in swept.items() if count)
+        print(f"renewals scheduler: sent lost work again: {resent}", flush=True)
+
+
 def run(tick: float = TICK_SECONDS) -> int:
     """Send due runs every `tick` seconds until SIGTERM/SIGINT; return 0."""
+    logs.configure()
     install()
     rt = runtime.current()
     cfg = config_mod.load()
@@ -88,11 +105,15 @@ def run(tick: float = TICK_SECONDS) -> int:
     times = ", ".join(f"{kind} at {at:%H:%M}" for kind, at in schedule.items())
     print(f"renewals scheduler: {times} ({rt.settings.timezone})", flush=True)
     sent: set[Run] = set()
+    next_sweep = 0.0
     while not stop.is_set():
         try:
             send_due(rt.sessions, clock.now().astimezone(zone), schedule, sent)
         except Exception as exc:
             print(f"renewals scheduler: could not send ({type(exc).__name__}: {exc}); retrying", flush=True)
+        if monotonic_clock.monotonic() >= next_sweep:
+            next_sweep = monotonic_clock.monotonic() + SWEEP_EVERY
+            resend_lost_work(rt.sessions)
         stop.wait(tick)
     runtime.dispose()
     print("renewals scheduler: stopped", flush=True)

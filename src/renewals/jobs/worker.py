@@ -7,13 +7,13 @@ leaves its messages to the broker's dead-worker recovery (see jobs.broker).
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from types import FrameType
 
 import dramatiq
 
+from renewals import logs
 from renewals.jobs import runtime
 from renewals.jobs.broker import install
 
@@ -23,8 +23,7 @@ STOP_GRACE_MS = 10_000
 
 def run(threads: int, queues: set[str] | None = None, ready: threading.Event | None = None) -> int:
     """Consume the queues (all declared ones when None) until a stop signal arrives; return 0."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("dramatiq").setLevel(logging.WARNING)
+    logs.configure()
     broker = install()
     runtime.current()
     stop = threading.Event()

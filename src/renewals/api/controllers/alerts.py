@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals import clock
 from renewals.api.context import Req, state_of, unit
+from renewals.api.params import Limit, Offset
+from renewals.api.tabular import CSV_OUT, listing
 from renewals.domain.alerts import service
 from renewals.domain.alerts.schemas import AlertAction, AlertOut, TodayOut
 from renewals.domain.pagination import Page
@@ -17,49 +20,49 @@ class AlertController(Controller):
     path = "/alerts"
     tags = ["alerts"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_alerts(
         self,
         request: Req,
-        limit: int = 50,
-        offset: int = 0,
-        status: str | None = None,
-        kind: str | None = None,
-        assignee: str | None = None,
-        subject_type: str | None = None,
-        subject_id: int | None = None,
-        client_id: int | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        status: FromQuery[str | None] = None,
+        kind: FromQuery[str | None] = None,
+        assignee: FromQuery[str | None] = None,
+        subject_type: FromQuery[str | None] = None,
+        subject_id: FromQuery[int | None] = None,
+        client_id: FromQuery[int | None] = None,
     ) -> Page[AlertOut]:
         """Alerts the caller may see, newest first; `assignee` is a user id or `me`."""
-        with unit(request) as (session, me):
-            rows, total = service.list_alerts(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                status=status,
-                kind=kind,
-                assignee=assignee,
-                subject_type=subject_type,
-                subject_id=subject_id,
-                client_id=client_id,
-            )
-            return Page([service.alert_out(a) for a in rows], total, limit, offset)
+        return listing(
+            request,
+            AlertOut,
+            service.list_alerts,
+            service.alert_out,
+            limit=limit,
+            offset=offset,
+            status=status,
+            kind=kind,
+            assignee=assignee,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            client_id=client_id,
+        )
 
     @get("/{alert_id:int}", sync_to_thread=True)
-    def get_alert(self, request: Req, alert_id: int) -> AlertOut:
+    def get_alert(self, request: Req, alert_id: FromPath[int]) -> AlertOut:
         with unit(request) as (session, me):
             return service.alert_out(service.get_visible_alert(session, me, alert_id))
 
     @post("/{alert_id:int}/acknowledge", sync_to_thread=True, status_code=200)
-    def acknowledge(self, request: Req, alert_id: int, data: AlertAction | None = None) -> AlertOut:
+    def acknowledge(self, request: Req, alert_id: FromPath[int], data: JSONBody[AlertAction | None] = None) -> AlertOut:
         """Mark an open alert as being handled; 409 when it is not open."""
         with unit(request) as (session, me):
             note = data.note if data is not None else None
             return service.alert_out(service.acknowledge(session, me, alert_id, clock.now(), note))
 
     @post("/{alert_id:int}/resolve", sync_to_thread=True, status_code=200)
-    def resolve(self, request: Req, alert_id: int, data: AlertAction | None = None) -> AlertOut:
+    def resolve(self, request: Req, alert_id: FromPath[int], data: JSONBody[AlertAction | None] = None) -> AlertOut:
         """Resolve an alert by hand (today in RENEWALS_TIMEZONE); 409 when already resolved."""
         with unit(request) as (session, me):
             note = data.note if data is not None else None
@@ -71,7 +74,7 @@ class TodayController(Controller):
     tags = ["alerts"]
 
     @get("/", sync_to_thread=True)
-    def today(self, request: Req, as_of: date | None = None, limit: int = 100) -> TodayOut:
+    def today(self, request: Req, as_of: FromQuery[date | None] = None, limit: Limit = 100) -> TodayOut:
         """The caller's day: renewals needing action, follow-ups due, overdue invoices, birthdays
         in the next seven days, unresolved alerts. `as_of` defaults to today in RENEWALS_TIMEZONE."""
         day = as_of or state_of(request).today()

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 from litestar import Controller, get
+from litestar.params import FromQuery
 
-from renewals.api.context import Req, unit
+from renewals.api.context import Req
+from renewals.api.params import Limit, Offset
+from renewals.api.tabular import CSV_OUT, listing
 from renewals.domain.audit_query import AuditOut, audit_out, list_audit
 from renewals.domain.pagination import Page
 
@@ -11,27 +14,27 @@ class AuditController(Controller):
     path = "/audit"
     tags = ["audit"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_entries(
         self,
         request: Req,
-        limit: int = 50,
-        offset: int = 0,
-        entity_type: str | None = None,
-        entity_id: int | None = None,
-        actor_id: int | None = None,
-        action: str | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        entity_type: FromQuery[str | None] = None,
+        entity_id: FromQuery[int | None] = None,
+        actor_id: FromQuery[int | None] = None,
+        action: FromQuery[str | None] = None,
     ) -> Page[AuditOut]:
         """The append-only audit log, newest first (managers and admins)."""
-        with unit(request) as (session, me):
-            rows, total = list_audit(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                entity_type=entity_type,
-                entity_id=entity_id,
-                actor_id=actor_id,
-                action=action,
-            )
-            return Page([audit_out(e) for e in rows], total, limit, offset)
+        return listing(
+            request,
+            AuditOut,
+            list_audit,
+            audit_out,
+            limit=limit,
+            offset=offset,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            actor_id=actor_id,
+            action=action,
+        )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
+from litestar.params import FromPath, JSONBody
 
-from renewals.api.context import Req, unit
+from renewals.api.context import Req, state_of, unit
+from renewals.db.uow import rehearse
 from renewals.domain.access.rules import READ_ALL, require_role
+from renewals.domain.daily import scan
+from renewals.domain.daily.guard import check_run_day
 from renewals.domain.jobrecords import service
-from renewals.domain.jobrecords.schemas import JobOut, ScanIn
+from renewals.domain.jobrecords.schemas import JobOut, ScanIn, ScanRehearsal
 
 
 class ScanController(Controller):
@@ -15,12 +19,29 @@ class ScanController(Controller):
     tags = ["jobs"]
 
     @post("/run", sync_to_thread=True, status_code=202)
-    def run_scan(self, request: Req, data: ScanIn) -> JobOut:
-        """Queue the daily scan for `as_of`; poll `GET /jobs/{id}` for its progress and result."""
+    def run_scan(self, request: Req, data: JSONBody[ScanIn]) -> Response[JobOut | ScanRehearsal]:
+        """Queue the daily scan for `as_of` (202; poll `GET /jobs/{id}`), or with `dry_run` answer
+        what it would change (200). A day more than a month ahead needs an admin and `force`."""
+        state = state_of(request)
         with unit(request) as (session, me):
             require_role(me, READ_ALL, "running the scan")
+            check_run_day(
+                data.as_of,
+                state.today(),
+                me,
+                field="as_of",
+                force=data.force,
+                dry_run=data.dry_run,
+                max_days_ahead=state.settings.max_days_ahead,
+            )
+            if data.dry_run:
+                effects = rehearse(
+                    session,
+                    lambda: scan.run_day(session, data.as_of, horizon_days=state.settings.renewal_horizon_days),
+                )
+                return Response(ScanRehearsal(data.as_of, True, effects), status_code=200)
             job, _ = service.request(session, "scan", {"as_of": data.as_of.isoformat()}, requested_by=me.id)
-            return service.job_out(job)
+            return Response(service.job_out(job), status_code=202)
 
 
 class JobController(Controller):
@@ -28,6 +49,6 @@ class JobController(Controller):
     tags = ["jobs"]
 
     @get("/{job_id:int}", sync_to_thread=True)
-    def get_job(self, request: Req, job_id: int) -> JobOut:
+    def get_job(self, request: Req, job_id: FromPath[int]) -> JobOut:
         with unit(request) as (session, me):
             return service.job_out(service.get_visible_job(session, me, job_id))

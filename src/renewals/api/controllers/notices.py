@@ -12,10 +12,13 @@ from typing import Any
 import msgspec
 from anyio import to_thread
 from litestar import Controller, Response, delete, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
 
 from renewals import clock
 from renewals.api import reply_page
 from renewals.api.context import Req, anonymous_unit, bearer, caller, state_of, unit
+from renewals.api.params import Limit, Offset
+from renewals.api.tabular import CSV_OUT, items, listing
 from renewals.db.uow import claim_send_record
 from renewals.domain.deliveries import transport
 from renewals.domain.notices import batches, replies, rules, service, sharing
@@ -64,7 +67,7 @@ class NoticeController(Controller):
     tags = ["notices"]
 
     @post("/", sync_to_thread=True, status_code=202)
-    def request_notice(self, request: Req, data: NoticeIn) -> NoticeOut:
+    def request_notice(self, request: Req, data: JSONBody[NoticeIn]) -> NoticeOut:
         """Ask for a notice (renewal_notice needs `contract_id`, statement needs `from`); it is
         queued and rendered by a worker: poll `GET /notices/{id}` until `ready` or `failed`."""
         state = state_of(request)
@@ -72,30 +75,36 @@ class NoticeController(Controller):
             notice = service.request_notice(session, me, data, state.today(), Sender.from_settings(state.settings))
             return service.notice_out(notice)
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_notices(
         self,
         request: Req,
-        limit: int = 50,
-        offset: int = 0,
-        kind: str | None = None,
-        client_id: int | None = None,
-        status: str | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        kind: FromQuery[str | None] = None,
+        client_id: FromQuery[int | None] = None,
+        status: FromQuery[str | None] = None,
     ) -> Page[NoticeOut]:
         """Notices of the clients the caller may see, newest first."""
-        with unit(request) as (session, me):
-            rows, total = service.list_notices(
-                session, me, limit=limit, offset=offset, kind=kind, client_id=client_id, status=status
-            )
-            return Page([service.notice_out(n) for n in rows], total, limit, offset)
+        return listing(
+            request,
+            NoticeOut,
+            service.list_notices,
+            service.notice_out,
+            limit=limit,
+            offset=offset,
+            kind=kind,
+            client_id=client_id,
+            status=status,
+        )
 
     @get("/{notice_id:int}", sync_to_thread=True)
-    def get_notice(self, request: Req, notice_id: int) -> NoticeOut:
+    def get_notice(self, request: Req, notice_id: FromPath[int]) -> NoticeOut:
         with unit(request) as (session, me):
             return service.notice_out(service.get_visible_notice(session, me, notice_id))
 
     @get("/{notice_id:int}/pdf", sync_to_thread=True, media_type=PDF)
-    def download(self, request: Req, notice_id: int) -> Response[bytes]:
+    def download(self, request: Req, notice_id: FromPath[int]) -> Response[bytes]:
         """The notice's PDF; 409 while it is not ready."""
         state = state_of(request)
         with unit(request) as (session, me):
@@ -104,7 +113,7 @@ class NoticeController(Controller):
         return _pdf(data, f"{notice.kind}-{notice.id}.pdf")
 
     @post("/{notice_id:int}/link", sync_to_thread=True, status_code=201)
-    def create_link(self, request: Req, notice_id: int, data: LinkIn | None = None) -> LinkOut:
+    def create_link(self, request: Req, notice_id: FromPath[int], data: JSONBody[LinkIn | None] = None) -> LinkOut:
         """A signed link `/n/<token>` that serves the PDF without an account until it expires
         (30 days unless `expires_in_days` says otherwise) or is revoked."""
         state = state_of(request)
@@ -112,26 +121,25 @@ class NoticeController(Controller):
             link = sharing.create_link(session, me, notice_id, (data or LinkIn()).expires_in_days, clock.now())
             return sharing.link_out(link, state.settings.secret_key)
 
-    @get("/{notice_id:int}/links", sync_to_thread=True)
-    def list_links(self, request: Req, notice_id: int) -> list[LinkOut]:
+    @get("/{notice_id:int}/links", sync_to_thread=True, opt=CSV_OUT)
+    def list_links(self, request: Req, notice_id: FromPath[int]) -> list[LinkOut]:
         state = state_of(request)
         with unit(request) as (session, me):
-            return [
-                sharing.link_out(link, state.settings.secret_key) for link in sharing.list_links(session, me, notice_id)
-            ]
+            links = sharing.list_links(session, me, notice_id)
+            return items(request, LinkOut, [sharing.link_out(link, state.settings.secret_key) for link in links])
 
     @delete("/{notice_id:int}/link/{link_id:str}", sync_to_thread=True, status_code=200)
-    def revoke_link(self, request: Req, notice_id: int, link_id: str) -> LinkOut:
+    def revoke_link(self, request: Req, notice_id: FromPath[int], link_id: FromPath[str]) -> LinkOut:
         """Revoke a shared link: from now on it answers 404."""
         return _revoke(request, notice_id, link_id)
 
     @post("/{notice_id:int}/link/{link_id:str}/revoke", sync_to_thread=True, status_code=200)
-    def revoke_link_post(self, request: Req, notice_id: int, link_id: str) -> LinkOut:
+    def revoke_link_post(self, request: Req, notice_id: FromPath[int], link_id: FromPath[str]) -> LinkOut:
         """The same as `DELETE /notices/{id}/link/{link_id}`, for clients that cannot send DELETE."""
         return _revoke(request, notice_id, link_id)
 
     @post("/{notice_id:int}/send", sync_to_thread=True, status_code=200)
-    def send(self, request: Req, notice_id: int) -> DeliveryOut:
+    def send(self, request: Req, notice_id: FromPath[int]) -> DeliveryOut:
         """E-mail the PDF to the client's billing contacts (reminders, statements) or signatories
         (renewal notices) over RENEWALS_SMTP_URL; the delivery is recorded either way.
         409 when the notice is not ready or the client has no such contact, 503 without SMTP,
@@ -169,14 +177,16 @@ class NoticeController(Controller):
             )
         return out
 
-    @get("/{notice_id:int}/deliveries", sync_to_thread=True)
-    def deliveries(self, request: Req, notice_id: int) -> list[DeliveryOut]:
+    @get("/{notice_id:int}/deliveries", sync_to_thread=True, opt=CSV_OUT)
+    def deliveries(self, request: Req, notice_id: FromPath[int]) -> list[DeliveryOut]:
         """Every e-mail attempt of the notice, newest first."""
         with unit(request) as (session, me):
-            return [mail.delivery_out(d) for d in mail.list_deliveries(session, me, notice_id)]
+            return items(
+                request, DeliveryOut, [mail.delivery_out(d) for d in mail.list_deliveries(session, me, notice_id)]
+            )
 
     @post("/batch", sync_to_thread=True, status_code=202)
-    def request_batch(self, request: Req, data: BatchIn) -> BatchOut:
+    def request_batch(self, request: Req, data: JSONBody[BatchIn]) -> BatchOut:
         """Renewal notices for every active contract of the owner's (default: the caller's) clients
         ending within `within_days`; rendered as one job, then zipped."""
         state = state_of(request)
@@ -185,16 +195,17 @@ class NoticeController(Controller):
             return batches.batch_out(session, batch)
 
     @get("/batch/{batch_id:int}", sync_to_thread=True)
-    def get_batch(self, request: Req, batch_id: int) -> BatchOut:
+    def get_batch(self, request: Req, batch_id: FromPath[int]) -> BatchOut:
         with unit(request) as (session, me):
             return batches.batch_out(session, batches.get_visible_batch(session, me, batch_id))
 
     @get("/batch/{batch_id:int}/zip", sync_to_thread=True, media_type="application/zip")
-    def download_batch(self, request: Req, batch_id: int) -> Response[bytes]:
+    def download_batch(self, request: Req, batch_id: FromPath[int]) -> Response[bytes]:
         """The batch's notices as one zip; 409 until every notice has been rendered."""
         state = state_of(request)
         with unit(request) as (session, me):
-            data = batches.read_zip(state.settings.data_dir, batches.get_visible_batch(session, me, batch_id))
+            batch = batches.get_visible_batch(session, me, batch_id)
+            data = batches.read_zip(session, state.settings.data_dir, batch, me)
         return Response(
             data,
             media_type="application/zip",
@@ -213,7 +224,7 @@ class SharedNoticeController(Controller):
     security = []
 
     @get("/{token:str}", sync_to_thread=True, media_type=PDF)
-    def shared_pdf(self, request: Req, token: str) -> Response[bytes]:
+    def shared_pdf(self, request: Req, token: FromPath[str]) -> Response[bytes]:
         """The PDF a shared link points at; 404 for a tampered, expired or revoked token."""
         state = state_of(request)
         with anonymous_unit(request) as session:
@@ -298,7 +309,7 @@ class NoticeReplyController(Controller):
         return _page(html, failure.status_code if failure is not None else 200)
 
     @get("/{token:str}/reply", sync_to_thread=True, media_type=HTML)
-    def reply_page(self, request: Req, token: str) -> Response[str]:
+    def reply_page(self, request: Req, token: FromPath[str]) -> Response[str]:
         """The page, in the letter's language, where the client answers it; 404 for a bad,
         expired or revoked link and for a letter that asks nothing (a statement)."""
         return self._view_page(request, token)
@@ -318,7 +329,7 @@ class NoticeReplyController(Controller):
             return replies.reply_out(reply, replayed=replayed), replayed
 
     @post("/{token:str}/reply", status_code=201)
-    async def reply(self, request: Req, token: str) -> Response[Any]:
+    async def reply(self, request: Req, token: FromPath[str]) -> Response[Any]:
         """Answer a letter: `{choice, promise_date?, invoice_ids?, reason?, reference?}` as JSON
         (201 with the answer; 200 with the first one when a form is sent again) or as the page's
         form (the page again, confirming). 404 for a bad, expired or revoked link, 403 for a form

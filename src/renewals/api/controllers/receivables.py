@@ -5,10 +5,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Response, get, post
-from litestar.params import HeaderParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from renewals.api.context import Req, state_of, unit
+from renewals.api.params import Limit, Offset
+from renewals.api.tabular import CSV_OUT, listing
+from renewals.db.uow import rehearse
+from renewals.domain.daily.guard import check_run_day
 from renewals.domain.pagination import Page
 from renewals.domain.receivables import invoices, payments
 from renewals.domain.receivables.billing import run_billing
@@ -32,65 +37,65 @@ class InvoiceController(Controller):
     path = "/invoices"
     tags = ["receivables"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_invoices(
         self,
         request: Req,
-        limit: int = 50,
-        offset: int = 0,
-        status: str | None = None,
-        client_id: int | None = None,
-        contract_id: int | None = None,
-        currency: str | None = None,
-        overdue_as_of: date | None = None,
-        on_hold: bool | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        status: FromQuery[str | None] = None,
+        client_id: FromQuery[int | None] = None,
+        contract_id: FromQuery[int | None] = None,
+        currency: FromQuery[str | None] = None,
+        overdue_as_of: FromQuery[date | None] = None,
+        on_hold: FromQuery[bool | None] = None,
     ) -> Page[InvoiceOut]:
         """Invoices of the clients the caller may see, by due date; `overdue_as_of` keeps those
         due before that date with a balance left."""
-        with unit(request) as (session, me):
-            rows, total = invoices.list_invoices(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                status=status,
-                client_id=client_id,
-                contract_id=contract_id,
-                currency=currency,
-                overdue_as_of=overdue_as_of,
-                on_hold=on_hold,
-            )
-            return Page([invoices.invoice_out(i) for i in rows], total, limit, offset)
+        return listing(
+            request,
+            InvoiceOut,
+            invoices.list_invoices,
+            invoices.invoice_out,
+            limit=limit,
+            offset=offset,
+            status=status,
+            client_id=client_id,
+            contract_id=contract_id,
+            currency=currency,
+            overdue_as_of=overdue_as_of,
+            on_hold=on_hold,
+        )
 
     @get("/{invoice_id:int}", sync_to_thread=True)
-    def get_invoice(self, request: Req, invoice_id: int) -> InvoiceDetail:
+    def get_invoice(self, request: Req, invoice_id: FromPath[int]) -> InvoiceDetail:
         """One invoice with its lines, credit notes, allocations and write-offs."""
         with unit(request) as (session, me):
             return invoices.invoice_detail(session, invoices.get_visible_invoice(session, me, invoice_id))
 
     @post("/{invoice_id:int}/credit-notes", sync_to_thread=True)
-    def credit(self, request: Req, invoice_id: int, data: CreditNoteIn) -> CreditNoteOut:
+    def credit(self, request: Req, invoice_id: FromPath[int], data: JSONBody[CreditNoteIn]) -> CreditNoteOut:
         """Credit part of an invoice's balance (finance, managers, admins)."""
         today = state_of(request).today()
         with unit(request) as (session, me):
             return invoices.credit_note_out(invoices.issue_credit_note(session, me, invoice_id, data, today))
 
     @post("/{invoice_id:int}/write-off", sync_to_thread=True, status_code=200)
-    def write_off(self, request: Req, invoice_id: int, data: WriteOffIn) -> InvoiceDetail:
+    def write_off(self, request: Req, invoice_id: FromPath[int], data: JSONBody[WriteOffIn]) -> InvoiceDetail:
         """Close the balance as bad debt (managers and admins)."""
         today = state_of(request).today()
         with unit(request) as (session, me):
             return invoices.invoice_detail(session, invoices.write_off(session, me, invoice_id, data, today))
 
     @post("/{invoice_id:int}/hold", sync_to_thread=True, status_code=200)
-    def hold(self, request: Req, invoice_id: int, data: HoldIn) -> InvoiceOut:
+    def hold(self, request: Req, invoice_id: FromPath[int], data: JSONBody[HoldIn]) -> InvoiceOut:
         """Hold dunning: a dispute, or a promise to pay by `until`."""
         today = state_of(request).today()
         with unit(request) as (session, me):
             return invoices.invoice_out(invoices.hold(session, me, invoice_id, data, today))
 
     @post("/{invoice_id:int}/release", sync_to_thread=True, status_code=200)
-    def release(self, request: Req, invoice_id: int, data: ReleaseIn | None = None) -> InvoiceOut:
+    def release(self, request: Req, invoice_id: FromPath[int], data: JSONBody[ReleaseIn | None] = None) -> InvoiceOut:
         """Lift the hold."""
         with unit(request) as (session, me):
             return invoices.invoice_out(invoices.release(session, me, invoice_id, data or ReleaseIn()))
@@ -100,37 +105,37 @@ class PaymentController(Controller):
     path = "/payments"
     tags = ["receivables"]
 
-    @get("/", sync_to_thread=True)
+    @get("/", sync_to_thread=True, opt=CSV_OUT)
     def list_payments(
         self,
         request: Req,
-        limit: int = 50,
-        offset: int = 0,
-        client_id: int | None = None,
-        currency: str | None = None,
-        received_from: date | None = None,
-        received_to: date | None = None,
-        reversed: bool | None = None,
-        unapplied: bool | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+        client_id: FromQuery[int | None] = None,
+        currency: FromQuery[str | None] = None,
+        received_from: FromQuery[date | None] = None,
+        received_to: FromQuery[date | None] = None,
+        reversed: FromQuery[bool | None] = None,
+        unapplied: FromQuery[bool | None] = None,
     ) -> Page[PaymentOut]:
         """Payments of the clients the caller may see, newest first."""
-        with unit(request) as (session, me):
-            rows, total = payments.list_payments(
-                session,
-                me,
-                limit=limit,
-                offset=offset,
-                client_id=client_id,
-                currency=currency,
-                received_from=received_from,
-                received_to=received_to,
-                reversed=reversed,
-                unapplied=unapplied,
-            )
-            return Page([payments.payment_out(p) for p in rows], total, limit, offset)
+        return listing(
+            request,
+            PaymentOut,
+            payments.list_payments,
+            payments.payment_out,
+            limit=limit,
+            offset=offset,
+            client_id=client_id,
+            currency=currency,
+            received_from=received_from,
+            received_to=received_to,
+            reversed=reversed,
+            unapplied=unapplied,
+        )
 
     @get("/{payment_id:int}", sync_to_thread=True)
-    def get_payment(self, request: Req, payment_id: int) -> PaymentOut:
+    def get_payment(self, request: Req, payment_id: FromPath[int]) -> PaymentOut:
         with unit(request) as (session, me):
             return payments.payment_out(payments.get_visible_payment(session, me, payment_id))
 
@@ -138,7 +143,7 @@ class PaymentController(Controller):
     def record_payment(
         self,
         request: Req,
-        data: PaymentIn,
+        data: JSONBody[PaymentIn],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False)] = None,
     ) -> Response[dict[str, Any]]:
         """Record a payment and apply it oldest due first, unless `allocations` name the invoices.
@@ -151,7 +156,7 @@ class PaymentController(Controller):
         return Response(body, status_code=201, headers=headers)
 
     @post("/{payment_id:int}/reverse", sync_to_thread=True, status_code=200)
-    def reverse(self, request: Req, payment_id: int, data: ReversalIn | None = None) -> PaymentOut:
+    def reverse(self, request: Req, payment_id: FromPath[int], data: JSONBody[ReversalIn | None] = None) -> PaymentOut:
         """Reverse a bounced payment: what it paid is open again. A second reversal answers 409."""
         today = state_of(request).today()
         with unit(request) as (session, me):
@@ -163,7 +168,22 @@ class BillingController(Controller):
     tags = ["receivables"]
 
     @post("/run", sync_to_thread=True, status_code=200)
-    def run(self, request: Req, data: BillingRunIn) -> BillingSummary:
-        """Issue every invoice whose period starts on or before `through` (finance, managers, admins)."""
+    def run(self, request: Req, data: JSONBody[BillingRunIn]) -> BillingSummary:
+        """Issue every invoice whose period starts on or before `through` (finance, managers, admins);
+        with `dry_run`, say what it would issue and issue nothing. A day more than a month ahead
+        needs an admin and `force`."""
+        state = state_of(request)
         with unit(request) as (session, me):
+            check_run_day(
+                data.through,
+                state.today(),
+                me,
+                field="through",
+                force=data.force,
+                dry_run=data.dry_run,
+                max_days_ahead=state.settings.max_days_ahead,
+            )
+            if data.dry_run:
+                summary = rehearse(session, lambda: run_billing(session, data.through, me))
+                return msgspec.structs.replace(summary, dry_run=True)
             return run_billing(session, data.through, me)

@@ -62,12 +62,14 @@ def alert_out(alert: Alert) -> AlertOut:
 
 
 def scope_alerts(stmt: Select[Any], user: User) -> Select[Any]:
-    """Restrict alerts to the caller's: an account manager sees those assigned to or meant for
-    them and those about their own clients; finance, managers and admins see every alert."""
+    """Restrict alerts to the caller's: an account manager sees those about the clients they own
+    now (an alert stays with its client when the client is reassigned) and, of alerts about no
+    client, those assigned to or meant for them; finance, managers and admins see every alert."""
     if sees_everything(user):
         return stmt
     own_clients = select(Client.id).where(Client.owner_id == user.id)
-    return stmt.where(or_(Alert.assignee_id == user.id, Alert.informed_id == user.id, Alert.client_id.in_(own_clients)))
+    about_no_client = and_(Alert.client_id.is_(None), or_(Alert.assignee_id == user.id, Alert.informed_id == user.id))
+    return stmt.where(or_(Alert.client_id.in_(own_clients), about_no_client))
 
 
 def parse_assignee(value: str | None, user: User) -> int | None:

@@ -124,3 +124,18 @@ def first_active(session: Session, role: str) -> int | None:
 
 def iso(day: date | None) -> str | None:
     return None if day is None else day.isoformat()
+
+
+def hand_over(session: Session, client_id: int, previous_owner_id: int, new_owner_id: int) -> int:
+    """Unresolved alerts about a reassigned client follow it: those assigned to, or meant for, its
+    previous owner go to the new one. Return how many assignments moved."""
+    moved = 0
+    for column in (Alert.assignee_id, Alert.informed_id):
+        result = session.execute(
+            update(Alert)
+            .where(Alert.client_id == client_id, Alert.status != "resolved", column == previous_owner_id)
+            .values({column.key: new_owner_id})
+            .execution_options(synchronize_session=False)
+        )
+        moved += result.rowcount  # type: ignore[attr-defined]
+    return moved

@@ -13,6 +13,7 @@ from renewals.db.models import Client, Contact, Contract, User
 from renewals.domain import money
 from renewals.domain.access.rules import MANAGERS, WRITE_CLIENTS, can_see_client, require_role, scope_clients
 from renewals.domain.access.users import normalise_email
+from renewals.domain.alerts.store import hand_over as hand_over_alerts
 from renewals.domain.audit import record
 from renewals.domain.clients.rules import legal_name_key, tier_for
 from renewals.domain.clients.schemas import ClientIn, ClientOut, ClientPatch, ContactIn, ContactOut
@@ -116,9 +117,11 @@ def update_client(session: Session, actor: User, client_id: int, patch: ClientPa
     currency = client.currency if patch.currency is msgspec.UNSET else money.check_currency(patch.currency)
     if patch.owner_id is not msgspec.UNSET and patch.owner_id != client.owner_id:
         require_role(actor, MANAGERS, "reassigning a client")
+        previous_owner_id = client.owner_id
         client.owner_id = _check_owner(session, actor, patch.owner_id)
-        # Open renewals follow the client to its new owner.
+        # Open renewals and unresolved alerts follow the client to its new owner.
         hand_over_renewals(session, actor, client.id, client.owner_id)
+        hand_over_alerts(session, client.id, previous_owner_id, client.owner_id)
     if patch.legal_name is not msgspec.UNSET:
         key = legal_name_key(patch.legal_name)
         if not key:

@@ -21,6 +21,8 @@ from renewals.domain.daily.scan import DEFAULT_CHUNK_SIZE
 from renewals.domain.jobrecords import service as jobs
 from renewals.domain.renewals.rules import DEFAULT_HORIZON_DAYS
 
+CHUNK_ACTOR = "scans.chunk"
+
 
 def begin(
     session: Session,
@@ -48,8 +50,24 @@ def begin(
         _complete(session, job, as_of, at, auto_reminders)
         return 0
     for c in chunks:
-        request_job(session, "scans.chunk", job_id=job_id, as_of=as_of.isoformat(), kind=c.kind, lo=c.lo, hi=c.hi)
+        _send_chunk(session, job_id, as_of, c.kind, c.lo, c.hi)
     return len(chunks)
+
+
+def _send_chunk(session: Session, job_id: int, as_of: date, kind: str, lo: int, hi: int) -> None:
+    request_job(session, CHUNK_ACTOR, job_id=job_id, as_of=as_of.isoformat(), kind=kind, lo=lo, hi=hi)
+
+
+def resend_unfinished_chunks(session: Session, job: Job) -> int:
+    """Send again the message of every chunk of a running scan job not done yet (after commit);
+    a chunk that does get done twice changes nothing the second time. Return how many."""
+    as_of = date.fromisoformat(str((job.params or {})["as_of"]))
+    undone = session.execute(
+        select(JobChunk.kind, JobChunk.lo, JobChunk.hi).where(JobChunk.job_id == job.id, JobChunk.done_at.is_(None))
+    ).all()
+    for kind, lo, hi in undone:
+        _send_chunk(session, job.id, as_of, kind, lo, hi)
+    return len(undone)
 
 
 def run_chunk(

@@ -10,6 +10,16 @@ import msgspec
 
 class ScanIn(msgspec.Struct, forbid_unknown_fields=True):
     as_of: date
+    dry_run: bool = False
+    """Report what the scan would change as of that day, and change nothing."""
+    force: bool = False
+    """An admin running the scan more than a month ahead of today, on purpose."""
+
+
+class ScanRehearsal(msgspec.Struct):
+    as_of: date
+    dry_run: bool
+    effects: dict[str, int]
 
 
 class JobOut(msgspec.Struct):

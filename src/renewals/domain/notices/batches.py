@@ -233,8 +233,10 @@ def _write(target: Path, data: bytes) -> None:
         raise
 
 
-def read_zip(data_dir: Path, batch: NoticeBatch) -> bytes:
-    """The batch's zip. Raises Conflict until it is built."""
+def read_zip(session: Session, data_dir: Path, batch: NoticeBatch, reader: User) -> bytes:
+    """The batch's zip, holding only the notices of clients the reader may see now: a client
+    reassigned since the batch was made takes its notices with it. Raises Conflict until it is
+    built."""
     if batch.status != "ready" or batch.zip_path is None:
         raise Conflict(
             f"notice batch {batch.id} is {batch.status}: its zip is not built yet",
@@ -243,4 +245,23 @@ def read_zip(data_dir: Path, batch: NoticeBatch) -> bytes:
     path = data_dir / batch.zip_path
     if not path.is_file():
         raise NotFound("zip file of notice batch", batch.id)
-    return path.read_bytes()
+    if sees_everything(reader):
+        return path.read_bytes()
+    ready = session.execute(
+        select(Notice.id, Notice.file_path, Notice.language, Notice.kind, Contract.number, Client.owner_id)
+        .join(Client, Client.id == Notice.client_id)
+        .outerjoin(Contract, Contract.id == Notice.contract_id)
+        .where(Notice.batch_id == batch.id, Notice.status == "ready")
+        .order_by(Notice.id)
+    ).all()
+    visible = [row for row in ready if row.owner_id == reader.id]
+    if len(visible) == len(ready):
+        return path.read_bytes()
+    if not visible:
+        raise NotFound("notice batch", batch.id)
+    return _zip(
+        [
+            (rules.zip_entry_name(number, kind, language, ident), data_dir / str(file_path))
+            for ident, file_path, language, kind, number, _ in visible
+        ]
+    )

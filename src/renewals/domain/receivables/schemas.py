@@ -146,6 +146,10 @@ class PaymentOut(msgspec.Struct):
 
 class BillingRunIn(msgspec.Struct, forbid_unknown_fields=True):
     through: date
+    dry_run: bool = False
+    """Report what the run would issue through that day, and issue nothing."""
+    force: bool = False
+    """An admin billing more than a month ahead of today, on purpose."""
 
 
 class BillingSummary(msgspec.Struct):
@@ -154,3 +158,4 @@ class BillingSummary(msgspec.Struct):
     contracts_scanned: int
     invoices_issued: int
     credit_applied: int
+    dry_run: bool = False
