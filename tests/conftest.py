@@ -15,6 +15,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,6 +27,23 @@ from renewals.db.models import Base
 from renewals.settings import Settings, load
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+# Hypothesis profiles, chosen with HYPOTHESIS_PROFILE (`.ci/run` sets `ci`; `dev` otherwise).
+# Neither has a per-example deadline: on a shared 2-core machine a slow example is load, not a
+# bug, and a deadline would fail the run at random. Tests that need fewer examples (the database
+# property tests) say so with their own `settings`, which inherit the rest from the profile.
+# `ci` is derandomized, so the same commit gets the same verdict and a failure replays exactly;
+# `dev` draws new examples on every run and keeps failing ones in `.hypothesis/` to replay them.
+hypothesis_settings.register_profile(
+    "ci",
+    deadline=None,
+    derandomize=True,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+hypothesis_settings.register_profile("dev", deadline=None, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 def _fresh_postgres(tmp_name: str) -> tuple[str, str]:

@@ -12,5 +12,6 @@ def now() -> datetime:
 
 
 def today(timezone: str) -> date:
-    """Today's calendar date in the organisation's time zone."""
-    return datetime.now(ZoneInfo(timezone)).date()
+    """Today's calendar date in the organisation's time zone (the date of `now()` there, so one
+    function decides what the time is)."""
+    return now().astimezone(ZoneInfo(timezone)).date()

@@ -1,4 +1,9 @@
-"""Start the service the way the README does (`renewals run`) and use it over HTTP."""
+"""Start the service the way the README does (`renewals run`) and use it over HTTP.
+
+Each test runs on the embedded defaults (SQLite in the data directory, a private redis-server)
+and, when TEST_DATABASE_URL and TEST_REDIS_URL are set, again on a fresh PostgreSQL database and
+that Redis (under a queue namespace of its own).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,23 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 
 from renewals import embedded_redis
+from tests.conftest import _drop_postgres, _fresh_postgres
 
 pytestmark = pytest.mark.e2e
+
+SERVERS = ["embedded"] + (
+    ["postgresql+redis"] if os.environ.get("TEST_DATABASE_URL") and os.environ.get("TEST_REDIS_URL") else []
+)
 
 
 def call(base: str, method: str, path: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
@@ -77,28 +91,80 @@ def wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 90) ->
     raise AssertionError("the service did not become ready")
 
 
-@pytest.fixture
-def service(tmp_path: Path):
-    port = embedded_redis.free_port()
-    env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "RENEWALS_SECRET_KEY"}}
-    env.update(RENEWALS_DATA_DIR=str(tmp_path / "var"), RENEWALS_PORT=str(port), RENEWALS_HOST="127.0.0.1")
-    log = (tmp_path / "run.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "renewals.cli", "run"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
+@pytest.fixture(params=SERVERS)
+def servers(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The environment naming the database and Redis: none (embedded), or a throw-away
+    PostgreSQL database and TEST_REDIS_URL with a namespace of its own, cleaned up afterwards."""
+    if request.param == "embedded":
+        yield {}
+        return
+    name = f"renewals_e2e_{uuid.uuid4().hex[:10]}"
+    url, admin = _fresh_postgres(name)
+    namespace = f"renewals-e2e-{uuid.uuid4().hex[:12]}"
     try:
-        wait_ready(base, proc)
-        yield base, proc, tmp_path / "run.log"
+        yield {"DATABASE_URL": url, "REDIS_URL": os.environ["TEST_REDIS_URL"], "RENEWALS_QUEUE_NAMESPACE": namespace}
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+        client = redis.Redis.from_url(os.environ["TEST_REDIS_URL"])
+        keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))
+        if keys:
+            client.delete(*keys)
+        _drop_postgres(admin, name)
 
 
-def test_run_serves_the_demo_book_and_stops_without_orphans(service):
-    base, proc, log = service
+@dataclass
+class Service:
+    base: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+
+
+@pytest.fixture
+def start_service(tmp_path: Path, servers: dict[str, str]) -> Iterator[Callable[..., Service]]:
+    """`renewals run` in a session of its own (as a terminal runs it: Ctrl-C reaches its whole
+    process group, not the tests), on the servers' database and Redis plus any extra environment."""
+    started: list[Service] = []
+
+    def start(**extra_env: str) -> Service:
+        port = embedded_redis.free_port()
+        env = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DATABASE_URL", "RENEWALS_SECRET_KEY"}}
+        env.update(RENEWALS_DATA_DIR=str(tmp_path / "var"), RENEWALS_PORT=str(port), RENEWALS_HOST="127.0.0.1")
+        env.update(servers, **extra_env)
+        path = tmp_path / "run.log"
+        with path.open("wb") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "renewals.cli", "run"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        service = Service(f"http://127.0.0.1:{port}", proc, path)
+        started.append(service)
+        wait_ready(service.base, proc)
+        # Every child is started once the supervisor says how to stop it.
+        deadline = time.monotonic() + 60
+        while "Press Ctrl-C to stop." not in path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return service
+
+    yield start
+    for service in started:
+        if service.proc.poll() is None:
+            os.killpg(service.proc.pid, signal.SIGKILL)
+            service.proc.wait()
+
+
+def wait_gone(pids: set[int], timeout: float = 10) -> list[int]:
+    """The processes among `pids` still alive after up to `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(alive(pid) for pid in pids):
+        time.sleep(0.1)
+    return [pid for pid in pids if alive(pid)]
+
+
+def test_run_serves_the_demo_book_and_stops_without_orphans(start_service: Callable[..., Service]) -> None:
+    service = start_service()
+    base, proc, log = service.base, service.proc, service.log
     children = descendants(proc.pid)
     assert len(children) >= 2, "expected at least redis-server and the API as children"
     assert "password 'renewals-demo'" in log.read_text(), "sign-in details are printed on first start"
@@ -163,7 +229,25 @@ def test_run_serves_the_demo_book_and_stops_without_orphans(service):
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and any(alive(pid) for pid in children):
-        time.sleep(0.1)
-    assert not [pid for pid in children if alive(pid)], "children left running after SIGTERM"
+    assert wait_gone(children) == [], "children left running after SIGTERM"
+
+
+def test_a_first_start_with_renewals_demo_0_loads_no_demo_and_ctrl_c_stops_every_child(
+    start_service: Callable[..., Service],
+) -> None:
+    service = start_service(RENEWALS_DEMO="0")
+    children = descendants(service.proc.pid)
+
+    status, _ = call(
+        service.base, "POST", "/api/v1/auth/token", body={"email": "mina@demo.renewals", "password": "renewals-demo"}
+    )
+    assert status == 401
+    assert "Demo book loaded" not in service.log.read_text()
+    assert len(children) >= 4, "expected redis-server, the API, the workers and the scheduler"
+
+    # Ctrl-C in a terminal sends SIGINT to the whole foreground process group at once.
+    os.killpg(service.proc.pid, signal.SIGINT)
+
+    assert service.proc.wait(timeout=60) == 0, service.log.read_text()[-2000:]
+    assert wait_gone(children) == [], "children left running after Ctrl-C"
+    assert "renewals stopped." in service.log.read_text()

@@ -52,4 +52,6 @@ def api(settings: Settings, engine: Engine) -> Iterator[Api]:
         yield Api(client)
 
 
+# The CLI tests' fixture: `renewals …` run in this process against the test database.
+from tests.integration.cli_support import run_cli  # noqa: E402, F401
 from tests.integration.notices_support import renderer, rt, warm_renderer  # noqa: E402, F401

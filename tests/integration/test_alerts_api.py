@@ -252,6 +252,7 @@ def test_today_rejects_a_bad_date(api, book):
     r = api.get("/api/v1/today?as_of=2027-02-30", book["mina"])
 
     assert r.status_code == 400
+    assert [(e["key"], e["source"]) for e in r.json()["extra"]] == [("as_of", "query")]
 
 
 def test_alerts_follow_their_client_to_its_new_owner(api, book):

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 
@@ -13,6 +12,7 @@ from renewals.domain.contracts.schemas import TerminationIn
 from renewals.domain.contracts.service import terminate_contract
 from renewals.domain.receivables.billing import run_billing
 from tests.factories import TIERS, make_client, make_contract, make_user
+from tests.threads import run_at_once
 
 
 @pytest.fixture
@@ -207,27 +207,15 @@ def test_two_concurrent_billing_runs_create_no_duplicates(sessions: sessionmaker
     for _ in range(20):
         make_contract(session, client=client, actor=people["mina"], start_date=date(2026, 1, 1))
     session.commit()
-    barrier = threading.Barrier(2)
-    issued: list[int] = []
-    errors: list[BaseException] = []
 
-    def bill() -> None:
-        try:
-            with sessions() as own:
-                barrier.wait(timeout=10)
-                summary = run_billing(own, date(2026, 6, 1), None, chunk_size=7)
-                own.commit()
-                issued.append(summary.invoices_issued)
-        except BaseException as exc:
-            errors.append(exc)
+    def bill() -> int:
+        with sessions() as own:
+            summary = run_billing(own, date(2026, 6, 1), None, chunk_size=7)
+            own.commit()
+            return summary.invoices_issued
 
-    threads = [threading.Thread(target=bill) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    issued = run_at_once(bill)
 
-    assert errors == []
     assert sum(issued) == 20 * 6
     assert session.scalar(select(func.count()).select_from(Invoice)) == 20 * 6
     duplicates = session.execute(

@@ -218,11 +218,15 @@ def test_account_manager_gets_404_for_other_managers_invoices(api, session, worl
     listed = api.get("/api/v1/invoices", world["mina"]).json()
     filtered = api.get("/api/v1/invoices", world["mina"], params={"client_id": world["other"].id}).json()
     hold = api.post(f"/api/v1/invoices/{foreign.id}/hold", world["mina"], {"kind": "dispute", "reason": "x"})
+    # Writes her role could never make are 404 too: another manager's invoice is not hers to know of.
+    credit = api.post(f"/api/v1/invoices/{foreign.id}/credit-notes", world["mina"], {"amount": "1", "reason": "x"})
+    write_off = api.post(f"/api/v1/invoices/{foreign.id}/write-off", world["mina"], {"reason": "x"})
 
     assert direct.status_code == 404
     assert {i["client_id"] for i in listed["items"]} == {world["client"].id}
     assert filtered["total"] == 0
-    assert hold.status_code == 404
+    assert (hold.status_code, credit.status_code, write_off.status_code) == (404, 404, 404)
+    assert api.get(f"/api/v1/invoices/{foreign.id}", world["finance"]).json()["credited"] == "0.00"
 
 
 def test_billing_run_over_http_needs_finance_or_a_manager(api, session, world):
@@ -239,6 +243,7 @@ def test_billing_run_rejects_a_malformed_date(api, session, world):
     r = api.post("/api/v1/billing/run", world["finance"], {"through": "2026-02-30"})
 
     assert r.status_code in {400, 422}
+    assert [(e["key"], e["source"]) for e in r.json()["extra"]] == [("through", "body")]
 
 
 def test_debt_reopened_by_a_bounced_payment_can_be_written_off_again(api, session, world):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 
@@ -20,6 +19,7 @@ from renewals.domain.renewals.service import list_renewals, transition
 from renewals.domain.renewals.steps import auto_renew_due, lapse_due, mark_churned
 from tests.factories import TIERS, make_client, make_contract, make_user
 from tests.integration.renewals_arrange import contract_ending
+from tests.threads import run_at_once
 
 
 @pytest.fixture
@@ -44,24 +44,12 @@ def renewal_of(session, contract):
 
 def run_in_threads(sessions, work, n=2):
     """Run `work(session)` in `n` threads at once, each in its own unit of work; return the results."""
-    barrier = threading.Barrier(n)
-    results, errors = [], []
 
-    def worker():
-        try:
-            barrier.wait()
-            with unit_of_work(sessions) as s:
-                results.append(work(s))
-        except Exception as exc:  # pragma: no cover — reported by the assertion below
-            errors.append(exc)
+    def in_own_unit():
+        with unit_of_work(sessions) as s:
+            return work(s)
 
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not errors, errors
-    return results
+    return run_at_once(in_own_unit, n)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -18,6 +17,7 @@ from renewals.domain.renewals import service as renewals
 from renewals.domain.renewals.schemas import ActivityIn
 from tests.factories import make_client, make_contract, make_user
 from tests.integration.alerts_arrange import database_rows, hold, invoice_due, settle
+from tests.threads import run_at_once
 
 DAY = date(2027, 3, 1)
 
@@ -424,24 +424,14 @@ def test_two_scans_of_the_same_day_at_the_same_time_raise_each_alert_once(sessio
         )
         invoice_due(session, client=client, actor=people["mina"], due=DAY - timedelta(days=n * 5))
     session.commit()
-    barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
 
-    def scan_in_own_session() -> None:
-        try:
-            barrier.wait(timeout=10)
-            with sessions() as own, own.begin():
-                scan.run_day(own, DAY, chunk_size=2)
-        except BaseException as exc:
-            errors.append(exc)
+    def scan_in_own_session() -> dict[str, int]:
+        with sessions() as own, own.begin():
+            return scan.run_day(own, DAY, chunk_size=2)
 
-    threads = [threading.Thread(target=scan_in_own_session) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    counts = run_at_once(scan_in_own_session)
 
-    assert errors == []
+    assert sum(c["raised"] for c in counts) == 6 + 5 + 6
     found = alerts(session)
     assert len(found) == len({a.dedupe_key for a in found}) == 6 + 5 + 6  # renewal_due, overdue, credit
     assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "dunning")).all()) == 5

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from renewals.db.models import Client
 from renewals.settings import Settings
 from tests.factories import make_user
 from tests.integration.conftest import Api
+from tests.threads import run_at_once
 
 HANG_GUARD = 60.0
 
@@ -43,13 +43,9 @@ def held_lock_for(engine: Engine) -> Iterator[None]:
 
 
 def in_thread(call: Any) -> Any:
-    """Run an HTTP call with a hang guard; the answer must come long before it."""
-    out: list[Any] = []
-    thread = threading.Thread(target=lambda: out.append(call()))
-    thread.start()
-    thread.join(HANG_GUARD)
-    assert not thread.is_alive(), "the request hung on the lock"
-    return out[0]
+    """Run an HTTP call with a hang guard; the answer must come long before it. A call that
+    raised fails the test with its exception."""
+    return run_at_once(call, n=1, timeout=HANG_GUARD)[0]
 
 
 NEW_CLIENT = {

@@ -49,43 +49,119 @@ def all_text(pdf: RenderedPdf) -> str:
     return squash("".join(pdf_text(pdf)))
 
 
+# The sample notices' amounts as a reader of each language expects them, written out rather than
+# computed with the formatter under test: renewal notices (new unit price, new monthly total),
+# reminders (each invoice's amount due, then the total per currency), statements (opening and
+# closing balance).
+SAMPLE_AMOUNTS: dict[tuple[str, str], list[str]] = {
+    ("renewal_notice", "en"): ["£1,500.75", "£8,021.28"],
+    ("renewal_notice", "zh-Hans"): ["¥7,038.00", "¥94,392.00"],
+    ("renewal_notice", "zh-Hant"): ["$39,330.00", "$188,887.50"],
+    ("renewal_notice", "ko"): ["₩1,914,750", "₩25,150,500"],
+    ("payment_reminder", "en"): ["£2,150.75", "£7,412.40", "€3,890.00", "£9,563.15"],
+    ("payment_reminder", "zh-Hans"): ["¥59,299.20"],
+    ("payment_reminder", "zh-Hant"): ["$296,496.00", "$86,030.00", "$679,022.00"],
+    ("payment_reminder", "ko"): ["₩12,601,080", "₩3,656,275", "₩41,459,515"],
+    ("statement", "en"): ["£2,150.75", "£9,192.53"],
+    ("statement", "zh-Hans"): ["¥17,206.00", "¥73,540.24"],
+    ("statement", "zh-Hant"): ["$86,030.00", "$367,701.20"],
+    ("statement", "ko"): ["₩3,656,275", "₩15,627,301"],
+}
+
+# Money as each language writes it (Babel's CLDR data, rounded half-up by the Formatter first):
+# KRW and JPY have no minor unit; zh-Hant writes its own TWD as `$` and the won with a full-width
+# sign; zh-Hans writes its own CNY as `¥` and the yen as `JP¥`.
+MONEY_1234567_5: dict[str, dict[str, str]] = {
+    "en": {
+        "CNY": "CN¥1,234,567.50",
+        "HKD": "HK$1,234,567.50",
+        "TWD": "NT$1,234,567.50",
+        "KRW": "₩1,234,568",
+        "JPY": "¥1,234,568",
+        "USD": "$1,234,567.50",
+        "EUR": "€1,234,567.50",
+    },
+    "zh-Hans": {
+        "CNY": "¥1,234,567.50",
+        "HKD": "HK$1,234,567.50",
+        "TWD": "NT$1,234,567.50",
+        "KRW": "₩1,234,568",
+        "JPY": "JP¥1,234,568",
+        "USD": "US$1,234,567.50",
+        "EUR": "€1,234,567.50",
+    },
+    "zh-Hant": {
+        "CNY": "CN¥1,234,567.50",
+        "HKD": "HK$1,234,567.50",
+        "TWD": "$1,234,567.50",
+        "KRW": "￦1,234,568",
+        "JPY": "¥1,234,568",
+        "USD": "US$1,234,567.50",
+        "EUR": "€1,234,567.50",
+    },
+    "ko": {
+        "CNY": "CN¥1,234,567.50",
+        "HKD": "HK$1,234,567.50",
+        "TWD": "NT$1,234,567.50",
+        "KRW": "₩1,234,568",
+        "JPY": "JP¥1,234,568",
+        "USD": "US$1,234,567.50",
+        "EUR": "€1,234,567.50",
+    },
+}
+MONEY_CASES = [(language, currency) for language, row in MONEY_1234567_5.items() for currency in row]
+
+
+@pytest.mark.parametrize(("language", "currency"), MONEY_CASES)
+def test_money_is_written_the_way_a_reader_of_the_language_expects(language: str, currency: str) -> None:
+    assert Formatter(language).money(Decimal("1234567.5"), currency) == MONEY_1234567_5[language][currency]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "expected"),
+    [
+        (Decimal("1234.5"), "KRW", "₩1,235"),  # half-up: Babel alone would round half-even to ₩1,234
+        (Decimal("1234.5"), "JPY", "¥1,235"),
+        (Decimal("2.345"), "USD", "$2.35"),
+        (Decimal("1234.5"), "HKD", "HK$1,234.50"),
+        (Decimal("-1234.5"), "EUR", "-€1,234.50"),
+        (Decimal("0"), "CNY", "CN¥0.00"),
+    ],
+)
+def test_money_is_rounded_half_up_to_the_currencys_minor_unit(amount: Decimal, currency: str, expected: str) -> None:
+    assert Formatter("en").money(amount, currency) == expected
+
+
+def test_every_language_is_in_the_money_table() -> None:
+    assert sorted(MONEY_1234567_5) == sorted(LANGUAGES)
+
+
 def expected_strings(kind: str, language: str, ctx: Any) -> list[str]:
     """What a reader must find: the client, the numbers, dates and amounts as the locale writes them."""
     fmt = Formatter(language)  # type: ignore[arg-type]
     gettext = load_translations(language).gettext  # type: ignore[arg-type]
     found = [ctx["client"]["name"], ctx["reference"], fmt.date(ctx["issue_date"])]
+    found += SAMPLE_AMOUNTS[(kind, language)]
     if kind == "renewal_notice":
-        currency = ctx["contract"]["currency"]
-        lines = ctx["proposal"]["lines"]
-        monthly_new = sum((line["quantity"] * line["new_unit_price"] for line in lines), Decimal(0))
         found += [
             gettext("Contract renewal notice"),
             ctx["contract"]["number"],
             ctx["contract"]["title"],
             fmt.date(ctx["contract"]["end_date"]),
             fmt.date(ctx["reply_by"]),
-            fmt.money(lines[0]["new_unit_price"], currency),
-            fmt.money(monthly_new, currency),
             ctx["account_manager"]["name"],
             ctx["account_manager"]["email"],
         ]
         if ctx["opt_out_deadline"] is not None:
             found.append(fmt.date(ctx["opt_out_deadline"]))
     elif kind == "payment_reminder":
-        totals: dict[str, Decimal] = {}
         for invoice in ctx["invoices"]:
             found += [invoice["number"], fmt.date(invoice["due_date"], "compact")]
-            found.append(fmt.money(invoice["amount_due"], invoice["currency"]))
-            totals[invoice["currency"]] = totals.get(invoice["currency"], Decimal(0)) + invoice["amount_due"]
-        found += [fmt.money(amount, currency) for currency, amount in totals.items()]
         found += [fmt.date(ctx["pay_by"]), ctx["letterhead"]["payment_instructions"][-1]]
     else:
         account = ctx["accounts"][0]
-        closing = account["opening_balance"] + sum((e["amount"] for e in account["entries"]), Decimal(0))
         found += [
             gettext("Statement of account"),
-            fmt.money(account["opening_balance"], account["currency"]),
-            fmt.money(closing, account["currency"]),
             account["entries"][0]["reference"],
             account["entries"][0]["description"],
             fmt.date(ctx["period_end"]),

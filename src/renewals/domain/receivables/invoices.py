@@ -230,8 +230,8 @@ def issue_credit_note(session: Session, actor: User, invoice_id: int, data: Cred
     Raise Forbidden (not finance, manager or admin), NotFound, ValidationFailed (amount not
     positive or above the balance, date before the issue date).
     """
+    invoice = get_visible_invoice(session, actor, invoice_id, for_update=True)  # 404 before 403
     require_role(actor, WRITE_RECEIVABLES, "issuing a credit note")
-    invoice = get_visible_invoice(session, actor, invoice_id, for_update=True)
     cur = invoice.currency
     amount = money.to_minor(money.parse_amount(data.amount, cur, "amount"), cur)
     if amount <= 0:
@@ -270,8 +270,8 @@ def write_off(session: Session, actor: User, invoice_id: int, data: WriteOffIn, 
     left to write off), ValidationFailed (amount not positive or above the balance, date before
     the issue date).
     """
+    invoice = get_visible_invoice(session, actor, invoice_id, for_update=True)  # 404 before 403
     require_role(actor, MANAGERS, "writing off an invoice")
-    invoice = get_visible_invoice(session, actor, invoice_id, for_update=True)
     if invoice.status not in OPEN_STATUSES or invoice.balance_minor <= 0:
         raise Conflict(f"invoice {invoice.number} has no open balance to write off", extra={"status": invoice.status})
     written_off_on = _effective(data.written_off_on, today, invoice, "written_off_on")

@@ -211,8 +211,9 @@ def reverse_payment(session: Session, actor: User, payment_id: int, data: Revers
     Raise Forbidden, NotFound, Conflict (already reversed), ValidationFailed (a reversal date
     before the payment was received).
     """
-    require_role(actor, WRITE_RECEIVABLES, "reversing a payment")
+    # Visibility first: another account manager's payment is 404 whatever the caller's role.
     payment = get_visible_payment(session, actor, payment_id, for_update=True)
+    require_role(actor, WRITE_RECEIVABLES, "reversing a payment")
     if payment.reversed:
         raise Conflict(
             f"payment {payment.id} was already reversed on {payment.reversed_on}",
