@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Response, get, post
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 from litestar.response import Redirect
 
 from renewals import clock
@@ -41,8 +41,8 @@ class SignInPages(Controller):
     def login_form(
         self,
         request: Req,
-        lang: str | None = None,
-        next_: Annotated[str | None, Parameter(query="next")] = None,
+        lang: FromQuery[str | None] = None,
+        next_: Annotated[str | None, QueryParameter(name="next")] = None,
     ) -> Response[Any]:
         with anonymous_unit(request) as session:
             if web.user_for_session(session, request.cookies.get(SESSION_COOKIE), at=clock.now()) is not None:

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 from sqlalchemy.orm import Session
 
@@ -56,12 +57,12 @@ class BookPages(Controller):
     def renewal_list(
         self,
         request: Req,
-        window: int | None = 180,
-        status: str | None = None,
-        owner: int | None = None,
-        sort: str = "end_date",
-        offset: int = 0,
-        format: str | None = None,
+        window: FromQuery[int | None] = 180,
+        status: FromQuery[str | None] = None,
+        owner: FromQuery[int | None] = None,
+        sort: FromQuery[str] = "end_date",
+        offset: FromQuery[int] = 0,
+        format: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """The worklist: window (days ahead), state, owner, by end date or by risk; `format=csv`
         downloads every row."""
@@ -91,7 +92,7 @@ class BookPages(Controller):
             return render(request, "renewals.html", me, values)
 
     @get("/renewals/{renewal_id:int}", sync_to_thread=True)
-    def renewal(self, request: Req, renewal_id: int) -> Response[Any]:
+    def renewal(self, request: Req, renewal_id: FromPath[int]) -> Response[Any]:
         state = state_of(request)
         with signed_in(request) as (session, me):
             out = renewals.renewal_out(session, me, renewal_id, state.today(), state.settings.timezone)
@@ -104,7 +105,7 @@ class BookPages(Controller):
             return render(request, "renewal.html", me, values, title=out.contract_number)
 
     @post("/renewals/{renewal_id:int}/transition", sync_to_thread=True)
-    def transition(self, request: Req, renewal_id: int, data: Form) -> Redirect:
+    def transition(self, request: Req, renewal_id: FromPath[int], data: Form) -> Redirect:
         """One of the allowed moves; a note or follow-up date is logged as an activity with it."""
         check_csrf(request, data)
         state = state_of(request)
@@ -142,7 +143,7 @@ class BookPages(Controller):
         return done(request, to, "moved")
 
     @post("/renewals/{renewal_id:int}/activity", sync_to_thread=True)
-    def activity(self, request: Req, renewal_id: int, data: Form) -> Redirect:
+    def activity(self, request: Req, renewal_id: FromPath[int], data: Form) -> Redirect:
         check_csrf(request, data)
         to = f"/renewals/{renewal_id}"
         try:
@@ -155,7 +156,7 @@ class BookPages(Controller):
         return done(request, to, "logged")
 
     @post("/renewals/{renewal_id:int}/paper", sync_to_thread=True)
-    def paper(self, request: Req, renewal_id: int, data: Form) -> Redirect:
+    def paper(self, request: Req, renewal_id: FromPath[int], data: Form) -> Redirect:
         """The paper trail while awaiting signature, and the next action date."""
         check_csrf(request, data)
         to = f"/renewals/{renewal_id}"
@@ -183,12 +184,12 @@ class BookPages(Controller):
     def client_list(
         self,
         request: Req,
-        q: str | None = None,
-        status: str | None = None,
-        tier: str | None = None,
-        owner: int | None = None,
-        offset: int = 0,
-        format: str | None = None,
+        q: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        tier: FromQuery[str | None] = None,
+        owner: FromQuery[int | None] = None,
+        offset: FromQuery[int] = 0,
+        format: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Clients by name; `status=churned` is the win-back list; `format=csv` downloads them."""
         filters: dict[str, Any] = {"owner_id": owner, "status": status or None, "tier": tier or None, "q": q or None}
@@ -206,7 +207,13 @@ class BookPages(Controller):
             return render(request, "clients.html", me, values)
 
     @get("/clients/{client_id:int}", sync_to_thread=True)
-    def client(self, request: Req, client_id: int, from_: date | None = None, to: date | None = None) -> Response[Any]:
+    def client(
+        self,
+        request: Req,
+        client_id: FromPath[int],
+        from_: FromQuery[date | None] = None,
+        to: FromQuery[date | None] = None,
+    ) -> Response[Any]:
         state = state_of(request)
         today = state.today()
         end = to or today
@@ -240,7 +247,7 @@ class BookPages(Controller):
             return render(request, "client.html", me, values, title=client.name)
 
     @post("/clients/{client_id:int}/owner", sync_to_thread=True)
-    def reassign(self, request: Req, client_id: int, data: Form) -> Redirect:
+    def reassign(self, request: Req, client_id: FromPath[int], data: Form) -> Redirect:
         """Hand the client (and its open renewals) to another account manager (managers)."""
         check_csrf(request, data)
         to = f"/clients/{client_id}"
@@ -253,7 +260,7 @@ class BookPages(Controller):
         return done(request, to, "saved")
 
     @get("/contracts/{contract_id:int}", sync_to_thread=True)
-    def contract(self, request: Req, contract_id: int) -> Response[Any]:
+    def contract(self, request: Req, contract_id: FromPath[int]) -> Response[Any]:
         state = state_of(request)
         with signed_in(request) as (session, me):
             contract = contracts.contract_out(contracts.get_visible_contract(session, me, contract_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from renewals import clock
@@ -33,10 +34,10 @@ class DeskPages(Controller):
     def alert_list(
         self,
         request: Req,
-        status: str | None = "open",
-        kind: str | None = None,
-        offset: int = 0,
-        format: str | None = None,
+        status: FromQuery[str | None] = "open",
+        kind: FromQuery[str | None] = None,
+        offset: FromQuery[int] = 0,
+        format: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Alerts the caller may see, newest first; `format=csv` downloads every one."""
         status = status or None
@@ -54,7 +55,7 @@ class DeskPages(Controller):
             return render(request, "alerts.html", me, values)
 
     @post("/alerts/{alert_id:int}/{action:str}", sync_to_thread=True)
-    def alert_action(self, request: Req, alert_id: int, action: str, data: Form) -> Redirect:
+    def alert_action(self, request: Req, alert_id: FromPath[int], action: FromPath[str], data: Form) -> Redirect:
         check_csrf(request, data)
         to = back(request, "/alerts")
         day = state_of(request).today()

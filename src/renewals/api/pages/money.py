@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from litestar import Controller, Response, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from renewals.api.context import Req, state_of
@@ -50,10 +51,10 @@ class ReceivablesPages(Controller):
     def receivables(
         self,
         request: Req,
-        currency: str | None = None,
-        bucket: str | None = None,
-        offset: int = 0,
-        format: str | None = None,
+        currency: FromQuery[str | None] = None,
+        bucket: FromQuery[str | None] = None,
+        offset: FromQuery[int] = 0,
+        format: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Aging as of today per currency; with `currency` and `bucket`, that bucket's invoices
         (`format=csv`: all of them as CSV)."""
@@ -93,7 +94,7 @@ class ReceivablesPages(Controller):
             return render(request, "receivables.html", me, values)
 
     @post("/clients/{client_id:int}/payments", sync_to_thread=True)
-    def client_payment(self, request: Req, client_id: int, data: Form) -> Redirect:
+    def client_payment(self, request: Req, client_id: FromPath[int], data: Form) -> Redirect:
         """A payment for the client as a whole: applied oldest due first, the rest kept as credit."""
         check_csrf(request, data)
         to = f"/clients/{client_id}#payments"
@@ -109,7 +110,7 @@ class ReceivablesPages(Controller):
         return done(request, to, "replayed" if replayed else "payment")
 
     @post("/payments/{payment_id:int}/reverse", sync_to_thread=True)
-    def reverse(self, request: Req, payment_id: int, data: Form) -> Redirect:
+    def reverse(self, request: Req, payment_id: FromPath[int], data: Form) -> Redirect:
         """A bounced payment: what it paid is open again."""
         check_csrf(request, data)
         to = local_path(text(data, "next"), back(request, "/receivables"))
@@ -122,7 +123,7 @@ class ReceivablesPages(Controller):
         return done(request, to, "reversed")
 
     @post("/invoices/{invoice_id:int}/{action:str}", sync_to_thread=True)
-    def invoice_action(self, request: Req, invoice_id: int, action: str, data: Form) -> Redirect:
+    def invoice_action(self, request: Req, invoice_id: FromPath[int], action: FromPath[str], data: Form) -> Redirect:
         """pay, credit, hold, release or write-off, through the same services as the API."""
         check_csrf(request, data)
         to = local_path(text(data, "next"), back(request, "/receivables"))

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.response import Redirect
 
 from renewals import clock
@@ -64,11 +64,11 @@ class OfficePages(Controller):
     def notice_list(
         self,
         request: Req,
-        kind: str | None = None,
-        status: str | None = None,
-        offset: int = 0,
-        batch: int | None = None,
-        format: str | None = None,
+        kind: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        offset: FromQuery[int] = 0,
+        batch: FromQuery[int | None] = None,
+        format: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Notices, newest first; `batch` shows that batch's progress and its zip when built;
         `format=csv` downloads every notice."""
@@ -119,7 +119,7 @@ class OfficePages(Controller):
         return done(request, f"/notices?batch={batch_id}", "requested")
 
     @get("/notices/batches/{batch_id:int}/zip", sync_to_thread=True)
-    def batch_zip(self, request: Req, batch_id: int) -> Response[bytes]:
+    def batch_zip(self, request: Req, batch_id: FromPath[int]) -> Response[bytes]:
         with signed_in(request) as (session, me):
             batch = batches.get_visible_batch(session, me, batch_id)
             data = batches.read_zip(session, state_of(request).settings.data_dir, batch, me)
@@ -133,7 +133,7 @@ class OfficePages(Controller):
         )
 
     @get("/notices/{notice_id:int}/preview", sync_to_thread=True)
-    def preview(self, request: Req, notice_id: int) -> Response[bytes]:
+    def preview(self, request: Req, notice_id: FromPath[int]) -> Response[bytes]:
         """The PDF shown in the browser's own viewer."""
         with signed_in(request) as (session, me):
             notice = service.get_visible_notice(session, me, notice_id)
@@ -141,14 +141,14 @@ class OfficePages(Controller):
         return _pdf(data, f"{notice.kind}-{notice.id}.pdf", "inline")
 
     @get("/notices/{notice_id:int}/download", sync_to_thread=True)
-    def download(self, request: Req, notice_id: int) -> Response[bytes]:
+    def download(self, request: Req, notice_id: FromPath[int]) -> Response[bytes]:
         with signed_in(request) as (session, me):
             notice = service.get_visible_notice(session, me, notice_id)
             data = service.read_pdf(state_of(request).settings.data_dir, notice)
         return _pdf(data, f"{notice.kind}-{notice.id}.pdf", "attachment")
 
     @post("/notices/{notice_id:int}/link", sync_to_thread=True)
-    def share(self, request: Req, notice_id: int, data: Form) -> Redirect:
+    def share(self, request: Req, notice_id: FromPath[int], data: Form) -> Redirect:
         check_csrf(request, data)
         to = local_path(text(data, "next"), back(request, "/notices"))
         try:
@@ -160,7 +160,7 @@ class OfficePages(Controller):
         return done(request, to, f"link:{request.base_url}{url.lstrip('/')}")
 
     @post("/notices/{notice_id:int}/send", sync_to_thread=True)
-    def send(self, request: Req, notice_id: int, data: Form) -> Redirect:
+    def send(self, request: Req, notice_id: FromPath[int], data: Form) -> Redirect:
         """E-mail the PDF, as POST /api/v1/notices/{id}/send does: claim, send, record."""
         check_csrf(request, data)
         to = local_path(text(data, "next"), back(request, "/notices"))
@@ -175,7 +175,7 @@ class OfficePages(Controller):
     # --- reports -----------------------------------------------------------------------------
 
     @get("/reports", sync_to_thread=True)
-    def reports(self, request: Req, months: int = 6) -> Response[Any]:
+    def reports(self, request: Req, months: FromQuery[int] = 6) -> Response[Any]:
         """The renewal pipeline by month (chart and table), renewal and churn rates, value at risk."""
         day = state_of(request).today()
         with signed_in(request) as (session, me):
