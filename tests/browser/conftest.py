@@ -40,8 +40,10 @@ class Site:
     sessions: sessionmaker[Session]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator[Any]:
+    """One browser for this folder's tests; closed after them, since Playwright's sync API allows
+    one running instance per thread and other folders start their own."""
     if not Path(screenshots.CHROMIUM).exists():
         pytest.fail(f"{screenshots.CHROMIUM} is missing: install the `chromium` Debian package (system-packages.txt)")
     with screenshots.browser() as browser:
