@@ -264,6 +264,7 @@ class Renderer:
             raise NoticeRenderFailed(f"{kind_} context is incomplete: {exc.message}") from exc
         except KeyError as exc:
             raise NoticeRenderFailed(f"{kind_} context is incomplete: missing key {exc}") from exc
+        html = _REDUNDANT_NOWRAP.sub(r"\1\2\3", html)
         if language_ == "ko":
             html = keep_korean_words(html)
         return self._pdf(html)
@@ -289,6 +290,10 @@ class Renderer:
             data=data, sha256=hashlib.sha256(data).hexdigest(), size=len(data), pages=len(document.pages)
         )
 
+
+# An unbreakable span that is the whole of a cell already set without wrapping (`td.num`,
+# `td.nw`): one inline box less per figure, ~6 % of a notice's rendering.
+_REDUNDANT_NOWRAP = re.compile(r'(<td class="(?:num|nw)">)<span class="nw">([^<]*)</span>(</td>)')
 
 # Two Hangul syllables in a row, outside any tag.
 _HANGUL_PAIR = re.compile(r"(?<=[\uac00-\ud7a3])(?=[\uac00-\ud7a3])")
