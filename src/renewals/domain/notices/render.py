@@ -322,8 +322,6 @@ def keep_korean_words(html: str) -> str:
 # since a column too narrow for an unbreakable value would let it run into the next column.
 _NARROW = frozenset(",.:;'|!il()[]/ \u00a0\u202f")
 _CJK_OR_WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uffef\u20a9]")
-# A header breaks at spaces, and Chinese between any two ideographs; Korean words are joined.
-_HEADER_WORD = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]|[^\s\u2e80-\u9fff\uf900-\ufaff]+")
 _CELL_PADDING_EM = 1.3  # 2 × 1.6 mm of padding at 8.5 pt, and some slack
 
 
@@ -343,13 +341,14 @@ def _text_em(text: str) -> float:
 
 def column_width(header: str, values: Iterable[object]) -> str:
     """The CSS width of a table column of unbreakable values under a header that may wrap: as
-    wide as its widest value and its header's widest word, so that the table can be laid out
+    wide as its widest value, its header's widest word and half its header, so that the table can be laid out
     fixed (the automatic layout measures every cell twice and costs a quarter of a notice)."""
     texts = (value.striptags() if isinstance(value, Markup) else str(value) for value in values)
     widest = max((_text_em(text) for text in texts), default=0.0)
     label = header.unescape() if isinstance(header, Markup) else header
-    word = max((_text_em(w) for w in _HEADER_WORD.findall(label)), default=0.0)
-    return f"{max(widest, word) + _CELL_PADDING_EM:.2f}em"
+    word = max((_text_em(w) for w in label.split()), default=0.0)
+    # The header on two lines at most, breaking only between words (a Chinese header stays whole).
+    return f"{max(widest, word, _text_em(label) / 2) + _CELL_PADDING_EM:.2f}em"
 
 
 def _strict(filter_: Callable[..., str]) -> Callable[..., str]:
