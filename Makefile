@@ -59,8 +59,9 @@ lint: $(STAMP) ## ruff and mypy
 bench: $(STAMP) ## benchmarks under bench/, report in docs/benchmarks.md
 	$(BIN)/python -m bench
 
-samples: $(STAMP) ## page-1 PNGs of every notice kind and language into docs/samples/
+samples: $(STAMP) ## PNGs of every notice kind and language, and of every page, into docs/samples/
 	$(BIN)/python -m renewals.domain.notices.samples docs/samples
+	$(BIN)/python -m renewals.api.pages.screenshots docs/samples/pages --language zh-Hant
 
 clean: ## remove the virtualenv and local data
 	rm -rf $(VENV) var

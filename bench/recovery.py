@@ -35,7 +35,7 @@ from bench.generate import generate
 from renewals import embedded_redis
 from renewals.db.models.jobs import Job
 from renewals.db.uow import unit_of_work
-from renewals.domain.jobs import service as jobs
+from renewals.domain.jobrecords import service as jobs
 from renewals.jobs import actors, runtime
 from renewals.jobs import broker as broker_mod
 from renewals.settings import load

@@ -220,6 +220,13 @@ def test_run_serves_the_demo_book_and_stops_without_orphans(start_service: Calla
     assert call(base, "GET", f"/api/v1/clients/{client['id']}", wei)[0] == 404
     assert call(base, "GET", f"/api/v1/contracts/{contract['id']}", wei)[0] == 404
 
+    # The same process serves the pages: `/` leads to the sign-in form, its assets come from the app.
+    with urllib.request.urlopen(f"{base}/", timeout=10) as page:  # noqa: S310 — loopback only
+        assert page.url.endswith("/login")
+        assert b'name="csrf_token"' in page.read()
+    with urllib.request.urlopen(f"{base}/static/pages.css", timeout=10) as css:  # noqa: S310
+        assert css.status == 200
+
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 0
     assert wait_gone(children) == [], "children left running after SIGTERM"

@@ -35,6 +35,7 @@ from renewals.api.controllers.renewals import RenewalController, RenewalReportCo
 from renewals.api.errors import HANDLERS
 from renewals.api.hygiene import check_request
 from renewals.api.openapi_docs import document_errors
+from renewals.api.pages import pages_router
 from renewals.api.params import RefuseUnknownQuery
 from renewals.api.tabular import document_csv
 from renewals.db.engine import make_engine, make_sessionmaker, reader
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             api,
             public,
             create_static_files_router(OPENAPI_ASSETS, [_SWAGGER_FILES], include_in_schema=False),
+            *pages_router(),
         ],
         middleware=[prometheus.middleware],
         before_send=[security_headers],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -13,12 +14,14 @@ import msgspec
 from anyio import to_thread
 from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
+from sqlalchemy.orm import Session
 
 from renewals import clock
 from renewals.api import reply_page
 from renewals.api.context import Req, anonymous_unit, bearer, caller, state_of, unit
 from renewals.api.params import Limit, Offset
 from renewals.api.tabular import CSV_OUT, items, listing
+from renewals.db.models import User
 from renewals.db.uow import claim_send_record
 from renewals.domain.deliveries import transport
 from renewals.domain.notices import batches, replies, rules, service, sharing
@@ -60,6 +63,34 @@ def _revoke(request: Req, notice_id: int, link_id: str) -> LinkOut:
     with unit(request) as (session, me):
         link = sharing.revoke_link(session, me, notice_id, link_id, clock.now())
         return sharing.link_out(link, state.settings.secret_key)
+
+
+def send_notice(
+    request: Req, notice_id: int, who: Callable[[Session], User]
+) -> tuple[mail.SendClaim, transport.Outcome, DeliveryOut] | None:
+    """Claim a notice's e-mail, send it with no transaction open, record how it went: the one
+    sending step of the API and the pages (`who` finds the caller inside the claim's transaction)."""
+    settings = state_of(request).settings
+    return claim_send_record(
+        state_of(request).sessions,
+        lambda session: mail.prepare_send(
+            session,
+            who(session),
+            notice_id,
+            data_dir=settings.data_dir,
+            mail_from=settings.mail_from,
+            company=settings.company_name,
+            smtp_configured=bool(settings.smtp_url),
+            at=clock.now(),
+            public_url=settings.public_url,
+            secret=settings.secret_key,
+        ),
+        # Outside any transaction: a slow mail server holds no database lock.
+        lambda claim: transport.send_mail(settings.smtp_url or "", claim.message, SMTP_TIMEOUT_S),
+        lambda session, claim, outcome: mail.delivery_out(
+            mail.record_send(session, claim.delivery_id, outcome, clock.now())
+        ),
+    )
 
 
 class NoticeController(Controller):
@@ -144,29 +175,8 @@ class NoticeController(Controller):
         (renewal notices) over RENEWALS_SMTP_URL; the delivery is recorded either way.
         409 when the notice is not ready or the client has no such contact, 503 without SMTP,
         502 when the mail server refuses."""
-        state = state_of(request)
-        settings = state.settings
         bearer(request)
-        done = claim_send_record(
-            state.sessions,
-            lambda session: mail.prepare_send(
-                session,
-                caller(request, session),
-                notice_id,
-                data_dir=settings.data_dir,
-                mail_from=settings.mail_from,
-                company=settings.company_name,
-                smtp_configured=bool(settings.smtp_url),
-                at=clock.now(),
-                public_url=settings.public_url,
-                secret=settings.secret_key,
-            ),
-            # Outside any transaction: a slow mail server holds no database lock.
-            lambda claim: transport.send_mail(settings.smtp_url or "", claim.message, SMTP_TIMEOUT_S),
-            lambda session, claim, outcome: mail.delivery_out(
-                mail.record_send(session, claim.delivery_id, outcome, clock.now())
-            ),
-        )
+        done = send_notice(request, notice_id, lambda session: caller(request, session))
         if done is None:  # pragma: no cover - prepare_send always claims or raises
             raise NotFound("notice", notice_id)
         _claim, outcome, out = done

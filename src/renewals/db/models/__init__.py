@@ -19,6 +19,7 @@ from renewals.db.models.receivables import (
 )
 from renewals.db.models.renewals import Activity, Renewal
 from renewals.db.models.users import User
+from renewals.db.models.web import WebSession
 
 __all__ = [
     "Activity",
@@ -45,5 +46,6 @@ __all__ = [
     "Payment",
     "Renewal",
     "User",
+    "WebSession",
     "WriteOff",
 ]

@@ -15,6 +15,8 @@ class User(Timestamped, Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The language the pages speak to this user (`en`, `zh-Hans`, `zh-Hant`, `ko`); None until chosen.
+    language: Mapped[str | None] = mapped_column(String(10), default=None)
     # Tokens carry the generation they were issued in; deactivating the user or changing the
     # password moves it on, and every earlier token stops working.
     token_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

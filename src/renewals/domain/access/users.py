@@ -157,3 +157,9 @@ def update_user(session: Session, actor: User, user_id: int, data: UserPatch) ->
     session.flush()
     record(session, actor, "update", "user", user.id, before, user_snapshot(user))
     return user
+
+
+def names(session: Session, roles: tuple[str, ...] = ROLES) -> dict[int, str]:
+    """User id → name of the users with these roles (for owner pickers and names in lists)."""
+    rows = session.execute(select(User.id, User.name).where(User.role.in_(roles)).order_by(User.name, User.id))
+    return {r.id: r.name for r in rows}

@@ -180,8 +180,15 @@ def list_invoices(
     currency: str | None = None,
     overdue_as_of: date | None = None,
     on_hold: bool | None = None,
+    due_from: date | None = None,
+    due_to: date | None = None,
+    unpaid: bool = False,
 ) -> tuple[list[Invoice], int]:
-    """Invoices of clients the user may see, by due date. Raise ValidationFailed on an unknown status."""
+    """Invoices of clients the user may see, by due date. Raise ValidationFailed on an unknown status.
+
+    `due_from` / `due_to` bound the due date (both inclusive) and `unpaid` keeps open invoices
+    with a balance left: together, the invoices of one aging bucket today.
+    """
     stmt: Select[tuple[Invoice]] = scope_clients(select(Invoice).join(Client, Client.id == Invoice.client_id), user)
     if status is not None:
         if status not in INVOICE_STATUSES:
@@ -199,6 +206,12 @@ def list_invoices(
         stmt = stmt.where(overdue(overdue_as_of))
     if on_hold is not None:
         stmt = stmt.where(Invoice.hold_kind.is_not(None) if on_hold else Invoice.hold_kind.is_(None))
+    if due_from is not None:
+        stmt = stmt.where(Invoice.due_date >= due_from)
+    if due_to is not None:
+        stmt = stmt.where(Invoice.due_date <= due_to)
+    if unpaid:
+        stmt = stmt.where(Invoice.balance_minor > 0, Invoice.status.in_(OPEN_STATUSES))
     return paginate(session, stmt.order_by(Invoice.due_date, Invoice.id), limit, offset)
 
 
