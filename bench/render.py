@@ -13,8 +13,8 @@ resident memory is that of a rendering worker and nothing else:
 * worker memory: peak RSS (getrusage ru_maxrss) after the loop, and RSS after warm-up vs.
   after the loop (growth would be a leak).
 
-Goal (issue 5): ≥ 25 one-page notices per second per core for Latin text; CJK no slower than
-twice the Latin time.
+Goal (issues 5 and 11): ≥ 25 one-page notices per second per core for Latin text; CJK no slower
+than twice the Latin time; worker peak RSS ≤ 400 MiB.
 """
 
 from __future__ import annotations

@@ -216,6 +216,7 @@ class Renderer:
             entry_label=lambda key: gettext(ENTRY_KINDS[key]),
             method_label=lambda code: gettext(PAYMENT_METHODS[code]) if code in PAYMENT_METHODS else _humane(code),
             bucket_label=_bucket_labeller(translations),
+            col_width=column_width,
         )
         return _Locale(env=env, translations=translations, fmt=fmt)
 
@@ -263,6 +264,7 @@ class Renderer:
             raise NoticeRenderFailed(f"{kind_} context is incomplete: {exc.message}") from exc
         except KeyError as exc:
             raise NoticeRenderFailed(f"{kind_} context is incomplete: missing key {exc}") from exc
+        html = _REDUNDANT_NOWRAP.sub(r"\1\2\3", html)
         if language_ == "ko":
             html = keep_korean_words(html)
         return self._pdf(html)
@@ -289,6 +291,10 @@ class Renderer:
         )
 
 
+# An unbreakable span that is the whole of a cell already set without wrapping (`td.num`,
+# `td.nw`): one inline box less per figure, ~6 % of a notice's rendering.
+_REDUNDANT_NOWRAP = re.compile(r'(<td class="(?:num|nw)">)<span class="nw">([^<]*)</span>(</td>)')
+
 # Two Hangul syllables in a row, outside any tag.
 _HANGUL_PAIR = re.compile(r"(?<=[\uac00-\ud7a3])(?=[\uac00-\ud7a3])")
 _WORD_JOINER = "\u2060"
@@ -309,6 +315,40 @@ def keep_korean_words(html: str) -> str:
         + marker
         + "".join(part if part.startswith("<") else _HANGUL_PAIR.sub(_WORD_JOINER, part) for part in parts)
     )
+
+
+# Advance widths in em, rounded up over the fonts the notices use (Liberation Sans and Noto Sans
+# CJK / NanumGothic, bold, where digits are 0.55-0.6 em): an estimate that must never be short,
+# since a column too narrow for an unbreakable value would let it run into the next column.
+_NARROW = frozenset(",.:;'|!il()[]/ \u00a0\u202f")
+_CJK_OR_WIDE = re.compile(r"[\u1100-\u11ff\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\uff00-\uffef\u20a9]")
+_CELL_PADDING_EM = 1.3  # 2 × 1.6 mm of padding at 8.5 pt, and some slack
+
+
+def _text_em(text: str) -> float:
+    width = 0.0
+    for char in text:
+        if char in _NARROW:
+            width += 0.35
+        elif _CJK_OR_WIDE.match(char) or not char.isascii():
+            width += 1.0
+        elif char.isupper() or char in "mwMW%@":
+            width += 0.9 if char in "mwMW%@" else 0.75
+        else:
+            width += 0.62
+    return width
+
+
+def column_width(header: str, values: Iterable[object]) -> str:
+    """The CSS width of a table column of unbreakable values under a header that may wrap: as
+    wide as its widest value, its header's widest word and half its header, so that the table can be laid out
+    fixed (the automatic layout measures every cell twice and costs a quarter of a notice)."""
+    texts = (value.striptags() if isinstance(value, Markup) else str(value) for value in values)
+    widest = max((_text_em(text) for text in texts), default=0.0)
+    label = header.unescape() if isinstance(header, Markup) else header
+    word = max((_text_em(w) for w in label.split()), default=0.0)
+    # The header on two lines at most, breaking only between words (a Chinese header stays whole).
+    return f"{max(widest, word, _text_em(label) / 2) + _CELL_PADDING_EM:.2f}em"
 
 
 def _strict(filter_: Callable[..., str]) -> Callable[..., str]:
@@ -392,8 +432,12 @@ def _prepare_reminder(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any]
     for invoice in invoices:
         totals[invoice["currency"]] = totals.get(invoice["currency"], Decimal(0)) + invoice["amount_due"]
     level = max(int(invoice["level"]) for invoice in invoices)
+    money = locale.fmt.money
     return {
         **ctx,
+        # Every amount the last column sets, to size it (see column_width).
+        "amounts_due": [money(i["amount_due"], i["currency"]) for i in invoices]
+        + [money(amount, currency) for currency, amount in totals.items()],
         "level": level,
         "heading": locale.translations.gettext(REMINDER_HEADINGS[min(max(level, 1), 4)]),
         "totals": [{"currency": c, "amount": a} for c, a in sorted(totals.items())],
