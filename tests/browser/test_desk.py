@@ -154,7 +154,7 @@ def test_manager_approves_a_write_off_and_reads_the_pipeline_chart(browse, site)
     assert scalar(site, select(Invoice.status).where(Invoice.id == invoice_id)) == "written_off"
 
     page.goto(f"{site.base}/reports")
-    chart = page.locator("svg.chart")
+    chart = page.locator("svg.chart[aria-labelledby='chart-pipeline']")
     expect(chart).to_have_count(1)
     assert chart.locator("rect").count() > 0
     months = page.locator("#h-pipeline ~ .table-wrap tbody tr")
@@ -162,6 +162,11 @@ def test_manager_approves_a_write_off_and_reads_the_pipeline_chart(browse, site)
     table_totals = [int(t) for t in months.locator("td.total").all_inner_texts()]
     assert totals == table_totals
     assert sum(totals) > 0
+    forecast = page.locator("#h-forecast ~ svg.chart")
+    assert forecast.count() >= 3  # one chart per currency the book bills in
+    assert forecast.first.locator("rect").count() > 0
+    weeks = page.locator("#h-forecast ~ .table-wrap").first.locator("tbody tr")
+    expect(weeks).to_have_count(13)
 
 
 def test_every_control_is_reached_by_keyboard_with_a_visible_focus(browse, site):

@@ -37,14 +37,16 @@ def _geometry(count: int) -> tuple[float, float, float]:
     return slot, plot, HEIGHT - BOTTOM
 
 
-def bar_chart(values: list[tuple[str, Decimal]]) -> Chart:
-    """One bar per value, scaled to the largest (negative values draw as empty)."""
+def bar_chart(values: list[tuple[str, Decimal]], *, one_series: bool = False) -> Chart:
+    """One bar per value, scaled to the largest (negative values draw as empty); each bar in its
+    own colour (categories), or all in the first (`one_series`: a time series)."""
     slot, plot, base = _geometry(len(values))
     top = max((v for _, v in values), default=Decimal(0))
     bars = []
     for i, (label, value) in enumerate(values):
         h = float(value / top) * plot if top > 0 and value > 0 else 0.0
-        bars.append(Bar(label, value, LEFT + i * slot + slot * 0.15, base - h, slot * 0.7, h, min(i, 7)))
+        series = 0 if one_series else min(i, 7)
+        bars.append(Bar(label, value, LEFT + i * slot + slot * 0.15, base - h, slot * 0.7, h, series))
     return Chart(bars, WIDTH, HEIGHT, base, slot, [b.y for b in bars])
 
 

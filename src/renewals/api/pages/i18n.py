@@ -64,6 +64,10 @@ class PageFormatter(Formatter):
     def moment(self, value: datetime) -> str:
         return format_datetime(value.astimezone(self.zone), format="short", locale=self.locale)
 
+    def day(self, value: date) -> str:
+        """A day within its year, for chart axes: `Nov 23`, `11月23日`, `11월 23일`."""
+        return format_skeleton("MMMd", value, locale=self.locale)
+
     def month(self, value: str) -> str:
         """`2026-12` → `Dec 2026`, `2026年12月`, `2026년 12월`."""
         year, _, month = value.partition("-")
@@ -91,6 +95,7 @@ def environment(language: str, timezone: str) -> Environment:
         percent=fmt.percent,
         moment=fmt.moment,
         month=fmt.month,
+        day=fmt.day,
         label=lambda value: trans.gettext(labels.LABELS.get(str(value), str(value))),
     )
     env.globals.update(language_names=LANGUAGE_NAMES, languages=LANGUAGES, html_lang=language)

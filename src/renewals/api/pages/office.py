@@ -14,7 +14,7 @@ from renewals import clock
 from renewals.api.context import Req, state_of
 from renewals.api.controllers.notices import send_notice
 from renewals.api.pages.book import RENEWAL_STATES
-from renewals.api.pages.charts import stacked_chart
+from renewals.api.pages.charts import bar_chart, stacked_chart
 from renewals.api.pages.web import (
     Form,
     back,
@@ -35,6 +35,7 @@ from renewals.domain.clients import service as clients
 from renewals.domain.notices import batches, service, sharing
 from renewals.domain.notices.build import Sender
 from renewals.domain.notices.schemas import BatchIn, LinkIn, NoticeIn, NoticeOut
+from renewals.domain.receivables.cash_forecast import cash_forecast
 from renewals.domain.renewals.report import renewal_report
 from renewals.errors import RenewalsError, ValidationFailed
 
@@ -53,6 +54,9 @@ def _pdf(data: bytes, filename: str, disposition: str) -> Response[bytes]:
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+FORECAST_WEEKS = 13  # the next quarter, week by week
 
 
 class OfficePages(Controller):
@@ -176,14 +180,26 @@ class OfficePages(Controller):
 
     @get("/reports", sync_to_thread=True)
     def reports(self, request: Req, months: FromQuery[int] = 6) -> Response[Any]:
-        """The renewal pipeline by month (chart and table), renewal and churn rates, value at risk."""
+        """The renewal pipeline by month (chart and table), renewal and churn rates, value at risk,
+        and the cash-in forecast for the next 13 weeks (a chart and a table per currency)."""
         day = state_of(request).today()
         with signed_in(request) as (session, me):
             report = renewal_report(session, me, as_of=day, months=months)
             present = {s for m in report.pipeline_by_month for s, n in m.by_state.items() if n}
             states = [s for s in RENEWAL_STATES if s in present] or list(PIPELINE_STATES)
             columns = [(m.month, [m.by_state.get(s, 0) for s in states]) for m in report.pipeline_by_month]
-            values = {"report": report, "chart": stacked_chart(columns), "states": states}
+            forecast = cash_forecast(session, me, day, FORECAST_WEEKS)
+            forecast_charts = {
+                c.currency: bar_chart([(w.start.isoformat(), w.expected) for w in c.weeks], one_series=True)
+                for c in forecast.currencies
+            }
+            values = {
+                "report": report,
+                "chart": stacked_chart(columns),
+                "states": states,
+                "forecast": forecast,
+                "forecast_charts": forecast_charts,
+            }
             return render(request, "reports.html", me, values)
 
     # --- import ------------------------------------------------------------------------------

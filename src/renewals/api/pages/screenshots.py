@@ -48,6 +48,7 @@ PAGES: list[tuple[str, str, str]] = [
     ("alerts", "/alerts", "finance@demo.renewals"),
     ("notices", "/notices", "mina@demo.renewals"),
     ("reports", "/reports", "manager@demo.renewals"),
+    ("reports-forecast", "/reports#h-forecast", "finance@demo.renewals"),
     ("import", "/import", "manager@demo.renewals"),
 ]
 
