@@ -17,6 +17,7 @@ from renewals.db.models import User
 from renewals.db.uow import unit_of_work
 from renewals.domain.access.throttle import LoginThrottle
 from renewals.domain.access.users import user_from_token
+from renewals.domain.daily.guard import check_run_day
 from renewals.errors import NotAuthenticated
 from renewals.settings import Settings
 
@@ -81,3 +82,17 @@ def unit(request: Req, *, snapshot: bool = False) -> Iterator[tuple[Session, Use
 def anonymous_unit(request: Req) -> Iterator[Session]:
     with unit_of_work(state_of(request).sessions_for(request.method)) as session:
         yield session
+
+
+def guard_run_day(request: Req, actor: User, day: date, field: str, *, force: bool, dry_run: bool) -> None:
+    """Refuse a scan or billing run too far past today (see `renewals.domain.daily.guard`)."""
+    state = state_of(request)
+    check_run_day(
+        day,
+        state.today(),
+        actor,
+        field=field,
+        force=force,
+        dry_run=dry_run,
+        max_days_ahead=state.settings.max_days_ahead,
+    )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, JSONBody
 
-from renewals.api.context import Req, state_of, unit
+from renewals.api.context import Req, guard_run_day, state_of, unit
 from renewals.db.uow import rehearse
 from renewals.domain.access.rules import READ_ALL, require_role
 from renewals.domain.daily import scan
-from renewals.domain.daily.guard import check_run_day
 from renewals.domain.jobrecords import service
 from renewals.domain.jobrecords.schemas import JobOut, ScanIn, ScanRehearsal
 
@@ -25,15 +24,7 @@ class ScanController(Controller):
         state = state_of(request)
         with unit(request) as (session, me):
             require_role(me, READ_ALL, "running the scan")
-            check_run_day(
-                data.as_of,
-                state.today(),
-                me,
-                field="as_of",
-                force=data.force,
-                dry_run=data.dry_run,
-                max_days_ahead=state.settings.max_days_ahead,
-            )
+            guard_run_day(request, me, data.as_of, "as_of", force=data.force, dry_run=data.dry_run)
             if data.dry_run:
                 effects = rehearse(
                     session,

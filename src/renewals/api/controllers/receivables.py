@@ -9,11 +9,10 @@ import msgspec
 from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
-from renewals.api.context import Req, state_of, unit
+from renewals.api.context import Req, guard_run_day, state_of, unit
 from renewals.api.params import Limit, Offset
 from renewals.api.tabular import CSV_OUT, listing
 from renewals.db.uow import rehearse
-from renewals.domain.daily.guard import check_run_day
 from renewals.domain.pagination import Page
 from renewals.domain.receivables import invoices, payments
 from renewals.domain.receivables.billing import run_billing
@@ -172,17 +171,8 @@ class BillingController(Controller):
         """Issue every invoice whose period starts on or before `through` (finance, managers, admins);
         with `dry_run`, say what it would issue and issue nothing. A day more than a month ahead
         needs an admin and `force`."""
-        state = state_of(request)
         with unit(request) as (session, me):
-            check_run_day(
-                data.through,
-                state.today(),
-                me,
-                field="through",
-                force=data.force,
-                dry_run=data.dry_run,
-                max_days_ahead=state.settings.max_days_ahead,
-            )
+            guard_run_day(request, me, data.through, "through", force=data.force, dry_run=data.dry_run)
             if data.dry_run:
                 summary = rehearse(session, lambda: run_billing(session, data.through, me))
                 return msgspec.structs.replace(summary, dry_run=True)
