@@ -15,9 +15,9 @@ from pathlib import Path
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po, write_po
 
 from renewals.api.pages.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, TEMPLATES_DIR, po_path
+from renewals.domain.notices.catalogs import write_catalogs
 from renewals.domain.notices.i18n import BABEL_IDS
 
 _REPO = Path(__file__).resolve().parents[4]
@@ -39,22 +39,8 @@ def extract() -> Catalog:
 
 def update() -> None:
     """Write `pages.pot` and merge it into each language's `.po` (new entries untranslated)."""
-    template = extract()
-    LOCALE_DIR.mkdir(parents=True, exist_ok=True)
-    with (LOCALE_DIR / f"{DOMAIN}.pot").open("wb") as fh:
-        write_po(fh, template, sort_output=False, width=100)
-    for language in LANGUAGES:
-        path = po_path(language)
-        babel_id = BABEL_IDS[language]  # type: ignore[index]
-        if path.exists():
-            with path.open("rb") as fh:
-                catalog = read_po(fh, locale=babel_id, domain=DOMAIN)
-        else:
-            catalog = Catalog(locale=babel_id, domain=DOMAIN, project="renewals", version="1")
-        catalog.update(template, no_fuzzy_matching=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as fh:
-            write_po(fh, catalog, width=100, ignore_obsolete=True)
+    targets = [(BABEL_IDS[language], po_path(language)) for language in LANGUAGES]  # type: ignore[index]
+    write_catalogs(extract(), LOCALE_DIR, DOMAIN, targets)
 
 
 if __name__ == "__main__":

@@ -49,18 +49,26 @@ def _repo_root() -> Path:
 
 def update_catalogs(templates_dir: Path = _DEFAULT_TEMPLATES) -> None:
     """Extract messages, write `notices.pot` and merge it into every language's `.po`."""
-    template = extract_messages(templates_dir)
-    LOCALE_DIR.mkdir(parents=True, exist_ok=True)
-    with (LOCALE_DIR / f"{DOMAIN}.pot").open("wb") as fh:
+    write_catalogs(
+        extract_messages(templates_dir),
+        LOCALE_DIR,
+        DOMAIN,
+        [(BABEL_IDS[language], po_path(BABEL_IDS[language])) for language in LANGUAGES],
+    )
+
+
+def write_catalogs(template: Catalog, locale_dir: Path, domain: str, targets: list[tuple[str, Path]]) -> None:
+    """Write `<domain>.pot` into `locale_dir` and merge it into each (babel id, `.po` path):
+    new messages arrive untranslated, messages gone from the sources are dropped."""
+    locale_dir.mkdir(parents=True, exist_ok=True)
+    with (locale_dir / f"{domain}.pot").open("wb") as fh:
         write_po(fh, template, omit_header=False, sort_output=False, width=100)
-    for language in LANGUAGES:
-        babel_id = BABEL_IDS[language]
-        po = po_path(babel_id)
+    for babel_id, po in targets:
         if po.exists():
             with po.open("rb") as fh:
-                catalog = read_po(fh, locale=babel_id, domain=DOMAIN)
+                catalog = read_po(fh, locale=babel_id, domain=domain)
         else:
-            catalog = Catalog(locale=babel_id, domain=DOMAIN, project="renewals", version="1")
+            catalog = Catalog(locale=babel_id, domain=domain, project="renewals", version="1")
         catalog.update(template, no_fuzzy_matching=True)
         po.parent.mkdir(parents=True, exist_ok=True)
         with po.open("wb") as fh:
