@@ -9,7 +9,8 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from renewals.db.models import Alert, Invoice
-from renewals.domain.notices.build import Sender, payment_reminder
+from renewals.domain.notices.build import Sender
+from renewals.domain.notices.kinds.payment_reminder import payment_reminder
 from renewals.jobs.scan_command import run_sync
 from tests.factories import make_client, make_contract, make_user
 from tests.integration.alerts_arrange import invoice_due

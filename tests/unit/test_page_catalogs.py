@@ -47,7 +47,7 @@ def test_every_code_the_pages_show_has_a_translatable_label():
     from renewals.db.models.receivables import INVOICE_STATUSES
     from renewals.domain.access.rules import ROLES
     from renewals.domain.alerts.rules import AlertKind, Severity
-    from renewals.domain.notices.context import KINDS
+    from renewals.domain.notices.kinds import KINDS
     from renewals.domain.renewals.rules import RenewalStatus
 
     codes = {

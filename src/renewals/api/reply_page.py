@@ -10,7 +10,7 @@ import jinja2
 
 from renewals.domain.notices.context import LANGUAGES, Language
 from renewals.domain.notices.i18n import Formatter, load_translations
-from renewals.domain.notices.kinds import CHOICE_LABELS, TEMPLATES_DIR, notice_kind
+from renewals.domain.notices.kinds import REGISTRY, TEMPLATES_DIR, notice_kind
 from renewals.domain.notices.replies import FIELD_PROBLEMS, FORM_PROBLEM, TOO_MANY_PROBLEM, ReplyView, TooManyReplies
 from renewals.domain.notices.schemas import ReplyOut
 from renewals.errors import RenewalsError, ValidationFailed
@@ -31,7 +31,9 @@ def _environment(language: Language) -> jinja2.Environment:
     env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
     fmt = Formatter(language)
     env.filters.update(date=fmt.date, money=fmt.money)
-    env.globals.update(lang=language, choice_label=lambda choice: translations.gettext(CHOICE_LABELS[choice]))
+    # Every kind's choices, each as its kind's module words it.
+    labels = {choice: label for kind in REGISTRY.values() for choice, label in kind.reply_choices.items()}
+    env.globals.update(lang=language, choice_label=lambda choice: translations.gettext(labels[choice]))
     return env
 
 

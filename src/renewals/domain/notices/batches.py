@@ -26,7 +26,7 @@ from renewals.db.models.notices import Notice, NoticeBatch
 from renewals.db.uow import request_job
 from renewals.domain.access.rules import sees_everything
 from renewals.domain.notices import rules
-from renewals.domain.notices.build import RENEWABLE_STATUSES
+from renewals.domain.notices.kinds.renewal_notice import RENEWABLE_STATUSES
 from renewals.domain.notices.schemas import BatchIn, BatchOut
 from renewals.domain.notices.service import language_for
 from renewals.errors import Conflict, NotFound, ValidationFailed

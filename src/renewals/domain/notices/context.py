@@ -1,4 +1,5 @@
-"""What each notice kind is rendered from: plain values only, every query already done.
+"""What every notice kind is rendered from: plain values only, every query already done. The
+shapes all kinds share are here; each kind's own context is a TypedDict in its module (`kinds/`).
 
 Every key is required (templates run with `StrictUndefined`); optional facts are present
 with the value `None`. Money is `Decimal` in the currency's unit (not minor units), dates
@@ -12,18 +13,10 @@ printed totals always agree with the printed rows.
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-from typing import Literal, TypedDict, get_args
+from collections.abc import Mapping
+from typing import Any, Literal, TypedDict, get_args
 
-Kind = Literal["renewal_notice", "payment_reminder", "statement"]
 Language = Literal["en", "zh-Hans", "zh-Hant", "ko"]
-BillingCycle = Literal["monthly", "quarterly", "semiannual", "annual"]
-DunningLevel = Literal[1, 2, 3, 4]
-EntryKind = Literal["invoice", "payment", "credit_note", "payment_reversal", "write_off", "invoice_void"]
-
-# Written once, in the Literals above; each kind's facts are in `kinds.REGISTRY`.
-KINDS: tuple[Kind, ...] = get_args(Kind)
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 
 
@@ -57,114 +50,5 @@ class Contact(TypedDict):
     phone: str | None
 
 
-class RenewalLine(TypedDict):
-    description: str
-    quantity: Decimal
-    current_unit_price: Decimal
-    """Monthly unit price in the current term."""
-    new_unit_price: Decimal
-    """Monthly unit price proposed for the new term, after the uplift."""
-
-
-class CurrentTerm(TypedDict):
-    number: str
-    title: str
-    currency: str
-    billing_cycle: BillingCycle
-    start_date: date
-    end_date: date
-    """Inclusive: the last day of service in the current term."""
-    auto_renew: bool
-    notice_period_days: int
-
-
-class ProposedTerm(TypedDict):
-    start_date: date
-    end_date: date
-    term_months: int
-    uplift_pct: Decimal
-    lines: list[RenewalLine]
-
-
-class RenewalNoticeContext(TypedDict):
-    letterhead: Letterhead
-    issue_date: date
-    reference: str
-    client: Recipient
-    contract: CurrentTerm
-    proposal: ProposedTerm
-    opt_out_deadline: date | None
-    """Last day to give notice that an auto-renewing contract should not renew; None if not
-    auto-renewing."""
-    reply_by: date
-    account_manager: Contact
-
-
-class OverdueInvoice(TypedDict):
-    number: str
-    contract_number: str | None
-    issue_date: date
-    due_date: date
-    days_overdue: int
-    currency: str
-    amount_due: Decimal
-    """The open balance, not the invoice total."""
-    level: DunningLevel
-
-
-class PaymentReminderContext(TypedDict):
-    """One letter for all of a client's overdue invoices; tone follows the highest level."""
-
-    letterhead: Letterhead
-    issue_date: date
-    reference: str
-    client: Recipient
-    invoices: list[OverdueInvoice]
-    pay_by: date
-    earlier_reminders: list[date]
-    """The days earlier payment reminders to this client were delivered, before the issue date;
-    the letter speaks of earlier reminders only when there are some."""
-    contact: Contact
-
-
-class StatementEntry(TypedDict):
-    date: date
-    kind: EntryKind
-    reference: str
-    description: str
-    """Free text printed as given (may be empty)."""
-    amount: Decimal
-    """Signed: positive raises what the client owes (invoice, payment reversal), negative
-    lowers it (payment, credit note, write-off)."""
-    method: str | None
-    """Payments and reversals: the payment method code (`bank_transfer`, `cheque`, …), printed
-    in the letter's language."""
-    period_start: date | None
-    """Invoices: the service period billed."""
-    period_end: date | None
-
-
-class StatementAccount(TypedDict):
-    """One currency's part of the statement; currencies are never summed together."""
-
-    currency: str
-    opening_balance: Decimal
-    entries: list[StatementEntry]
-    aging: dict[str, Decimal]
-    """Open balance per aging bucket as of the period end, keyed like `aging_buckets`."""
-
-
-class StatementContext(TypedDict):
-    letterhead: Letterhead
-    issue_date: date
-    reference: str
-    client: Recipient
-    period_start: date
-    period_end: date
-    aging_buckets: list[str]
-    """Bucket keys in order, as the aging report names them: `current`, `1-30`, … `180+`."""
-    accounts: list[StatementAccount]
-    contact: Contact
-
-
-NoticeContext = RenewalNoticeContext | PaymentReminderContext | StatementContext
+NoticeContext = Mapping[str, Any]
+"""A kind's context: the TypedDict its module declares."""

@@ -16,7 +16,6 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -29,11 +28,11 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from renewals.domain.money import round_money
 from renewals.domain.notices import corefonts, fonts
-from renewals.domain.notices.context import KINDS, LANGUAGES, Kind, Language
+from renewals.domain.notices.context import LANGUAGES, Language
 from renewals.domain.notices.i18n import Formatter, catalog_text, load_translations, page_counter_css
-from renewals.domain.notices.kinds import TEMPLATES_DIR
+from renewals.domain.notices.kinds import KINDS, REGISTRY, TEMPLATES_DIR
+from renewals.domain.notices.labels import BILLING_CYCLES, ENTRY_KINDS, bucket_labeller, method_label, whole
 from renewals.errors import FontMissing, NoticeRenderFailed, ValidationFailed
 
 log = logging.getLogger(__name__)
@@ -47,45 +46,6 @@ def N_(message: str) -> str:
 
 
 PAGE_COUNTER = N_("Page %(page)s of %(pages)s")
-REMINDER_HEADINGS: dict[int, str] = {
-    1: N_("Payment reminder"),
-    2: N_("Second payment reminder"),
-    3: N_("Urgent: overdue payment"),
-    4: N_("Final notice before further action"),
-}
-BILLING_CYCLES: dict[str, str] = {
-    "monthly": N_("Monthly in advance"),
-    "quarterly": N_("Quarterly in advance"),
-    "semiannual": N_("Half-yearly in advance"),
-    "annual": N_("Yearly in advance"),
-}
-ENTRY_KINDS: dict[str, str] = {
-    "invoice": N_("Invoice"),
-    "payment": N_("Payment received"),
-    "credit_note": N_("Credit note"),
-    "payment_reversal": N_("Payment reversed"),
-    "write_off": N_("Write-off"),
-    "invoice_void": N_("Invoice voided"),
-}
-PAYMENT_METHODS: dict[str, str] = {
-    "bank_transfer": N_("Bank transfer"),
-    "wire_transfer": N_("Bank transfer"),
-    "transfer": N_("Bank transfer"),
-    "cheque": N_("Cheque"),
-    "check": N_("Cheque"),
-    "card": N_("Card payment"),
-    "credit_card": N_("Card payment"),
-    "cash": N_("Cash"),
-    "direct_debit": N_("Direct debit"),
-    "giro": N_("Giro transfer"),
-    "online": N_("Online payment"),
-    "other": N_("Other payment"),
-}
-WRITTEN_OFF = N_("Written off as bad debt")
-SERVICE_PERIOD = N_("Service %(start)s – %(end)s")
-BUCKET_CURRENT = N_("Current")
-BUCKET_RANGE = N_("%(low)s–%(high)s days")
-BUCKET_OVER = N_("Over %(days)s days")
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,11 +161,11 @@ class Renderer:
         fmt = Formatter(language)
         # Amounts, dates and numbers come out as unbreakable spans: never split across lines.
         env.filters.update(
-            date=_strict(_whole(fmt.date)),
-            money=_strict(_whole(fmt.money)),
-            number=_strict(_whole(fmt.number)),
-            percent=_strict(_whole(fmt.percent)),
-            dates=_strict(lambda days: _joined(fmt, [_whole(fmt.date)(day) for day in days])),
+            date=_strict(whole(fmt.date)),
+            money=_strict(whole(fmt.money)),
+            number=_strict(whole(fmt.number)),
+            percent=_strict(whole(fmt.percent)),
+            dates=_strict(lambda days: _joined(fmt, [whole(fmt.date)(day) for day in days])),
         )
         gettext = translations.gettext
         env.globals.update(
@@ -214,8 +174,8 @@ class Renderer:
             page_counter=Markup(page_counter_css(gettext(PAGE_COUNTER))),  # noqa: S704
             cycle_label=lambda key: gettext(BILLING_CYCLES[key]),
             entry_label=lambda key: gettext(ENTRY_KINDS[key]),
-            method_label=lambda code: gettext(PAYMENT_METHODS[code]) if code in PAYMENT_METHODS else _humane(code),
-            bucket_label=_bucket_labeller(translations),
+            method_label=lambda code: method_label(translations, code),
+            bucket_label=bucket_labeller(translations),
             col_width=column_width,
         )
         return _Locale(env=env, translations=translations, fmt=fmt)
@@ -228,8 +188,8 @@ class Renderer:
         """Load every template and the fonts of every usable language, regular and bold."""
         samples = {"en": "Renewal", "zh-Hans": "续约通知", "zh-Hant": "續約通知", "ko": "갱신 안내"}
         for language in self.usable_languages():
-            for kind in KINDS:
-                self._locales[language].env.get_template(f"{kind}.html")
+            for kind in REGISTRY.values():
+                self._locales[language].env.get_template(kind.template)
             text = samples[language]
             html = f'<html lang="{language}"><body><p>{text}</p><p><b>{text} 1234</b></p></body></html>'
             self._pdf(html)
@@ -245,7 +205,7 @@ class Renderer:
             raise ValidationFailed("kind", f"unknown notice kind {kind!r}; one of {', '.join(KINDS)}")
         if language not in LANGUAGES:
             raise ValidationFailed("language", f"unknown language {language!r}; one of {', '.join(LANGUAGES)}")
-        kind_: Kind = kind
+        kind_ = REGISTRY[kind]
         language_: Language = language
         missing = fonts.missing_scripts(language_, context, self.font_coverage)
         if missing:
@@ -257,13 +217,13 @@ class Renderer:
             )
         locale = self._locales[language_]
         try:
-            view = VIEWS[kind_](context, locale)
-            view.update(kind=kind_, logo_url=self._logo_url(context["letterhead"]["logo_path"]))
-            html = locale.env.get_template(f"{kind_}.html").render(view)
+            view = kind_.view(context, locale)
+            view.update(kind=kind, logo_url=self._logo_url(context["letterhead"]["logo_path"]))
+            html = locale.env.get_template(kind_.template).render(view)
         except jinja2.UndefinedError as exc:
-            raise NoticeRenderFailed(f"{kind_} context is incomplete: {exc.message}") from exc
+            raise NoticeRenderFailed(f"{kind} context is incomplete: {exc.message}") from exc
         except KeyError as exc:
-            raise NoticeRenderFailed(f"{kind_} context is incomplete: missing key {exc}") from exc
+            raise NoticeRenderFailed(f"{kind} context is incomplete: missing key {exc}") from exc
         html = _REDUNDANT_NOWRAP.sub(r"\1\2\3", html)
         if language_ == "ko":
             html = keep_korean_words(html)
@@ -363,13 +323,6 @@ def _strict(filter_: Callable[..., str]) -> Callable[..., str]:
     return checked
 
 
-def _whole(filter_: Callable[..., str]) -> Callable[..., Markup]:
-    def whole(*args: Any) -> Markup:
-        return Markup('<span class="nw">{}</span>').format(filter_(*args))
-
-    return whole
-
-
 def _joined(fmt: Formatter, parts: list[Markup]) -> Markup:
     """`a, b and c` in the locale's words, the parts kept as markup."""
     placeholders = [f"\x00{i}\x00" for i in range(len(parts))]
@@ -377,123 +330,3 @@ def _joined(fmt: Formatter, parts: list[Markup]) -> Markup:
     for placeholder, part in zip(placeholders, parts, strict=True):
         out = out.replace(placeholder, str(part))
     return Markup(out)  # noqa: S704  # escaped above, parts are our own markup
-
-
-def _humane(code: str) -> str:
-    """A payment method nobody catalogued, printed as words rather than as a code."""
-    return code.replace("_", " ").replace("-", " ").strip().capitalize()
-
-
-def _bucket_labeller(translations: Translations) -> Callable[[str], str]:
-    def label(key: str) -> str:
-        if key == "current":
-            return translations.gettext(BUCKET_CURRENT)
-        if key.endswith("+"):
-            return translations.gettext(BUCKET_OVER) % {"days": key[:-1]}
-        low, _, high = key.partition("-")
-        return translations.gettext(BUCKET_RANGE) % {"low": low, "high": high}
-
-    return label
-
-
-# --- derived values: sums and maxima of the rows given, so printed totals always agree ---
-
-
-def _prepare_renewal(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any]:
-    currency: str = ctx["contract"]["currency"]
-    proposal = ctx["proposal"]
-    lines = []
-    monthly_current = monthly_new = Decimal(0)
-    for line in proposal["lines"]:
-        current = round_money(line["quantity"] * line["current_unit_price"], currency)
-        new = round_money(line["quantity"] * line["new_unit_price"], currency)
-        monthly_current += current
-        monthly_new += new
-        lines.append({**line, "current_amount": current, "new_amount": new})
-    uplift_label = locale.fmt.percent(abs(proposal["uplift_pct"]))
-    deadline = ctx["opt_out_deadline"]
-    return {
-        **ctx,
-        # A deadline already past on the letter's date is never asked of the client.
-        "opt_out_open": deadline is not None and deadline >= ctx["issue_date"],
-        "lines": lines,
-        "monthly_current": monthly_current,
-        "monthly_new": monthly_new,
-        "term_total": monthly_new * proposal["term_months"],
-        "uplift_label": uplift_label,
-    }
-
-
-def _prepare_reminder(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any]:
-    invoices = ctx["invoices"]
-    if not invoices:
-        raise NoticeRenderFailed("a payment reminder needs at least one overdue invoice")
-    totals: dict[str, Decimal] = {}
-    for invoice in invoices:
-        totals[invoice["currency"]] = totals.get(invoice["currency"], Decimal(0)) + invoice["amount_due"]
-    level = max(int(invoice["level"]) for invoice in invoices)
-    money = locale.fmt.money
-    return {
-        **ctx,
-        # Every amount the last column sets, to size it (see column_width).
-        "amounts_due": [money(i["amount_due"], i["currency"]) for i in invoices]
-        + [money(amount, currency) for currency, amount in totals.items()],
-        "level": level,
-        "heading": locale.translations.gettext(REMINDER_HEADINGS[min(max(level, 1), 4)]),
-        "totals": [{"currency": c, "amount": a} for c, a in sorted(totals.items())],
-    }
-
-
-def _prepare_statement(ctx: Mapping[str, Any], locale: _Locale) -> dict[str, Any]:
-    accounts = []
-    for account in ctx["accounts"]:
-        balance: Decimal = account["opening_balance"]
-        rows = []
-        for entry in account["entries"]:
-            amount: Decimal = entry["amount"]
-            balance += amount
-            rows.append(
-                {
-                    **entry,
-                    "detail": _entry_detail(entry, locale),
-                    "charge": amount if amount > 0 else None,
-                    "credit": -amount if amount < 0 else None,
-                    "balance": balance,
-                }
-            )
-        aging = account["aging"]
-        accounts.append(
-            {
-                **account,
-                "rows": rows,
-                "closing_balance": balance,
-                "aging_total": sum((aging[b] for b in ctx["aging_buckets"]), Decimal(0)),
-            }
-        )
-    return {**ctx, "accounts": accounts}
-
-
-def _entry_detail(entry: Mapping[str, Any], locale: _Locale) -> Markup:
-    """What a statement line says in its description column, in the letter's language."""
-    gettext = locale.translations.gettext
-    parts: list[Markup | str] = []
-    if entry["period_start"] is not None and entry["period_end"] is not None:
-        dates = _whole(lambda day: locale.fmt.date(day, "compact"))
-        parts.append(
-            escape(gettext(SERVICE_PERIOD)) % {"start": dates(entry["period_start"]), "end": dates(entry["period_end"])}
-        )
-    if entry["method"]:
-        method = entry["method"]
-        parts.append(gettext(PAYMENT_METHODS[method]) if method in PAYMENT_METHODS else _humane(method))
-    if entry["kind"] == "write_off":
-        parts.append(gettext(WRITTEN_OFF))
-    if entry["description"]:
-        parts.append(entry["description"])
-    return Markup(" · ").join(parts)
-
-
-VIEWS: dict[Kind, Callable[[Mapping[str, Any], _Locale], dict[str, Any]]] = {
-    "renewal_notice": _prepare_renewal,
-    "payment_reminder": _prepare_reminder,
-    "statement": _prepare_statement,
-}

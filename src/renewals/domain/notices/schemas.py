@@ -8,11 +8,13 @@ from typing import Annotated, Any
 
 import msgspec
 
-from renewals.domain.notices.context import Kind, Language
+from renewals.domain.notices.context import Language
+from renewals.domain.notices.kinds import Kind
 
 
 class NoticeIn(msgspec.Struct, forbid_unknown_fields=True):
     kind: Kind
+    """One of the registered kinds (`kinds.REGISTRY`)."""
     client_id: int | None = None
     """Required unless a renewal notice names its contract (the contract's client is used)."""
     contract_id: int | None = None

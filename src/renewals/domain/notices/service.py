@@ -27,8 +27,8 @@ from renewals.domain.alerts.rules import AlertKind
 from renewals.domain.clients.service import get_visible
 from renewals.domain.contracts.service import get_visible_contract
 from renewals.domain.notices import build, rules
-from renewals.domain.notices.context import KINDS, LANGUAGES, NoticeContext
-from renewals.domain.notices.kinds import build_context, notice_kind
+from renewals.domain.notices.context import LANGUAGES, NoticeContext
+from renewals.domain.notices.kinds import KINDS, build_context, notice_kind, payment_reminder
 from renewals.domain.notices.schemas import NoticeIn, NoticeOut
 from renewals.domain.pagination import paginate
 from renewals.domain.receivables.queries import chased
@@ -259,7 +259,7 @@ def request_auto_reminders(session: Session, as_of: date) -> int:
 
     Idempotent: each has the unique key `auto-reminder:<client id>:<day>`, so running the step
     again (or on two workers) requests nothing twice. The reminder lists the client's open
-    overdue invoices as `build.payment_reminder` finds them, never a paid or held one.
+    overdue invoices as `kinds.payment_reminder` finds them, never a paid or held one.
     """
     client_ids: list[int] = [
         client_id
@@ -292,7 +292,7 @@ def request_auto_reminders(session: Session, as_of: date) -> int:
             session,
             Notice.__table__,
             {
-                "kind": "payment_reminder",
+                "kind": payment_reminder.KIND.name,
                 "client_id": client_id,
                 "contract_id": None,
                 "language": language,
