@@ -94,6 +94,19 @@ class LocalFileFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint is untyp
         return ", ".join(str(p) for p in self.allowed)
 
 
+class LetterHTML(HTML):  # type: ignore[misc]  # weasyprint is untyped
+    """A notice's HTML, styled with our own user-agent stylesheet (`ua.css`: the defaults of the
+    elements notices use) instead of WeasyPrint's, whose universal pseudo-element and attribute
+    rules are matched against every element and cost about a fifth of a notice."""
+
+    def __init__(self, *, user_agent: CSS, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._user_agent = [user_agent]
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
+        return self._user_agent
+
+
 class Renderer:
     """Renders notices; one per process, reused for every notice (thread-safe, serialised).
 
@@ -118,6 +131,9 @@ class Renderer:
         self._base_url = self.templates_dir.as_uri() + "/"
         self._fetcher = LocalFileFetcher([self.templates_dir, font_cache, *allowed_files])
         self._font_config = FontConfiguration()
+        self._user_agent = CSS(
+            filename=str(self.templates_dir / "ua.css"), url_fetcher=self._fetcher, font_config=self._font_config
+        )
         self._stylesheets = [
             CSS(
                 filename=str(self.templates_dir / "print.css"),
@@ -239,9 +255,9 @@ class Renderer:
     def _pdf(self, html: str) -> RenderedPdf:
         with self._lock:
             try:
-                document = HTML(string=html, base_url=self._base_url, url_fetcher=self._fetcher).render(
-                    font_config=self._font_config, stylesheets=self._stylesheets, cache=self._image_cache
-                )
+                document = LetterHTML(
+                    string=html, base_url=self._base_url, url_fetcher=self._fetcher, user_agent=self._user_agent
+                ).render(font_config=self._font_config, stylesheets=self._stylesheets, cache=self._image_cache)
                 # pdf_identifier=True: the file ID is an MD5 of the content, not random.
                 data: bytes = document.write_pdf(pdf_identifier=True)
             except FatalURLFetchingError as exc:
