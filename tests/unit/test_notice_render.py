@@ -12,14 +12,17 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
+import tinyhtml5
 from babel.messages.pofile import read_po
 from pypdf import PdfReader
 
 from renewals.domain.notices import KINDS, LANGUAGES, RenderedPdf, Renderer
 from renewals.domain.notices.corefonts import core_font_faces
 from renewals.domain.notices.i18n import BABEL_IDS, Formatter, load_translations, po_path
+from renewals.domain.notices.render import DEFAULT_TEMPLATES_DIR, parse_letter
 from renewals.domain.notices.samples import SAMPLE_LOGO, sample_context, statement
 from renewals.errors import FontMissing, NoticeRenderFailed, ValidationFailed
 
@@ -458,3 +461,51 @@ def test_core_fonts_are_not_taken_from_a_folder_others_can_write(tmp_path: Path)
 
     assert core_font_faces(shared, {}) == {}
     assert list(shared.iterdir()) == []
+
+
+def _shape(element: Any) -> tuple[Any, ...]:
+    """An element tree as rendering sees it: tags, attributes and text, whitespace aside."""
+    return (
+        element.tag,
+        dict(element.attrib),
+        (element.text or "").strip(),
+        [_shape(child) for child in element],
+        (element.tail or "").strip(),
+    )
+
+
+@pytest.mark.parametrize(("kind", "language"), CASES)
+def test_the_quick_parser_reads_every_notice_as_the_html5_parser_does(
+    renderer: Renderer, kind: str, language: str
+) -> None:
+    html = renderer.html(kind, language, sample_context(kind, language))  # type: ignore[arg-type]
+
+    assert _shape(parse_letter(html)) == _shape(tinyhtml5.parse(html, namespace_html_elements=False))
+
+
+def test_free_text_the_quick_parser_refuses_is_read_by_the_html5_parser(renderer: Renderer) -> None:
+    context: dict[str, Any] = copy.deepcopy(dict(sample_context("payment_reminder", "en")))
+    context["client"]["name"] = 'Tricky <b>&amp; \x0b Sons</b> <!DOCTYPE x> "Ltd"'  # a control character
+    html = renderer.html("payment_reminder", "en", context)
+    with pytest.raises(ElementTree.ParseError):
+        parse_letter(html)
+
+    pdf = renderer.render("payment_reminder", "en", context)
+
+    assert pdf.pages == 1
+    assert squash("Dear Ms Sarah Whitfield,") in all_text(pdf)
+
+
+def test_the_user_agent_stylesheet_knows_every_element_the_notices_use() -> None:
+    templates = Path(DEFAULT_TEMPLATES_DIR)
+    used = {
+        tag
+        for path in templates.glob("*.html")
+        if path.name != "reply_page.html"
+        for tag in re.findall(r"<([a-z][a-z0-9]*)", path.read_text())
+    }
+    sheet = (templates / "ua.css").read_text()
+    known = set(re.findall(r"(?<![\w.#:-])([a-z][a-z0-9]*)(?=[\s,{>:\[])", re.sub(r"/\*.*?\*/", "", sheet, flags=re.S)))
+
+    # Inline elements without defaults of their own need no rule.
+    assert used - known - {"span"} == set()
