@@ -191,6 +191,7 @@ def _level(level: int) -> DunningLevel:
 
 
 def build(session: Session, request: BuildRequest) -> NoticeContext:
+    """The reminder a request asks for: the client's overdue invoices, as of its date."""
     return payment_reminder(session, request.client_id, request.as_of, request.sender, request.language)
 
 
@@ -198,6 +199,8 @@ def build(session: Session, request: BuildRequest) -> NoticeContext:
 
 
 def view(ctx: Mapping[str, Any], locale: ViewLocale) -> dict[str, Any]:
+    """The letter's figures: the totals per currency, the highest level and its heading, and every
+    amount the last column sets (to size it)."""
     invoices = ctx["invoices"]
     if not invoices:
         raise NoticeRenderFailed("a payment reminder needs at least one overdue invoice")
@@ -240,6 +243,8 @@ def answer(
     at: datetime,
     today: date,
 ) -> Effect:
+    """A reminder's answer: `promise` (a hold until a date) and `dispute` (a hold with the reason)
+    on the letter's invoices still open; `paid_already` records the payment's reference."""
     name = contact.name if contact else "the client"
     if data.choice != "promise" and data.promise_date is not None:
         raise ValidationFailed("promise_date", "applies only to a promise to pay")

@@ -166,6 +166,7 @@ def renewal_notice(
 
 
 def build(session: Session, request: BuildRequest) -> NoticeContext:
+    """The renewal notice a request asks for: its contract, as of its date."""
     if request.contract_id is None:
         raise ValidationFailed("contract_id", "a renewal notice names the contract to renew")
     return renewal_notice(session, request.contract_id, request.as_of, request.sender, request.language)
@@ -175,6 +176,8 @@ def build(session: Session, request: BuildRequest) -> NoticeContext:
 
 
 def view(ctx: Mapping[str, Any], locale: ViewLocale) -> dict[str, Any]:
+    """The letter's figures: each line's current and new monthly amount, the monthly totals and the
+    new term's total, and whether the opt-out deadline is still open on the letter's date."""
     currency: str = ctx["contract"]["currency"]
     proposal = ctx["proposal"]
     lines = []
@@ -212,6 +215,9 @@ def answer(
     at: datetime,
     today: date,
 ) -> Effect:
+    """A renewal notice's answer: `renew` moves the open renewal to awaiting signature, `call_me`
+    sets a follow-up for today, `not_renewing` (with a reason) leaves the decision to the owner;
+    each is an activity by the letter's addressee."""
     for field in ("promise_date", "invoice_ids", "reference"):
         if getattr(data, field) is not None:
             raise ValidationFailed(field, "applies only to an answer to a payment reminder")

@@ -158,6 +158,7 @@ def _entry_kind(kind: str) -> EntryKind:
 
 
 def build(session: Session, request: BuildRequest) -> NoticeContext:
+    """The statement a request asks for, seen through the eyes of whoever asked, for its period."""
     if request.user is None:
         raise Conflict("a statement is built for the user who asked for it, and this one has none")
     if request.period_start is None or request.period_end is None:
@@ -178,6 +179,8 @@ def build(session: Session, request: BuildRequest) -> NoticeContext:
 
 
 def view(ctx: Mapping[str, Any], locale: ViewLocale) -> dict[str, Any]:
+    """The letter's figures: each entry's description in the letter's language, charge or credit
+    and running balance, and each account's closing balance and aging total."""
     accounts = []
     for account in ctx["accounts"]:
         balance: Decimal = account["opening_balance"]
