@@ -40,6 +40,8 @@ def test_the_registry_holds_every_kind_module_and_nothing_else() -> None:
         assert kind.name == name
         assert (TEMPLATES_DIR / kind.template).is_file()
         assert set(kind.mail) == set(LANGUAGES)
+        assert (kind.answer is not None) == bool(kind.reply_choices), "a kind with choices says what they do"
+        assert kind.warning_choices <= set(kind.reply_choices)
 
 
 def test_the_request_schema_accepts_exactly_the_registered_kinds() -> None:

@@ -174,7 +174,10 @@ def answer(
         nonce=nonce,
         created_at=at,
     )
-    effect = notice_kind(notice.kind).answer(session, notice, reply, data, contact, at=at, today=today)
+    act = notice_kind(notice.kind).answer
+    if act is None:  # pragma: no cover - a letter without choices has no reply page (404 above)
+        raise NotFound("link")
+    effect = act(session, notice, reply, data, contact, at=at, today=today)
     session.add(reply)
     session.flush()
     who = {"contact_id": contact.id if contact else None, "contact": contact.name if contact else None}

@@ -102,19 +102,6 @@ def _no_invoices(session: Session, notice: Notice) -> list[LetterInvoice]:
     return []
 
 
-def _no_answer(
-    session: Session,
-    notice: Notice,
-    reply: NoticeReply,
-    data: ReplyData,
-    contact: Contact | None,
-    *,
-    at: datetime,
-    today: date,
-) -> Effect:
-    raise ValidationFailed("choice", f"a {notice.kind} asks for no answer")
-
-
 @dataclass(frozen=True)
 class NoticeKind:
     """One kind of notice, everything about it in one place (its module in `kinds/`)."""
@@ -141,8 +128,8 @@ class NoticeKind:
     (a catalog message); empty: no reply page."""
     reply_title: str = ""
     """The reply page's heading (a catalog message)."""
-    answer: Answer = _no_answer
-    """What an answer does."""
+    answer: Answer | None = None
+    """What an answer does; None for a letter that asks nothing."""
     letter_invoices: Callable[[Session, Notice], list[LetterInvoice]] = _no_invoices
     """The invoices the letter lists, which an answer may name (and the reply page shows)."""
     answered_by: Literal["owner", "finance"] = "owner"
