@@ -23,9 +23,11 @@ from __future__ import annotations
 import argparse
 import calendar
 import random
+import threading
 import time
-from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, Engine, text
@@ -226,109 +228,198 @@ def account_managers(contracts: int) -> int:
     return max(3, contracts // 2500)
 
 
+BOOK_TABLES = (
+    "users",
+    "clients",
+    "contracts",
+    "contract_lines",
+    "invoices",
+    "payments",
+    "allocations",
+    "renewals",
+    "renewal_activities",
+)
+
+# Days as integers (offsets from _EPOCH), so date arithmetic is integer arithmetic and every
+# date's text is looked up, not formatted.
+_EPOCH = date(2000, 1, 1)
+_YM0 = _EPOCH.year * 12 + _EPOCH.month - 1
+
+
+def _calendar(years: int) -> tuple[list[str], list[int], list[int], list[int], list[int]]:
+    """(ISO text, month index, day of month) per day and (first day, length) per month."""
+    iso: list[str] = []
+    month_index: list[int] = []
+    day_of_month: list[int] = []
+    firsts: list[int] = []
+    lengths: list[int] = []
+    for m in range(years * 12):
+        year, month = divmod(_YM0 + m, 12)
+        month += 1
+        length = calendar.monthrange(year, month)[1]
+        firsts.append(len(iso))
+        lengths.append(length)
+        for day in range(1, length + 1):
+            iso.append(f"{year:04d}-{month:02d}-{day:02d}")
+            month_index.append(m)
+            day_of_month.append(day)
+    return iso, month_index, day_of_month, firsts, lengths
+
+
+_ISO, _MONTH, _DAY, _MONTH_FIRST, _MONTH_LENGTH = _calendar(60)
+_AS_OF = AS_OF.toordinal() - _EPOCH.toordinal()
+
+
+def _add_months(day: int, months: int) -> int:
+    """`add_months` on day numbers."""
+    m = _MONTH[day] + months
+    return _MONTH_FIRST[m] + min(_DAY[day], _MONTH_LENGTH[m]) - 1
+
+
+def _below(rng: random.Random) -> Callable[[int], int]:
+    """`rng.randrange(n)` without its argument checks: the same numbers from the same stream
+    (what CPython's `Random._randbelow` does with `getrandbits`), so the book is unchanged."""
+    getrandbits = rng.getrandbits
+
+    def below(n: int) -> int:
+        k = n.bit_length()
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        return r
+
+    return below
+
+
 class _Ids:
     def __init__(self) -> None:
         self.line = self.invoice = self.payment = self.allocation = self.renewal = self.activity = 0
 
 
+class _Rows:
+    """One batch of rows per table, as tuples in the form the database takes as text."""
+
+    def __init__(self) -> None:
+        self.tables: dict[str, list[tuple[Any, ...]]] = {t: [] for t in BOOK_TABLES}
+
+
 def generate(engine: Engine, contracts: int, *, book: str = "full", seed: int = 1) -> dict[str, int]:
-    """Write a book of `contracts` contracts into an empty database; return rows per table."""
+    """Write a book of `contracts` contracts into an empty, migrated database; return rows per table.
+
+    The secondary indexes and foreign keys of the book's tables are dropped for the load and
+    made again from their own definitions afterwards (see `_Load`), so the schema ends as the
+    migrations made it; `schema` reads it for a comparison.
+    """
     if book not in ("full", "billing"):
         raise ValueError(f"unknown book {book!r}: full or billing")
+    with _Load(engine) as load:
+        for table, rows in _book(contracts, book, seed, load.stamp):
+            load.write(table, rows)
+        return dict(load.counts)
+
+
+def _book(contracts: int, book: str, seed: int, stamp: str) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
+    """The book's rows, table by table and batch by batch: (table, rows)."""
     rng = random.Random(seed)  # reproducible data, not security
+    below = _below(rng)
     n_clients = max(1, contracts // 8)
     n_managers = account_managers(contracts)
-    with engine.begin() as conn:
-        out = Writer(conn)
-        users = [
-            (1, "admin@bench.test", "Admin", "admin"),
-            (2, "manager@bench.test", "Manager", "manager"),
-            (3, "finance@bench.test", "Finance", "finance"),
-        ]
-        users += [
-            (FIRST_ACCOUNT_MANAGER + i, f"am{i}@bench.test", f"Account Manager {i}", "account_manager")
-            for i in range(n_managers)
-        ]
-        out.write("users", USER_COLUMNS, [(*u, "x", True, STAMP, STAMP) for u in users])
-        clients: list[tuple[str, int]] = []  # (currency, owner) by client id - 1
-        rows: list[tuple[Any, ...]] = []
-        for cid in range(1, n_clients + 1):
-            currency, language, _ = _CURRENCY_TABLE[rng.randrange(100)]
-            owner = FIRST_ACCOUNT_MANAGER + rng.randrange(n_managers)
-            # One client in five has a credit limit; a few of them owe more than it.
-            limit = rng.choice((500_000, 2_000_000, 10_000_000)) if rng.random() < 0.2 else 0
-            clients.append((currency, owner))
-            rows.append(
-                (
-                    cid,
-                    f"Client {cid}",
-                    f"Client {cid} Ltd.",
-                    f"client{cid}ltd.",
-                    SEGMENTS[cid % 4],
-                    "medium",
-                    language,
-                    currency,
-                    limit,
-                    owner,
-                    "active",
-                    "B",
-                    1,
-                    STAMP,
-                    STAMP,
-                )
+    users = [
+        (1, "admin@bench.test", "Admin", "admin"),
+        (2, "manager@bench.test", "Manager", "manager"),
+        (3, "finance@bench.test", "Finance", "finance"),
+    ]
+    users += [
+        (FIRST_ACCOUNT_MANAGER + i, f"am{i}@bench.test", f"Account Manager {i}", "account_manager")
+        for i in range(n_managers)
+    ]
+    yield "users", [(*u, "x", True, stamp, stamp) for u in users]
+    clients: list[tuple[str, int]] = []  # (currency, owner) by client id - 1
+    rows: list[tuple[Any, ...]] = []
+    for cid in range(1, n_clients + 1):
+        currency, language, _ = _CURRENCY_TABLE[below(100)]
+        owner = FIRST_ACCOUNT_MANAGER + below(n_managers)
+        # One client in five has a credit limit; a few of them owe more than it.
+        limit = (500_000, 2_000_000, 10_000_000)[below(3)] if rng.random() < 0.2 else 0
+        clients.append((currency, owner))
+        rows.append(
+            (
+                cid,
+                f"Client {cid}",
+                f"Client {cid} Ltd.",
+                f"client{cid}ltd.",
+                SEGMENTS[cid % 4],
+                "medium",
+                language,
+                currency,
+                limit,
+                owner,
+                "active",
+                "B",
+                1,
+                stamp,
+                stamp,
             )
-            if len(rows) >= BATCH:
-                out.write("clients", CLIENT_COLUMNS, rows)
-                rows = []
-        out.write("clients", CLIENT_COLUMNS, rows)
-        ids = _Ids()
-        for low in range(1, contracts + 1, BATCH):
-            _batch(out, rng, range(low, min(low + BATCH, contracts + 1)), clients, book, ids)
-        out.fix_sequences()
-        return dict(out.counts)
+        )
+        if len(rows) >= BATCH:
+            yield "clients", rows
+            rows = []
+    yield "clients", rows
+    ids = _Ids()
+    for low in range(1, contracts + 1, BATCH):
+        batch = _batch(rng, below, range(low, min(low + BATCH, contracts + 1)), clients, book, ids, stamp)
+        yield from batch.tables.items()
 
 
 def _batch(
-    out: Writer,
     rng: random.Random,
-    contract_ids: Iterable[int],
+    below: Callable[[int], int],
+    contract_ids: range,
     clients: list[tuple[str, int]],
     book: str,
     ids: _Ids,
-) -> None:
-    contracts: list[tuple[Any, ...]] = []
-    lines: list[tuple[Any, ...]] = []
-    invoices: list[tuple[Any, ...]] = []
-    payments: list[tuple[Any, ...]] = []
-    allocations: list[tuple[Any, ...]] = []
-    renewals: list[tuple[Any, ...]] = []
-    activities: list[tuple[Any, ...]] = []
-    one_day = timedelta(days=1)
+    stamp: str,
+) -> _Rows:
+    """Rows for a range of contracts. The random numbers are drawn in the same order as the
+    original date-object version of this function drew them, so a seed gives the same book."""
+    out = _Rows()
+    contracts = out.tables["contracts"]
+    lines = out.tables["contract_lines"]
+    renewals = out.tables["renewals"]
+    activities = out.tables["renewal_activities"]
+    iso, add_months_ = _ISO, _add_months
+    today = _AS_OF
+    horizon = today + HORIZON_DAYS
+    n_clients = len(clients)
+    random_ = rng.random
+    cycles = [(c[0], c[1]) for c in _CYCLE_TABLE]
+    states = [s[0] for s in _STATE_TABLE]
+    midnight = " 00:00:00.000000" + stamp[26:]  # the zone suffix PostgreSQL gets, if any
     for cid in contract_ids:
-        client_id = 1 + rng.randrange(len(clients))
+        client_id = 1 + below(n_clients)
         currency, owner = clients[client_id - 1]
-        cycle, step, _ = _CYCLE_TABLE[rng.randrange(100)]
-        term = rng.choice((12, 24, 36, 60))
+        cycle, step = cycles[below(100)]
+        term = (12, 24, 36, 60)[below(4)]
         status = "active"
         if book == "billing":
-            start = AS_OF - timedelta(days=rng.randrange(150))
-            end = add_months(start, term) - one_day
+            start = today - below(150)
+            end = add_months_(start, term) - 1
         else:
-            if rng.random() < 0.08:
-                status, end = "expired", AS_OF - timedelta(days=rng.randint(31, 400))
+            if random_() < 0.08:
+                status, end = "expired", today - 31 - below(370)
             else:
-                end = AS_OF + timedelta(days=rng.randrange(-1, 1100))
-            start = add_months(end + one_day, -term)
-        terms_days = rng.choice((15, 30, 30, 45))
-        auto_renew = rng.random() < 0.3
+                end = today - 1 + below(1101)
+            start = add_months_(end + 1, -term)
+        terms_days = (15, 30, 30, 45)[below(4)]
+        auto_renew = random_() < 0.3
         monthly = 0
-        for pos in range(rng.randint(1, 3)):
+        for pos in range(1 + below(3)):
             ids.line += 1
-            quantity = rng.randint(1, 4)
-            price = rng.randrange(1_000, 500_000)
+            quantity = 1 + below(4)
+            price = 1_000 + below(499_000)
             monthly += quantity * price
             # quantity is stored scaled by 10^4 (Scaled(4)).
-            lines.append((ids.line, cid, pos, f"Rack unit {pos + 1}", quantity * 10_000, price))
+            lines.append((ids.line, cid, pos, _LINE_TEXT[pos], quantity * 10_000, price))
         contracts.append(
             (
                 cid,
@@ -336,109 +427,105 @@ def _batch(
                 f"B-{cid:08d}",
                 f"Capacity {cid}",
                 "rental",
-                start,
-                end,
+                iso[start],
+                iso[end],
                 cycle,
                 currency,
                 60_000,
                 terms_days,
-                rng.choice((30, 60, 90)),
+                (30, 60, 90)[below(3)],
                 auto_renew,
                 12,
                 30_000,
                 status,
                 monthly,
                 1,
-                STAMP,
-                STAMP,
+                stamp,
+                stamp,
             )
         )
         if book == "billing":
             continue
-        if status == "active" and end <= AS_OF + timedelta(days=HORIZON_DAYS):
+        if status == "active" and end <= horizon:
             ids.renewal += 1
-            state = "upcoming" if end < AS_OF else _STATE_TABLE[rng.randrange(100)][0]
-            renewals.append((ids.renewal, cid, owner, state, end, None, False, 1, STAMP, STAMP))
-            if rng.random() < 0.3:
+            state = "upcoming" if end < today else states[below(100)]
+            renewals.append((ids.renewal, cid, owner, state, iso[end], None, False, 1, stamp, stamp))
+            if random_() < 0.3:
                 ids.activity += 1
-                at = datetime.combine(AS_OF - timedelta(days=rng.randint(1, 20)), datetime.min.time(), UTC)
-                follow_up = AS_OF + timedelta(days=rng.randint(-8, 10))
+                at = iso[today - 1 - below(20)] + midnight
+                follow_up = iso[today - 8 + below(19)]
                 activities.append((ids.activity, ids.renewal, "call", owner, at, "Called the client", follow_up))
-        _invoices(
-            rng, cid, client_id, currency, start, end, step, terms_days, monthly, ids, invoices, payments, allocations
-        )
-    out.write("contracts", CONTRACT_COLUMNS, contracts)
-    out.write("contract_lines", LINE_COLUMNS, lines)
-    out.write("invoices", INVOICE_COLUMNS, invoices)
-    out.write("payments", PAYMENT_COLUMNS, payments)
-    out.write("allocations", ALLOCATION_COLUMNS, allocations)
-    out.write("renewals", RENEWAL_COLUMNS, renewals)
-    out.write("renewal_activities", ACTIVITY_COLUMNS, activities)
+        _invoices(below, random_, cid, client_id, currency, start, end, step, terms_days, monthly, ids, out, stamp)
+    return out
+
+
+_LINE_TEXT = ("Rack unit 1", "Rack unit 2", "Rack unit 3")
 
 
 def _invoices(
-    rng: random.Random,
+    below: Callable[[int], int],
+    random_: Callable[[], float],
     cid: int,
     client_id: int,
     currency: str,
-    start: date,
-    end: date,
+    start: int,
+    end: int,
     step: int,
     terms_days: int,
     monthly: int,
     ids: _Ids,
-    invoices: list[tuple[Any, ...]],
-    payments: list[tuple[Any, ...]],
-    allocations: list[tuple[Any, ...]],
+    out: _Rows,
+    stamp: str,
 ) -> None:
     """The contract's invoices for billing periods starting in the window before AS_OF."""
-    window_start = AS_OF - timedelta(days=INVOICE_WINDOW_DAYS)
-    k = max(0, _months_between(start, window_start) // step - 1)
+    invoices = out.tables["invoices"]
+    payments = out.tables["payments"]
+    allocations = out.tables["allocations"]
+    iso, add_months_ = _ISO, _add_months
+    today = _AS_OF
+    window_start = today - INVOICE_WINDOW_DAYS
+    k = max(0, (_MONTH[window_start] - _MONTH[start]) // step - 1)
     net = monthly * step
     tax = (net * 6 + 50) // 100
     total = net + tax
-    last = min(AS_OF, end)
+    last = min(today, end)
     while True:
-        period_start = add_months(start, k * step)
+        period_start = add_months_(start, k * step)
         if period_start > last:
             return
         k += 1
         if period_start <= window_start:
             continue
-        period_end = min(add_months(start, k * step) - timedelta(days=1), end)
-        due = period_start + timedelta(days=terms_days)
+        period_end = min(add_months_(start, k * step) - 1, end)
+        due = period_start + terms_days
         ids.invoice += 1
-        roll = rng.random()
-        if due < AS_OF - timedelta(days=45):
+        roll = random_()
+        if due < today - 45:
             paid = total if roll < 0.95 else 0
-        elif due < AS_OF:
+        elif due < today:
             paid = total if roll < 0.80 else (total // 2 if roll < 0.85 else 0)
         else:
             paid = total if roll < 0.20 else 0
         balance = total - paid
         status = "paid" if balance == 0 else ("partially_paid" if paid else "open")
         hold: tuple[Any, ...] = (None, None, None, None)
-        if balance and due < AS_OF:
-            hold_roll = rng.random()
+        if balance and due < today:
+            hold_roll = random_()
             if hold_roll < 0.02:
-                hold = (
-                    "promise",
-                    AS_OF - timedelta(days=rng.randint(-3, 3)),
-                    "Promised on a call",
-                    AS_OF - timedelta(days=10),
-                )
+                hold = ("promise", iso[today + 3 - below(7)], "Promised on a call", iso[today - 10])
             elif hold_roll < 0.03:
-                hold = ("dispute", None, "Disputed quantity", AS_OF - timedelta(days=20))
+                hold = ("dispute", None, "Disputed quantity", iso[today - 20])
+        opened = iso[period_start]
         invoices.append(
             (
                 ids.invoice,
-                f"INV-{period_start.year}-{ids.invoice:08d}",
+                f"INV-{opened[:4]}-{ids.invoice:08d}",
                 client_id,
                 cid,
-                period_start,
-                period_end,
-                period_start,
-                due,
+                opened,
+                iso[period_end],
+                opened,
+                iso[due],
                 currency,
                 net,
                 tax,
@@ -451,12 +538,12 @@ def _invoices(
                 0,
                 *hold,
                 1,
-                STAMP,
-                STAMP,
+                stamp,
+                stamp,
             )
         )
         if paid:
-            received = min(AS_OF - timedelta(days=1), max(period_start, due - timedelta(days=rng.randint(-10, 25))))
+            received = iso[min(today - 1, max(period_start, due + 10 - below(36)))]
             ids.payment += 1
             ids.allocation += 1
             payments.append(
@@ -471,11 +558,199 @@ def _invoices(
                     0,
                     False,
                     1,
-                    STAMP,
-                    STAMP,
+                    stamp,
+                    stamp,
                 )
             )
             allocations.append((ids.allocation, ids.payment, ids.invoice, paid, received))
+
+
+_COLUMNS = {
+    "users": USER_COLUMNS,
+    "clients": CLIENT_COLUMNS,
+    "contracts": CONTRACT_COLUMNS,
+    "contract_lines": LINE_COLUMNS,
+    "invoices": INVOICE_COLUMNS,
+    "payments": PAYMENT_COLUMNS,
+    "allocations": ALLOCATION_COLUMNS,
+    "renewals": RENEWAL_COLUMNS,
+    "renewal_activities": ACTIVITY_COLUMNS,
+}
+
+
+class _Load:
+    """One bulk load of the book's tables, with the database set up for it.
+
+    PostgreSQL: one transaction with `synchronous_commit` off, `COPY … FROM STDIN` per table and
+    batch; the tables' foreign keys and the indexes that back no constraint are dropped first and
+    made again after the commit from `pg_get_constraintdef` / `pg_get_indexdef`, two statements
+    at a time (one backend per core; an index built from sorted rows is far cheaper than one
+    maintained row by row, and a foreign key is checked by one join instead of a trigger per row).
+
+    SQLite: one transaction on a connection with `foreign_keys`, `synchronous` and the journal
+    off and a large page cache; the indexes that `CREATE INDEX` made (those whose `sql` is in
+    `sqlite_master`) are dropped and made again from that same text before the commit.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.postgres = engine.dialect.name == "postgresql"
+        self.stamp = _pg_datetime(STAMP) if self.postgres else _sqlite_datetime(STAMP)
+        self.counts: dict[str, int] = {}
+        self._raw: Any = None
+        self._rebuild: list[str] = []
+        self._constraints: list[str] = []
+
+    def __enter__(self) -> _Load:
+        self._raw = self.engine.raw_connection()
+        con = self._raw.driver_connection
+        if self.postgres:
+            with con.cursor() as cur:
+                cur.execute("SET LOCAL synchronous_commit = off")
+                self._rebuild, self._constraints = _pg_deferred(cur, BOOK_TABLES)
+        else:
+            for pragma in _SQLITE_LOAD:
+                con.execute(pragma)
+            con.execute("BEGIN IMMEDIATE")
+            self._rebuild = _sqlite_deferred(con, BOOK_TABLES)
+        return self
+
+    def write(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        self.counts[table] = self.counts.get(table, 0) + len(rows)
+        columns = _COLUMNS[table]
+        con = self._raw.driver_connection
+        if self.postgres:
+            with con.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join("?" for _ in columns)
+        con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def __exit__(self, kind: object, error: object, tb: object) -> None:
+        con = self._raw.driver_connection
+        try:
+            if error is not None:
+                if self.postgres:
+                    con.rollback()
+                else:
+                    con.execute("ROLLBACK")
+                return
+            if self.postgres:
+                with con.cursor() as cur:
+                    for table in self.counts:
+                        cur.execute(
+                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                        )
+                con.commit()
+            else:
+                for statement in self._rebuild:
+                    con.execute(statement)
+                con.execute("COMMIT")
+        finally:
+            if not self.postgres:
+                for pragma in _SQLITE_RESTORE:
+                    con.execute(pragma)
+            self._raw.close()
+        if self.postgres:
+            _pg_run_parallel(self.engine, self._rebuild)
+            _pg_run_parallel(self.engine, self._constraints)
+
+
+_SQLITE_LOAD = (
+    "PRAGMA foreign_keys = OFF",
+    "PRAGMA journal_mode = OFF",
+    "PRAGMA synchronous = OFF",
+    "PRAGMA cache_size = -400000",  # KiB: 400 MB of pages
+    "PRAGMA temp_store = MEMORY",
+)
+# What `renewals.db.engine` sets on every connection, back before the connection returns to the pool.
+_SQLITE_RESTORE = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA cache_size = -2000",
+    "PRAGMA temp_store = DEFAULT",
+)
+
+
+def _sqlite_deferred(con: Any, tables: Sequence[str]) -> list[str]:
+    """Drop the tables' `CREATE INDEX` indexes; return the statements that make them again."""
+    marks = ", ".join("?" for _ in tables)
+    found = con.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks}) "
+        "ORDER BY name",
+        tuple(tables),
+    ).fetchall()
+    for name, _ in found:
+        con.execute(f'DROP INDEX "{name}"')
+    return [sql for _, sql in found]
+
+
+def _pg_deferred(cur: Any, tables: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Drop the tables' foreign keys and the indexes that back no constraint; return the
+    statements that make them again (indexes, then foreign keys)."""
+    cur.execute(
+        "SELECT c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid) "
+        "FROM pg_constraint c WHERE c.contype = 'f' AND c.conrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
+        (list(tables),),
+    )
+    foreign = cur.fetchall()
+    cur.execute(
+        "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+        "WHERE i.indrelid = ANY(%s::regclass[]) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) ORDER BY 1",
+        (list(tables),),
+    )
+    indexes = cur.fetchall()
+    for table, name, _ in foreign:
+        cur.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    for name, _ in indexes:
+        cur.execute(f"DROP INDEX {name}")
+    return [sql for _, sql in indexes], [f"ALTER TABLE {t} ADD CONSTRAINT {n} {d}" for t, n, d in foreign]
+
+
+def _pg_run_parallel(engine: Engine, statements: list[str], workers: int = 2) -> None:
+    """Run independent DDL statements on `workers` connections at once (each its own transaction)."""
+    pending = list(statements)
+    lock = threading.Lock()
+
+    def work() -> None:
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("SET maintenance_work_mem = '256MB'")
+            conn.exec_driver_sql("SET max_parallel_maintenance_workers = 0")
+            while True:
+                with lock:
+                    if not pending:
+                        return
+                    statement = pending.pop(0)
+                conn.exec_driver_sql(statement)
+
+    with ThreadPoolExecutor(workers) as pool:
+        for future in [pool.submit(work) for _ in range(workers)]:
+            future.result()
+
+
+def _pg_datetime(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f+00")
+
+
+def schema(engine: Engine) -> list[tuple[str, ...]]:
+    """The schema's indexes and constraints as text, sorted (to compare two databases' schemas)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            rows = conn.exec_driver_sql(
+                "SELECT 'index', tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+                "UNION ALL SELECT 'constraint', c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
+                "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+                "WHERE n.nspname = current_schema()"
+            ).all()
+        else:
+            rows = conn.exec_driver_sql("SELECT type, tbl_name, name, coalesce(sql, '') FROM sqlite_master").all()
+    return sorted(tuple(str(v) for v in row) for row in rows)
 
 
 def main() -> None:
