@@ -27,7 +27,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext, suppress
 from datetime import UTC, date, datetime
+from queue import Queue
 from typing import Any
 
 from sqlalchemy import Connection, Date, DateTime, Engine, text
@@ -306,16 +308,16 @@ class _Rows:
 def generate(engine: Engine, contracts: int, *, book: str = "full", seed: int = 1) -> dict[str, int]:
     """Write a book of `contracts` contracts into an empty, migrated database; return rows per table.
 
-    The secondary indexes and foreign keys of the book's tables are dropped for the load and
-    made again from their own definitions afterwards (see `_Load`), so the schema ends as the
-    migrations made it; `schema` reads it for a comparison.
+    The rows are made in this thread and written by others while the next batch is made (see
+    `_load_postgresql` and `_load_sqlite`). The secondary indexes and foreign keys of the book's
+    tables are dropped for the load and made again from their own definitions afterwards, so the
+    schema ends as the migrations made it (`schema` reads it for a comparison).
     """
     if book not in ("full", "billing"):
         raise ValueError(f"unknown book {book!r}: full or billing")
-    with _Load(engine) as load:
-        for table, rows in _book(contracts, book, seed, load.stamp):
-            load.write(table, rows)
-        return dict(load.counts)
+    if engine.dialect.name == "postgresql":
+        return _load_postgresql(engine, _book(contracts, book, seed, _pg_datetime(STAMP)))
+    return _load_sqlite(engine, _book(contracts, book, seed, _sqlite_datetime(STAMP)))
 
 
 def _book(contracts: int, book: str, seed: int, stamp: str) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:
@@ -578,85 +580,140 @@ _COLUMNS = {
 }
 
 
-class _Load:
-    """One bulk load of the book's tables, with the database set up for it.
+Batches = Iterator[tuple[str, list[tuple[Any, ...]]]]
+_DONE = ("", [])  # the end of the batches, on every writer's queue
 
-    PostgreSQL: one transaction with `synchronous_commit` off, `COPY … FROM STDIN` per table and
-    batch; the tables' foreign keys and the indexes that back no constraint are dropped first and
-    made again after the commit from `pg_get_constraintdef` / `pg_get_indexdef`, two statements
-    at a time (one backend per core; an index built from sorted rows is far cheaper than one
-    maintained row by row, and a foreign key is checked by one join instead of a trigger per row).
 
-    SQLite: one transaction on a connection with `foreign_keys`, `synchronous` and the journal
-    off and a large page cache; the indexes that `CREATE INDEX` made (those whose `sql` is in
-    `sqlite_master`) are dropped and made again from that same text before the commit.
-    """
+class _Writers:
+    """Threads that write batches while the caller's thread makes the next ones.
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.postgres = engine.dialect.name == "postgresql"
-        self.stamp = _pg_datetime(STAMP) if self.postgres else _sqlite_datetime(STAMP)
+    `write(index, table, rows)` runs in writer `index`'s thread (one database connection each);
+    each writer has a short queue, so memory stays at a few batches. The first error of any
+    thread stops all of them and is raised by `run`."""
+
+    def __init__(self, count: int, write: Callable[[int, str, list[tuple[Any, ...]]], None]) -> None:
+        self._queues: list[Queue[tuple[str, list[tuple[Any, ...]]]]] = [Queue(maxsize=2) for _ in range(count)]
+        self._write = write
+        self._errors: list[BaseException] = []
         self.counts: dict[str, int] = {}
-        self._raw: Any = None
-        self._rebuild: list[str] = []
-        self._constraints: list[str] = []
 
-    def __enter__(self) -> _Load:
-        self._raw = self.engine.raw_connection()
-        con = self._raw.driver_connection
-        if self.postgres:
-            with con.cursor() as cur:
-                cur.execute("SET LOCAL synchronous_commit = off")
-                self._rebuild, self._constraints = _pg_deferred(cur, BOOK_TABLES)
-        else:
-            for pragma in _SQLITE_LOAD:
-                con.execute(pragma)
-            con.execute("BEGIN IMMEDIATE")
-            self._rebuild = _sqlite_deferred(con, BOOK_TABLES)
-        return self
-
-    def write(self, table: str, rows: list[tuple[Any, ...]]) -> None:
-        if not rows:
-            return
-        self.counts[table] = self.counts.get(table, 0) + len(rows)
-        columns = _COLUMNS[table]
-        con = self._raw.driver_connection
-        if self.postgres:
-            with con.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join("?" for _ in columns)
-        con.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-
-    def __exit__(self, kind: object, error: object, tb: object) -> None:
-        con = self._raw.driver_connection
-        try:
-            if error is not None:
-                if self.postgres:
-                    con.rollback()
-                else:
-                    con.execute("ROLLBACK")
+    def _drain(self, index: int) -> None:
+        queue = self._queues[index]
+        while True:
+            table, rows = queue.get()
+            if not table:
                 return
-            if self.postgres:
-                with con.cursor() as cur:
-                    for table in self.counts:
-                        cur.execute(
-                            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-                        )
-                con.commit()
-            else:
-                for statement in self._rebuild:
-                    con.execute(statement)
-                con.execute("COMMIT")
+            if self._errors:
+                continue  # keep taking batches, so the producer is never stuck on a full queue
+            try:
+                self._write(index, table, rows)
+            except BaseException as error:
+                self._errors.append(error)
+
+    def run(self, batches: Batches, writer_of: Callable[[str], int]) -> dict[str, int]:
+        threads = [
+            threading.Thread(target=self._drain, args=(i,), name=f"bench-writer-{i}", daemon=True)
+            for i in range(len(self._queues))
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            for table, rows in batches:
+                if self._errors:
+                    break
+                if rows:
+                    self.counts[table] = self.counts.get(table, 0) + len(rows)
+                    self._queues[writer_of(table)].put((table, rows))
         finally:
-            if not self.postgres:
-                for pragma in _SQLITE_RESTORE:
-                    con.execute(pragma)
-            self._raw.close()
-        if self.postgres:
-            _pg_run_parallel(self.engine, self._rebuild)
-            _pg_run_parallel(self.engine, self._constraints)
+            for queue in self._queues:
+                queue.put(_DONE)
+            for thread in threads:
+                thread.join()
+        if self._errors:
+            raise self._errors[0]
+        return self.counts
+
+
+def _insert(table: str) -> str:
+    columns = _COLUMNS[table]
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
+
+
+def _load_sqlite(engine: Engine, batches: Batches) -> dict[str, int]:
+    """One transaction on a connection with `foreign_keys`, `synchronous` and the journal off
+    and a large page cache, `executemany` in a writer thread (sqlite3 lets go of the GIL while
+    SQLite works, so the rows of the next batch are made meanwhile); the indexes that
+    `CREATE INDEX` made (those whose `sql` is in `sqlite_master`) are dropped first and made
+    again from that same text before the commit."""
+    raw = engine.raw_connection()
+    con: Any = raw.driver_connection
+    try:
+        for pragma in _SQLITE_LOAD:
+            con.execute(pragma)
+        con.execute("BEGIN IMMEDIATE")
+        rebuild = _sqlite_deferred(con, BOOK_TABLES)
+        writers = _Writers(1, lambda _i, table, rows: con.executemany(_insert(table), rows))
+        try:
+            counts = writers.run(batches, lambda _table: 0)
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        for statement in rebuild:
+            con.execute(statement)
+        con.execute("COMMIT")
+        return counts
+    finally:
+        for pragma in _SQLITE_RESTORE:
+            con.execute(pragma)
+        raw.close()
+
+
+# Which of the two PostgreSQL writers takes a table: about half the text each.
+_PG_WRITER = {"invoices": 0, "allocations": 0, "renewals": 0}
+
+
+def _load_postgresql(engine: Engine, batches: Batches) -> dict[str, int]:
+    """`COPY … FROM STDIN` on two connections at once (one backend per core; each its own
+    transaction, with `synchronous_commit` off), fed by this thread. Before, the tables' foreign
+    keys and the indexes that back no constraint are dropped (and committed, so both writers see
+    it); after, they are made again from `pg_get_indexdef` / `pg_get_constraintdef`, two at a
+    time: an index built from sorted rows is far cheaper than one kept up to date row by row,
+    and a foreign key is checked by one join instead of a trigger per row."""
+    with engine.begin() as conn:
+        cur: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        rebuild, constraints = _pg_deferred(cur, BOOK_TABLES)
+    loaded = False
+    try:
+        raws = [engine.raw_connection() for _ in range(2)]
+        try:
+            for raw in raws:
+                raw.driver_connection.execute("SET LOCAL synchronous_commit = off")  # type: ignore[union-attr]
+
+            def copy(index: int, table: str, rows: list[tuple[Any, ...]]) -> None:
+                con: Any = raws[index].driver_connection
+                with con.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(_COLUMNS[table])}) FROM STDIN") as out:
+                    for row in rows:
+                        out.write_row(row)
+
+            counts = _Writers(2, copy).run(batches, lambda table: _PG_WRITER.get(table, 1))
+            for raw in raws:
+                raw.commit()
+        finally:
+            for raw in raws:
+                raw.close()  # rolls back what was not committed
+        with engine.begin() as conn:
+            for table in counts:
+                conn.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
+        loaded = True
+    finally:
+        # Also after a failed load (as far as the rows allow): the schema must not stay without
+        # its indexes and keys, and the load's own error is the one to see.
+        with nullcontext() if loaded else suppress(Exception):
+            _pg_run_parallel(engine, rebuild)
+            _pg_run_parallel(engine, constraints)
+    return counts
 
 
 _SQLITE_LOAD = (
