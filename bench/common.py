@@ -11,7 +11,8 @@ operation instead wraps each one in `Section.limited(scale, label, unit)`.
 CPU: `Timing.cpu` is this process; `Timing.server_cpu` is the PostgreSQL backends serving the
 benchmark's database (read from /proc for the pids `pg_stat_activity` lists, sampled twice a
 second so short-lived parallel workers count too), None on SQLite or when the server is not
-on this machine. Pass it on as `Row(..., server_cpu_seconds=t.server_cpu)`.
+on this machine. A `Row` made from a `Timing` (its wall and CPU seconds) gets it by itself in
+`Section.add`; pass it as `Row(..., server_cpu_seconds=...)` where the row is computed otherwise.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
@@ -164,6 +166,10 @@ class Timing:
     """CPU seconds of the PostgreSQL backends of the benchmark's database (None: not known)."""
 
 
+# The last timings taken, so `Section.add` can find the server CPU of a row built from one.
+_RECENT: deque[Timing] = deque(maxlen=256)
+
+
 @contextmanager
 def timed(what: str = "operation", limit: float | bool | None = True) -> Iterator[Timing]:
     """Measure wall-clock, this process's CPU time and the database server's CPU time of the
@@ -181,6 +187,7 @@ def timed(what: str = "operation", limit: float | bool | None = True) -> Iterato
         if server is not None:
             after = server_cpu()
             timing.server_cpu = None if after is None else after - server
+        _RECENT.append(timing)
 
 
 def best_of(repeat: int, func: Callable[[], T]) -> tuple[Timing, T]:
@@ -319,6 +326,13 @@ class Section:
     parts: list[Part] = field(default_factory=list)
 
     def add(self, row: Row) -> Row:
+        """Record a row. A row whose seconds and CPU are those of a recent `timed` block (what
+        `timed` and `best_of` return) gets that block's server CPU if it does not carry one."""
+        if row.server_cpu_seconds is None and not row.not_measured:
+            for timing in reversed(_RECENT):
+                if timing.wall == row.seconds and timing.cpu == row.cpu_seconds:
+                    row.server_cpu_seconds = timing.server_cpu
+                    break
         self.rows.append(row)
         ratio = f", {row.ratio:.1f}x {row.baseline}" if row.ratio is not None else ""
         server = f", server cpu {row.server_cpu_seconds:.3f} s" if row.server_cpu_seconds is not None else ""
