@@ -39,10 +39,11 @@ DATABASE_BENCHES: tuple[ModuleType, ...] = (billing, worklist, aging, scan, page
 ALL = [m.NAME for m in DATABASE_BENCHES] + [render.NAME, "generate"]
 """`generate` alone: only write both books at each scale (what their generation costs)."""
 GENERATE_WHAT = (
-    "Not a benchmark of the product: how long `bench.generate` takes to write each book (all tables "
-    "in one transaction, COPY on PostgreSQL, executemany on SQLite, indexes and foreign keys made "
-    "after the rows), so a larger run can be planned. The parts table lists every part of the run "
-    "(each book, then each benchmark at that scale) with the load average around it."
+    "Not a benchmark of the product: how long `bench.generate` takes to write each book (COPY on "
+    "two connections on PostgreSQL, executemany in one transaction on SQLite, secondary indexes and "
+    "foreign keys made after the rows), so a larger run can be planned; its part adds the `ANALYZE` "
+    "after it. The parts table lists every part of the run (each book, then each benchmark at that scale) with the "
+    "load average around it."
 )
 
 

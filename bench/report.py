@@ -130,8 +130,8 @@ def render_doc(descriptions: dict[str, tuple[str, str]]) -> str:
         for data in run["sections"]:
             section = Section.from_json(dict(data))
             lines += [f"### {section.title}", "", *_table(section), ""]
-            lines += [f"* {note}" for note in section.notes]
-            lines.append("")
+            if section.notes:
+                lines += [*(f"* {note}" for note in section.notes), ""]
             if section.parts:
                 lines += ["Parts:", "", *_parts(section.parts), ""]
     lines += ["## What each benchmark measures", ""]
