@@ -210,7 +210,7 @@ def _guarded(section: Section, scale: int, name: str, run: Callable[[], object])
             run()
     except TimeLimitExceeded as stopped:
         section.not_measured(scale, stopped)
-        section.note(f"{scale:,} contracts: stopped in {stopped.what} (> {stopped.seconds:.0f} s); the rest skipped")
+        section.note(f"{scale:,} contracts: stopped in {stopped.what} (> {stopped.seconds:g} s); the rest skipped")
     except Exception as error:  # one broken benchmark must not cost the others their run
         traceback.print_exc()
         section.add(Row(scale, f"{name}: failed", 0, "", 0.0, 0.0, not_measured="error"))

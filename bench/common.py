@@ -21,6 +21,7 @@ import os
 import platform
 import signal
 import sqlite3
+import sys
 import tempfile
 import threading
 import time
@@ -66,7 +67,7 @@ class TimeLimitExceeded(Exception):
     """An operation ran past its limit and was stopped."""
 
     def __init__(self, what: str, seconds: float) -> None:
-        super().__init__(f"{what}: not measured (> {seconds:.0f} s)")
+        super().__init__(f"{what}: not measured (> {seconds:g} s)")
         self.what = what
         self.seconds = seconds
 
@@ -87,6 +88,28 @@ def _checked_in(dbapi_conn: Any, _record: Any) -> None:
     _BUSY.pop(id(dbapi_conn), None)
 
 
+# Statements the main thread has running: while one runs, a limit cancels it rather than
+# raising inside the driver (psycopg would be left mid-command).
+_MAIN_STATEMENTS = [0]
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _statement_starts(*_args: Any) -> None:
+    if threading.current_thread() is _MAIN:
+        _MAIN_STATEMENTS[0] += 1
+
+
+@event.listens_for(Engine, "after_cursor_execute")
+def _statement_ends(*_args: Any) -> None:
+    if threading.current_thread() is _MAIN:
+        _MAIN_STATEMENTS[0] = max(0, _MAIN_STATEMENTS[0] - 1)
+
+
+@event.listens_for(Engine, "handle_error")
+def _statement_fails(_context: Any) -> None:
+    _statement_ends()
+
+
 def _interrupt_databases() -> None:
     for conn in list(_BUSY.values()):
         with suppress(Exception):  # a connection closing meanwhile has nothing to stop
@@ -104,8 +127,9 @@ def _on_alarm(_signum: int, _frame: Any) -> None:
 
 
 class _Guard:
-    """A watchdog thread: at the deadline, cancel what the databases are doing, then (if the
-    block still runs) raise `TimeLimitExceeded` in the main thread by SIGALRM, every 2 s."""
+    """A watchdog thread: at the deadline, cancel what the databases are doing; then, every
+    half second while the block still runs, cancel again if the main thread is in a statement,
+    else raise `TimeLimitExceeded` in it by SIGALRM."""
 
     def __init__(self, seconds: float, what: str) -> None:
         self.seconds, self.what = seconds, what
@@ -118,14 +142,12 @@ class _Guard:
         if self.done.wait(self.seconds):
             return
         self.fired.set()
-        while True:
-            _interrupt_databases()
-            if self.done.wait(1.0):
-                return
-            if self._signals and _MAIN.ident is not None:
+        _interrupt_databases()
+        while not self.done.wait(0.5):
+            if _MAIN_STATEMENTS[0] or not self._signals or _MAIN.ident is None:
+                _interrupt_databases()  # the statement ends with its own error, at once
+            else:
                 signal.pthread_kill(_MAIN.ident, signal.SIGALRM)
-            if self.done.wait(2.0):
-                return
 
     def __enter__(self) -> _Guard:
         if self._signals:
@@ -175,6 +197,8 @@ def timed(what: str = "operation", limit: float | bool | None = True) -> Iterato
     """Measure wall-clock, this process's CPU time and the database server's CPU time of the
     block, stopping it after `limit` seconds (True: `LIMITS.operation`; None or False: never)."""
     seconds = LIMITS.operation if limit is True else (limit or None)
+    if what == "operation":
+        what = _caller()
     timing = Timing(0.0, 0.0)
     server = server_cpu()
     wall, cpu = time.perf_counter(), time.process_time()
@@ -188,6 +212,16 @@ def timed(what: str = "operation", limit: float | bool | None = True) -> Iterato
             after = server_cpu()
             timing.server_cpu = None if after is None else after - server
         _RECENT.append(timing)
+
+
+def _caller() -> str:
+    """Where the `with timed()` block is: `scan.py:49 (measure)` (the frames above are this
+    function, the generator and contextlib's `__enter__`)."""
+    try:
+        frame = sys._getframe(3)
+    except ValueError:
+        return "operation"
+    return f"operation at {Path(frame.f_code.co_filename).name}:{frame.f_lineno} ({frame.f_code.co_name})"
 
 
 def best_of(repeat: int, func: Callable[[], T]) -> tuple[Timing, T]:
@@ -336,17 +370,18 @@ class Section:
         self.rows.append(row)
         ratio = f", {row.ratio:.1f}x {row.baseline}" if row.ratio is not None else ""
         server = f", server cpu {row.server_cpu_seconds:.3f} s" if row.server_cpu_seconds is not None else ""
+        counted = f"{row.rows:,} {row.unit} " if row.rows or row.unit else ""
         took = f"not measured ({row.not_measured})" if row.not_measured else f"in {row.seconds:.3f} s"
         print(
-            f"  [{self.database}] {self.name} @ {row.scale:,}: {row.operation}: {row.rows:,} {row.unit} "
-            f"{took} (cpu {row.cpu_seconds:.3f} s{server}){ratio}",
+            f"  [{self.database}] {self.name} @ {row.scale:,}: {row.operation}: {counted}{took} "
+            f"(cpu {row.cpu_seconds:.3f} s{server}){ratio}",
             flush=True,
         )
         return row
 
     def not_measured(self, scale: int, error: TimeLimitExceeded, unit: str = "") -> Row:
         """Record an operation stopped at its time limit."""
-        return self.add(Row(scale, error.what, 0, unit, error.seconds, 0.0, not_measured=f"> {error.seconds:.0f} s"))
+        return self.add(Row(scale, error.what, 0, unit, error.seconds, 0.0, not_measured=f"> {error.seconds:g} s"))
 
     @contextmanager
     def limited(self, scale: int, label: str, unit: str = "") -> Iterator[None]:
