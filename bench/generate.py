@@ -321,8 +321,18 @@ def generate(engine: Engine, contracts: int, *, book: str = "full", seed: int = 
     if book not in ("full", "billing"):
         raise ValueError(f"unknown book {book!r}: full or billing")
     if engine.dialect.name == "postgresql":
-        return _load_postgresql(engine, _book(contracts, book, seed, _pg_datetime(STAMP)))
-    return _load_sqlite(engine, _book(contracts, book, seed, _sqlite_datetime(STAMP)))
+        counts = _load_postgresql(engine, _book(contracts, book, seed, _pg_datetime(STAMP)))
+    else:
+        counts = _load_sqlite(engine, _book(contracts, book, seed, _sqlite_datetime(STAMP)))
+    for step in AFTER_LOAD:
+        step(engine)
+    return counts
+
+
+AFTER_LOAD: list[Callable[[Engine], None]] = []
+"""What derived data the product keeps (totals, stored scores) is not written by the generator:
+a step appended here (by the module that needs it) makes it from the loaded rows, as part of
+the book's generation, e.g. ``AFTER_LOAD.append(rebuild_totals)``."""
 
 
 def _book(contracts: int, book: str, seed: int, stamp: str) -> Iterator[tuple[str, list[tuple[Any, ...]]]]:

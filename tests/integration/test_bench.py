@@ -15,6 +15,7 @@ from typing import NoReturn
 import pytest
 from sqlalchemy import Engine, func, select, table, text
 
+from bench import generate as generate_module
 from bench import report
 from bench.__main__ import main as bench_main
 from bench.common import (
@@ -180,10 +181,20 @@ def test_a_seed_gives_the_same_book_on_either_database(engine: Engine) -> None:
     assert _digest(engine) != first
 
 
-def test_the_billing_book_has_contracts_to_bill_and_nothing_billed(engine: Engine) -> None:
+def test_the_billing_book_has_contracts_to_bill_and_nothing_billed(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+
+    def derive(loaded: Engine) -> None:  # a step making derived data sees the committed rows
+        with loaded.connect() as conn:
+            seen.append(int(conn.scalar(select(func.count()).select_from(Contract)) or 0))
+
+    monkeypatch.setattr(generate_module, "AFTER_LOAD", [derive])
     before = schema(engine)
     counts = generate(engine, CONTRACTS, book="billing", seed=1)
     assert schema(engine) == before
+    assert seen == [CONTRACTS]
     assert set(counts) == {"users", "clients", "contracts", "contract_lines"}
     with engine.connect() as conn:
         starts = conn.execute(select(func.min(Contract.start_date), func.max(Contract.start_date))).one()
