@@ -8,13 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.common import Row, Section
+from bench.common import Part, Row, Section
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 RESULTS = ROOT / "docs" / "benchmarks"
 START, END = "<!-- interpretation -->", "<!-- /interpretation -->"
-ORDER = ("generate", "billing", "scan", "aging", "worklist", "render")
+ORDER = ("generate", "billing", "scan", "aging", "worklist", "pages", "api_load", "render")
 
 
 def save(key: str, run: dict[str, Any]) -> Path:
@@ -44,25 +44,47 @@ def _fmt(seconds: float) -> str:
 
 def _table(section: Section) -> list[str]:
     out = [
-        "| scale | operation | rows | time (s) | CPU (s) | rows/s | baseline (s) | × baseline "
-        "| vs smaller scale: time × (size ×) |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| scale | operation | rows | time (s) | CPU (s) | server CPU (s) | rows/s | baseline (s) | × baseline "
+        "| growth from previous scale: time × (size ×) |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     previous: dict[str, Row] = {}
     for row in section.rows:
         scale = f"{row.scale:,}" if row.scale else "–"
         base = _fmt(row.baseline_seconds) if row.baseline_seconds else "–"
         ratio = f"{row.ratio:.1f}" if row.ratio is not None else "–"
+        server = _fmt(row.server_cpu_seconds) if row.server_cpu_seconds is not None else "–"
+        if row.not_measured:
+            out.append(f"| {scale} | {row.operation} | – | not measured ({row.not_measured}) | – | – | – | – | – | – |")
+            continue
         before = previous.get(row.operation)
         growth = "–"
-        if before is not None and before.seconds > 0 and before.rows > 0:
+        if before is not None and before.seconds > 0 and before.rows > 0 and before.scale != row.scale:
             growth = f"{row.seconds / before.seconds:.1f} ({row.rows / before.rows:.1f})"
         previous[row.operation] = row
         out.append(
             f"| {scale} | {row.operation} | {row.rows:,} {row.unit} | {_fmt(row.seconds)} | "
-            f"{_fmt(row.cpu_seconds)} | {row.per_second:,.0f} | {base} | {ratio} | {growth} |"
+            f"{_fmt(row.cpu_seconds)} | {server} | {row.per_second:,.0f} | {base} | {ratio} | {growth} |"
         )
     return out
+
+
+def _parts(parts: list[Part]) -> list[str]:
+    out = [
+        "| scale | part | wall (s) | CPU (s) | server CPU (s) | load before | load after |",
+        "| ---: | --- | ---: | ---: | ---: | --- | --- |",
+    ]
+    for part in parts:
+        server = _fmt(part.server_cpu) if part.server_cpu is not None else "–"
+        out.append(
+            f"| {part.scale:,} | {part.label} | {_fmt(part.wall)} | {_fmt(part.cpu)} | {server} "
+            f"| {part.load_before} | {part.load_after} |"
+        )
+    return out
+
+
+def _memory(m: dict[str, Any]) -> str:
+    return f"{m['memory_gib']} GiB memory, " if m.get("memory_gib") else ""
 
 
 def render_doc(descriptions: dict[str, tuple[str, str]]) -> str:
@@ -75,8 +97,17 @@ def render_doc(descriptions: dict[str, tuple[str, str]]) -> str:
         "with a **baseline measured in the same run on the same data** — the cheapest way to get the same",
         "rows in or out of the database — and with itself at the smaller scale. The machine has 2 cores",
         "and other engineers run test suites on it at the same time, so absolute seconds move from run",
-        "to run; the ratios (× baseline, and time × against size × between scales) are what to read.",
-        "CPU (s) is this Python process's CPU time only (PostgreSQL's own work is not in it).",
+        "to run; the ratios (× baseline, and the growth: time × against size × from the previous scale)",
+        "are what to read. CPU (s) is this Python process's CPU time; server CPU (s) is the PostgreSQL",
+        "backends' CPU time (read from /proc, so only for a server on the same machine; – where a",
+        "benchmark does not pass it on). The parts table under each benchmark gives every part of the",
+        "run with the load average (1, 5, 15 minutes) before and after it.",
+        "",
+        "A million contracts: `python -m bench --scales 100000,1000000` (add `--database-url` for",
+        "PostgreSQL; each book of 1M is ≈ 7.3 M rows, a few minutes to generate). An operation that",
+        'passes `--time-limit` (300 s) is stopped and shown as "not measured (> 300 s)"; a benchmark',
+        "that passes `--part-limit` (1800 s) at one scale likewise; a read is not repeated once its",
+        "runs took `--repeat-budget` (20 s).",
         "",
         "## Interpretation",
         "",
@@ -92,15 +123,17 @@ def render_doc(descriptions: dict[str, tuple[str, str]]) -> str:
             f"## {run['title']}",
             "",
             f"{run['database']}; scales (contracts): {scales}; {m['date']}; {m['cores']} cores ({m['cpu']}), "
-            f"load average at start {m['load_average']}; Python {m['python']}, SQLite {m['sqlite']}, "
+            f"{_memory(m)}load average at start {m['load_average']}; Python {m['python']}, SQLite {m['sqlite']}, "
             f"WeasyPrint {m['weasyprint']}; `{run['command']}`",
             "",
         ]
         for data in run["sections"]:
             section = Section.from_json(dict(data))
             lines += [f"### {section.title}", "", *_table(section), ""]
-            lines += [f"* {note}" for note in section.notes]
-            lines.append("")
+            if section.notes:
+                lines += [*(f"* {note}" for note in section.notes), ""]
+            if section.parts:
+                lines += ["Parts:", "", *_parts(section.parts), ""]
     lines += ["## What each benchmark measures", ""]
     for name in ORDER:
         if name in descriptions:
