@@ -208,7 +208,9 @@ def _from_now(session: Session, as_of: date) -> bool:
     return bool(as_of >= first + (last - first) / 2)
 
 
-def ledger_balances(session: Session, as_of: date, client_id: int | None = None) -> Any:
+def ledger_balances(
+    session: Session, as_of: date, client_id: int | None = None, *, from_now: bool | None = None
+) -> Any:
     """A subquery of signed amounts whose sum per (client, currency, due date) is the open balance
     of those invoices as of a date, exactly as ``open_invoices`` gives it (each invoice's balance,
     counted only when positive).
@@ -219,11 +221,11 @@ def ledger_balances(session: Session, as_of: date, client_id: int | None = None)
     only be negative — which the per-invoice figure counts as nothing — when an allocation live
     on D was reversed later (the services never let today's balance go below zero, and credit
     notes and write-offs only accumulate), or when the invoice was voided by D: for those few
-    invoices the negative part is added back.
+    invoices the negative part is added back. `from_now` forces the direction (tests use both).
     """
     ch = ReceivableChange
     parts: list[Any]
-    if _from_now(session, as_of):
+    if _from_now(session, as_of) if from_now is None else from_now:
         tot = ReceivableTotal
         parts = [
             select(tot.client_id, tot.currency, tot.due_date, tot.amount_minor),
