@@ -20,8 +20,10 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from renewals.db.migrate import alembic_config, upgrade
-from renewals.db.models import Invoice, Payment, ReceivableChange, ReceivableSale, ReceivableTotal, User
-from renewals.domain.receivables.invoices import issue_credit_note
+from renewals.db.models import CreditNote, Invoice, Payment, ReceivableChange, ReceivableSale, ReceivableTotal, User
+from renewals.domain import money
+from renewals.domain.receivables.aging import bucket_bounds_as_due_dates, dso
+from renewals.domain.receivables.invoices import issue_credit_note, list_invoices
 from renewals.domain.receivables.ledger import OPEN_STATUSES
 from renewals.domain.receivables.payments import record_payment
 from renewals.domain.receivables.reports import aging, ledger_balances, open_invoices
@@ -210,3 +212,59 @@ def test_the_migration_posts_an_existing_book(engine: Engine, session):
     assert state() == kept
     assert kept[0] == open_now(session)
     assert_agrees(session, [date(2026, 6, 10), date(2026, 7, 1), date(2026, 7, 3)])
+
+
+def sales_oracle(session: Session, as_of: date, days: int) -> dict[str, int]:
+    """Net sales of the window per currency, from the invoices and credit notes themselves."""
+    since = as_of - timedelta(days=days - 1)
+    out: dict[str, int] = {}
+    issued = session.execute(
+        select(Invoice.currency, Invoice.total_minor).where(
+            Invoice.issue_date >= since,
+            Invoice.issue_date <= as_of,
+            (Invoice.voided_on.is_(None)) | (Invoice.voided_on > as_of),
+        )
+    )
+    credited = session.execute(
+        select(CreditNote.currency, -CreditNote.amount_minor).where(
+            CreditNote.issued_on >= since, CreditNote.issued_on <= as_of
+        )
+    )
+    for currency, minor in [*issued, *credited]:
+        out[currency] = out.get(currency, 0) + minor
+    return out
+
+
+@PROPERTY
+@given(events=books, back=st.integers(0, 240), days=st.integers(1, 120))
+def test_a_buckets_invoices_and_dso_agree_with_the_totals(engine, events, back, days):
+    session, book = new_book(engine)
+    try:
+        book.record(events)
+        book.bill(END)
+        session.flush()
+
+        # Today (nothing is dated later): a bucket's drill-down adds up to the bucket.
+        report = aging(session, book.finance, END)
+        for section in report.currencies:
+            for span in bucket_bounds_as_due_dates(END):
+                rows, _ = list_invoices(
+                    session,
+                    book.finance,
+                    limit=500,
+                    offset=0,
+                    currency=section.currency,
+                    unpaid=True,
+                    due_from=span.earliest,
+                    due_to=span.latest,
+                )
+                listed = money.from_minor(sum(i.balance_minor for i in rows), section.currency)
+                assert listed == section.totals[span.name]
+
+        as_of = END - timedelta(days=back)
+        sales = sales_oracle(session, as_of, days)
+        for section in aging(session, book.finance, as_of, dso_days=days).currencies:
+            sold = money.from_minor(sales.get(section.currency, 0), section.currency)
+            assert section.dso == dso(section.total, sold, days)
+    finally:
+        session.close()

@@ -208,10 +208,10 @@ def _from_now(session: Session, as_of: date) -> bool:
     return bool(as_of >= first + (last - first) / 2)
 
 
-def ledger_balances(
+def ledger_parts(
     session: Session, as_of: date, client_id: int | None = None, *, from_now: bool | None = None
-) -> Any:
-    """A subquery of signed amounts whose sum per (client, currency, due date) is the open balance
+) -> list[Any]:
+    """Subqueries of signed amounts whose sum per (client, currency, due date) is the open balance
     of those invoices as of a date, exactly as ``open_invoices`` gives it (each invoice's balance,
     counted only when positive).
 
@@ -245,13 +245,20 @@ def ledger_balances(
     )
     if client_id is not None:
         parts = [p.where(p.selected_columns[0] == client_id) for p in parts]
-    rows = union_all(*parts).subquery("ledger")
-    return select(
-        rows.c[0].label("client_id"),
-        rows.c[1].label("currency"),
-        rows.c[2].label("due_date"),
-        rows.c[3].label("amount_minor"),
-    ).subquery("balances")
+    columns = ("client_id", "currency", "due_date", "amount_minor")
+    return [
+        select(*(c.label(name) for c, name in zip(p.subquery().c, columns, strict=True))).subquery(f"part_{i}")
+        for i, p in enumerate(parts)
+    ]
+
+
+def ledger_balances(
+    session: Session, as_of: date, client_id: int | None = None, *, from_now: bool | None = None
+) -> Any:
+    """The rows of `ledger_parts` in one subquery, with the same columns."""
+    parts = ledger_parts(session, as_of, client_id, from_now=from_now)
+    rows = union_all(*(select(*p.c) for p in parts)).subquery("ledger")
+    return select(*(c.label(c.name) for c in rows.c)).subquery("balances")
 
 
 def _bucketed(session: Session, as_of: date, bounds: tuple[int, ...], client_id: int | None) -> Any:
@@ -302,38 +309,35 @@ def aging(
     if not 1 <= dso_days <= MAX_DSO_DAYS:
         raise ValidationFailed("dso_days", f"must be between 1 and {MAX_DSO_DAYS}", source="query")
     names = bucket_names(bounds)
-    rows = session.execute(_aging_statement(session, user, as_of, grouping, bounds)).all()
-
-    by_currency: dict[str, dict[tuple[Any, str], dict[str, int]]] = defaultdict(dict)
-    for currency, key, name, bucket, minor in rows:
-        group = by_currency[currency].setdefault((key, name), dict.fromkeys(names, 0))
-        group[bucket] += int(minor)
+    by_currency: dict[str, dict[Any, tuple[str, list[int]]]] = defaultdict(dict)
+    for currency, key, name, bucket, minor in session.execute(_aging_statement(session, user, as_of, grouping, bounds)):
+        group = by_currency[currency].setdefault(key, (name, [0] * len(names)))
+        group[1][bucket] = int(minor)
     sales = _net_sales(session, user, as_of, dso_days)
 
     currencies: list[AgingCurrency] = []
     for currency in sorted(set(by_currency) | set(sales)):
-        totals = dict.fromkeys(names, 0)
+        # One scale per currency: a few thousand groups × buckets make the conversion matter.
+        digits = money.decimals(currency)
+
+        def amount(minor: int, digits: int = digits) -> Decimal:
+            return Decimal(minor).scaleb(-digits)
+
+        totals = [0] * len(names)
         groups: list[AgingGroup] = []
-        for (key, name), buckets in by_currency.get(currency, {}).items():
-            for bucket, minor in buckets.items():
-                totals[bucket] += minor
-            groups.append(
-                AgingGroup(
-                    key=key,
-                    name=name,
-                    buckets={b: _amount(m, currency) for b, m in buckets.items()},
-                    total=_amount(sum(buckets.values()), currency),
-                )
-            )
+        for key, (name, minors) in by_currency.get(currency, {}).items():
+            totals = [t + m for t, m in zip(totals, minors, strict=True)]
+            buckets = {b: amount(m) for b, m in zip(names, minors, strict=True)}
+            groups.append(AgingGroup(key=key, name=name, buckets=buckets, total=amount(sum(minors))))
         # Largest exposure first, then by name: the order a finance clerk reads the report in.
         groups.sort(key=lambda g: (-g.total, g.name, str(g.key)))
-        total = _amount(sum(totals.values()), currency)
+        total = amount(sum(totals))
         currencies.append(
             AgingCurrency(
                 currency=currency,
-                totals={b: _amount(m, currency) for b, m in totals.items()},
+                totals={b: amount(m) for b, m in zip(names, totals, strict=True)},
                 total=total,
-                dso=dso(total, _amount(sales.get(currency, 0), currency), dso_days),
+                dso=dso(total, amount(sales.get(currency, 0)), dso_days),
                 groups=groups,
             )
         )
@@ -341,22 +345,43 @@ def aging(
 
 
 def _aging_statement(session: Session, user: User, as_of: date, group_by: GroupBy, bounds: tuple[int, ...]) -> Any:
-    rows = _bucketed(session, as_of, bounds, None)
-    key: Any
-    name: Any
+    """Rows of (currency, group key, group name, bucket number, open amount in minor units).
+
+    Each part of the ledger is summed per currency, group id and bucket on its own (one
+    aggregate the planner can estimate), the parts' sums are added up, and only the result rows
+    are joined to the names. A bucket adds up positive invoice balances, so zero means empty.
+    """
+    spans = bucket_bounds_as_due_dates(as_of, bounds)
+    sums = []
+    for part in ledger_parts(session, as_of):
+        group: Any = {"client": part.c.client_id, "owner": Client.owner_id, "segment": Client.segment}[group_by]
+        # Spans come newest first and are contiguous: the first whose earliest day the due date
+        # reaches is its bucket, and the oldest takes the rest.
+        bucket = case(
+            *[(part.c.due_date >= span.earliest, i) for i, span in enumerate(spans[:-1])],
+            else_=len(spans) - 1,
+        ).label("bucket")
+        summed: Any = select(part.c.currency, group.label("key"), bucket, func.sum(part.c.amount_minor).label("minor"))
+        if group_by != "client" or not sees_everything(user):
+            # By client for someone who sees every client, the totals' own key is enough.
+            summed = scope_clients(summed.join(Client, Client.id == part.c.client_id), user)
+        sums.append(summed.group_by(part.c.currency, group, bucket))
+    both = union_all(*sums).subquery("sums")
+    minor = func.sum(both.c.minor)
+    summed = (
+        select(both.c.currency, both.c.key, both.c.bucket, minor.label("minor"))
+        .group_by(both.c.currency, both.c.key, both.c.bucket)
+        .having(minor != 0)
+        .subquery("summed")
+    )
     if group_by == "client":
-        key, name = Client.id, Client.name
-    elif group_by == "owner":
-        key, name = User.id, User.name
-    else:
-        key, name = Client.segment, Client.segment
-    amount = func.sum(rows.c.amount_minor)
-    stmt: Any = select(rows.c.currency, key, name, rows.c.bucket, amount).join(Client, Client.id == rows.c.client_id)
+        name: Any = Client.name
+        stmt = select(summed.c.currency, summed.c.key, name, summed.c.bucket, summed.c.minor)
+        return stmt.join(Client, Client.id == summed.c.key)
     if group_by == "owner":
-        stmt = stmt.join(User, User.id == Client.owner_id)
-    stmt = scope_clients(stmt, user)
-    # A group's bucket adds up positive invoice balances, so it is zero only when nothing is open.
-    return stmt.group_by(rows.c.currency, key, name, rows.c.bucket).having(amount != 0)
+        stmt = select(summed.c.currency, summed.c.key, User.name, summed.c.bucket, summed.c.minor)
+        return stmt.join(User, User.id == summed.c.key)
+    return select(summed.c.currency, summed.c.key, summed.c.key, summed.c.bucket, summed.c.minor)
 
 
 def _net_sales(session: Session, user: User, as_of: date, days: int) -> dict[str, int]:
