@@ -10,6 +10,7 @@ them right. The existing book is posted once here, before the triggers exist.
 """
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from alembic import op
@@ -22,25 +23,6 @@ depends_on: str | Sequence[str] | None = None
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 CHANGE_COLUMNS = "invoice_id, client_id, currency, due_date, effective_on, kind, amount_minor"
 
-# Every change an existing book implies, in the order the triggers would have posted them.
-BACKFILL = """
-INSERT INTO receivable_changes (invoice_id, client_id, currency, due_date, effective_on, kind, amount_minor)
-SELECT id, client_id, currency, due_date, issue_date, 'invoice', total_minor FROM invoices
-UNION ALL
-SELECT id, client_id, currency, due_date, voided_on, 'void', -total_minor FROM invoices WHERE voided_on IS NOT NULL
-UNION ALL
-SELECT a.invoice_id, i.client_id, i.currency, i.due_date, a.applied_on, 'allocation', -a.amount_minor
-  FROM allocations a JOIN invoices i ON i.id = a.invoice_id
-UNION ALL
-SELECT a.invoice_id, i.client_id, i.currency, i.due_date, a.reversed_on, 'reversal', a.amount_minor
-  FROM allocations a JOIN invoices i ON i.id = a.invoice_id WHERE a.reversed_on IS NOT NULL
-UNION ALL
-SELECT c.invoice_id, i.client_id, i.currency, i.due_date, c.issued_on, 'credit_note', -c.amount_minor
-  FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id
-UNION ALL
-SELECT w.invoice_id, i.client_id, i.currency, i.due_date, w.written_off_on, 'write_off', -w.amount_minor
-  FROM write_offs w JOIN invoices i ON i.id = w.invoice_id
-"""
 BACKFILL_TOTALS = """
 INSERT INTO receivable_totals (client_id, currency, due_date, amount_minor)
 SELECT client_id, currency, due_date, sum(amount_minor) FROM receivable_changes
@@ -52,53 +34,73 @@ SELECT currency, effective_on, sum(amount_minor), count(*) FROM receivable_chang
 WHERE kind IN ('invoice', 'credit_note') GROUP BY currency, effective_on
 """
 
-# What each event posts: (trigger name, table, SELECT of the change rows from `{row}` / `{old}`).
-# `{row}` is NEW (SQLite, row triggers) or the transition table `new_rows` (PostgreSQL).
-_INVOICE_POSTS = """
-SELECT {row}.id, {row}.client_id, {row}.currency, {row}.due_date, {row}.issue_date, 'invoice', {row}.total_minor
-  {from_row}
-UNION ALL
-SELECT {row}.id, {row}.client_id, {row}.currency, {row}.due_date, {row}.voided_on, 'void', -{row}.total_minor
-  {from_row} WHERE {row}.voided_on IS NOT NULL
-"""
-_ALLOCATION_POSTS = """
-SELECT {row}.invoice_id, i.client_id, i.currency, i.due_date, {row}.applied_on, 'allocation', -{row}.amount_minor
-  {from_row} JOIN invoices i ON i.id = {row}.invoice_id
-UNION ALL
-SELECT {row}.invoice_id, i.client_id, i.currency, i.due_date, {row}.reversed_on, 'reversal', {row}.amount_minor
-  {from_row} JOIN invoices i ON i.id = {row}.invoice_id WHERE {row}.reversed_on IS NOT NULL
-"""
-_CREDIT_POSTS = """
-SELECT {row}.invoice_id, i.client_id, i.currency, i.due_date, {row}.issued_on, 'credit_note', -{row}.amount_minor
-  {from_row} JOIN invoices i ON i.id = {row}.invoice_id
-"""
-_WRITE_OFF_POSTS = """
-SELECT {row}.invoice_id, i.client_id, i.currency, i.due_date, {row}.written_off_on, 'write_off', -{row}.amount_minor
-  {from_row} JOIN invoices i ON i.id = {row}.invoice_id
-"""
-INSERT_POSTS = {
-    "invoices": _INVOICE_POSTS,
-    "allocations": _ALLOCATION_POSTS,
-    "credit_notes": _CREDIT_POSTS,
-    "write_offs": _WRITE_OFF_POSTS,
+
+class Post(NamedTuple):
+    """One change an event row posts: its date column, kind, signed amount column, and condition."""
+
+    date: str
+    kind: str
+    sign: str
+    amount: str
+    only_if_set: bool = False
+    """Post only when the date column is set (a voiding, a reversal)."""
+
+
+# What an inserted row of each table posts. An invoice carries its own client, currency and due
+# date; the others take them from their invoice.
+INSERT_POSTS: dict[str, list[Post]] = {
+    "invoices": [Post("issue_date", "invoice", "", "total_minor"), Post("voided_on", "void", "-", "total_minor", True)],
+    "allocations": [
+        Post("applied_on", "allocation", "-", "amount_minor"),
+        Post("reversed_on", "reversal", "", "amount_minor", True),
+    ],
+    "credit_notes": [Post("issued_on", "credit_note", "-", "amount_minor")],
+    "write_offs": [Post("written_off_on", "write_off", "-", "amount_minor")],
 }
-# A voiding date or a reversal date changed (set, cleared or moved): take back what the old
-# date posted, post the new one.
-_VOID_MOVED = """
-SELECT OLD.id, OLD.client_id, OLD.currency, OLD.due_date, OLD.voided_on, 'void', OLD.total_minor
-  WHERE OLD.voided_on IS NOT NULL
-UNION ALL
-SELECT NEW.id, NEW.client_id, NEW.currency, NEW.due_date, NEW.voided_on, 'void', -NEW.total_minor
-  WHERE NEW.voided_on IS NOT NULL
-"""
-_REVERSAL_MOVED = """
-SELECT OLD.invoice_id, i.client_id, i.currency, i.due_date, OLD.reversed_on, 'reversal', -OLD.amount_minor
-  FROM invoices i WHERE i.id = OLD.invoice_id AND OLD.reversed_on IS NOT NULL
-UNION ALL
-SELECT NEW.invoice_id, i.client_id, i.currency, i.due_date, NEW.reversed_on, 'reversal', NEW.amount_minor
-  FROM invoices i WHERE i.id = NEW.invoice_id AND NEW.reversed_on IS NOT NULL
-"""
-UPDATE_POSTS = {"invoices": ("voided_on", _VOID_MOVED), "allocations": ("reversed_on", _REVERSAL_MOVED)}
+# A voiding or reversal date changed (set, cleared or moved): take back what the old date
+# posted (OLD, the opposite sign) and post the new one (NEW).
+UPDATE_POSTS: dict[str, Post] = {
+    "invoices": Post("voided_on", "void", "-", "total_minor", True),
+    "allocations": Post("reversed_on", "reversal", "", "amount_minor", True),
+}
+
+
+def post_select(table: str, post: Post, row: str, *, from_rows: bool, sign: str | None = None) -> str:
+    """The SELECT of the change rows `post` makes from `row`: a table or transition table to read
+    (`from_rows`), or the trigger's NEW / OLD record."""
+    sign = post.sign if sign is None else sign
+    values = f"{row}.{post.date}, '{post.kind}', {sign}{row}.{post.amount}"
+    conditions = [f"{row}.{post.date} IS NOT NULL"] if post.only_if_set else []
+    if table == "invoices":
+        select = f"SELECT {row}.id, {row}.client_id, {row}.currency, {row}.due_date, {values}"
+        source = f" FROM {row}" if from_rows else ""
+    else:
+        select = f"SELECT {row}.invoice_id, i.client_id, i.currency, i.due_date, {values}"
+        if from_rows:
+            source = f" FROM {row} JOIN invoices i ON i.id = {row}.invoice_id"
+        else:
+            source = " FROM invoices i"
+            conditions.insert(0, f"i.id = {row}.invoice_id")
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+    return select + source + where
+
+
+def _insert(selects: list[str]) -> str:
+    return f"INSERT INTO receivable_changes ({CHANGE_COLUMNS}) " + " UNION ALL ".join(selects)
+
+
+def _moved(table: str, post: Post) -> list[str]:
+    undo = "" if post.sign == "-" else "-"
+    return [
+        post_select(table, post, "OLD", from_rows=False, sign=undo),
+        post_select(table, post, "NEW", from_rows=False),
+    ]
+
+
+# Every change an existing book implies, as the triggers would have posted them.
+BACKFILL = _insert(
+    [post_select(table, post, table, from_rows=True) for table, posts in INSERT_POSTS.items() for post in posts]
+)
 
 # Folding changes into the totals (zero totals deleted) and the daily sales.
 _PG_FOLD = """
@@ -134,25 +136,28 @@ END
 
 
 def _postgres_triggers() -> list[str]:
+    """Statement triggers with transition tables for inserts (one posting per bulk insert or
+    COPY), row triggers for the rare change of a voiding or reversal date."""
     out = [
         _PG_FOLD,
         "CREATE TRIGGER receivables_fold AFTER INSERT ON receivable_changes REFERENCING NEW TABLE AS posted "
         "FOR EACH STATEMENT EXECUTE FUNCTION receivables_fold()",
     ]
     for table, posts in INSERT_POSTS.items():
-        body = posts.format(row="new_rows", from_row="FROM new_rows")
+        body = _insert([post_select(table, post, "new_rows", from_rows=True) for post in posts])
         out.append(
             f"CREATE FUNCTION receivables_post_{table}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            f"BEGIN\n  INSERT INTO receivable_changes ({CHANGE_COLUMNS}) {body};\n  RETURN NULL;\nEND $$"
+            f"BEGIN\n  {body};\n  RETURN NULL;\nEND $$"
         )
         out.append(
             f"CREATE TRIGGER receivables_post_{table} AFTER INSERT ON {table} REFERENCING NEW TABLE AS new_rows "
             f"FOR EACH STATEMENT EXECUTE FUNCTION receivables_post_{table}()"
         )
-    for table, (column, moved) in UPDATE_POSTS.items():
+    for table, post in UPDATE_POSTS.items():
+        column = post.date
         out.append(
             f"CREATE FUNCTION receivables_move_{table}() RETURNS trigger LANGUAGE plpgsql AS $$\n"
-            f"BEGIN\n  INSERT INTO receivable_changes ({CHANGE_COLUMNS}) {moved};\n  RETURN NULL;\nEND $$"
+            f"BEGIN\n  {_insert(_moved(table, post))};\n  RETURN NULL;\nEND $$"
         )
         out.append(
             f"CREATE TRIGGER receivables_move_{table} AFTER UPDATE OF {column} ON {table} FOR EACH ROW "
@@ -162,19 +167,17 @@ def _postgres_triggers() -> list[str]:
 
 
 def _sqlite_triggers() -> list[str]:
+    """Row triggers, one plain INSERT per change (faster in SQLite than a UNION)."""
     out = [_SQLITE_FOLD]
     for table, posts in INSERT_POSTS.items():
-        # SQLite has no FROM for NEW: the row's own SELECT has none, a join starts from the invoice.
-        body = posts.format(row="NEW", from_row="FROM (SELECT 1)")
-        out.append(
-            f"CREATE TRIGGER receivables_post_{table} AFTER INSERT ON {table} BEGIN\n"
-            f"  INSERT INTO receivable_changes ({CHANGE_COLUMNS}) {body};\nEND"
-        )
-    for table, (column, moved) in UPDATE_POSTS.items():
+        body = "".join(f"  {_insert([post_select(table, post, 'NEW', from_rows=False)])};\n" for post in posts)
+        out.append(f"CREATE TRIGGER receivables_post_{table} AFTER INSERT ON {table} BEGIN\n{body}END")
+    for table, post in UPDATE_POSTS.items():
+        column = post.date
+        body = "".join(f"  {_insert([select])};\n" for select in _moved(table, post))
         out.append(
             f"CREATE TRIGGER receivables_move_{table} AFTER UPDATE OF {column} ON {table} "
-            f"WHEN OLD.{column} IS NOT NEW.{column} BEGIN\n"
-            f"  INSERT INTO receivable_changes ({CHANGE_COLUMNS}) {moved};\nEND"
+            f"WHEN OLD.{column} IS NOT NEW.{column} BEGIN\n{body}END"
         )
     return out
 
