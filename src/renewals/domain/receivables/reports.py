@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, case, func, literal, or_, select, union, union_all
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import Session
 
 from renewals.db.models import (
@@ -310,9 +310,13 @@ def aging(
         raise ValidationFailed("dso_days", f"must be between 1 and {MAX_DSO_DAYS}", source="query")
     names = bucket_names(bounds)
     by_currency: dict[str, dict[Any, tuple[str, list[int]]]] = defaultdict(dict)
-    for currency, key, name, bucket, minor in session.execute(_aging_statement(session, user, as_of, grouping, bounds)):
-        group = by_currency[currency].setdefault(key, (name, [0] * len(names)))
-        group[1][bucket] = int(minor)
+    session.flush()  # as session.execute would; then Core rows, without the ORM's per-row work
+    rows = session.connection().execute(_aging_statement(session, user, as_of, grouping, bounds)).all()
+    for currency, key, name, bucket, minor in rows:
+        group = by_currency[currency].get(key)
+        if group is None:
+            group = by_currency[currency][key] = (name, [0] * len(names))
+        group[1][bucket] = minor
     sales = _net_sales(session, user, as_of, dso_days)
 
     currencies: list[AgingCurrency] = []
@@ -323,14 +327,22 @@ def aging(
         def amount(minor: int, digits: int = digits) -> Decimal:
             return Decimal(minor).scaleb(-digits)
 
-        totals = [0] * len(names)
-        groups: list[AgingGroup] = []
-        for key, (name, minors) in by_currency.get(currency, {}).items():
-            totals = [t + m for t, m in zip(totals, minors, strict=True)]
-            buckets = {b: amount(m) for b, m in zip(names, minors, strict=True)}
-            groups.append(AgingGroup(key=key, name=name, buckets=buckets, total=amount(sum(minors))))
+        zero = amount(0)
+        found = by_currency.get(currency, {})
+        totals = [sum(column) for column in zip(*(minors for _, minors in found.values()), strict=True)]
+        totals = totals or [0] * len(names)
+        ordered = [(-sum(minors), name, str(key), key, minors) for key, (name, minors) in found.items()]
         # Largest exposure first, then by name: the order a finance clerk reads the report in.
-        groups.sort(key=lambda g: (-g.total, g.name, str(g.key)))
+        ordered.sort(key=lambda r: r[:3])
+        groups = [
+            AgingGroup(
+                key=key,
+                name=name,
+                buckets={b: amount(m) if m else zero for b, m in zip(names, minors, strict=True)},
+                total=amount(-negative),
+            )
+            for negative, name, _, key, minors in ordered
+        ]
         total = amount(sum(totals))
         currencies.append(
             AgingCurrency(
@@ -369,7 +381,7 @@ def _aging_statement(session: Session, user: User, as_of: date, group_by: GroupB
     both = union_all(*sums).subquery("sums")
     minor = func.sum(both.c.minor)
     summed = (
-        select(both.c.currency, both.c.key, both.c.bucket, minor.label("minor"))
+        select(both.c.currency, both.c.key, both.c.bucket, cast(minor, BigInteger).label("minor"))
         .group_by(both.c.currency, both.c.key, both.c.bucket)
         .having(minor != 0)
         .subquery("summed")
