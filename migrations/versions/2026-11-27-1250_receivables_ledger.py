@@ -202,6 +202,7 @@ def upgrade() -> None:
         sa.Column("due_date", sa.Date(), nullable=False),
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("client_id", "currency", "due_date", name=op.f("pk_receivable_totals")),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "receivable_sales",
@@ -210,6 +211,7 @@ def upgrade() -> None:
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
         sa.Column("entries", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("currency", "day", name=op.f("pk_receivable_sales")),
+        sqlite_with_rowid=False,
     )
     op.execute(BACKFILL)
     op.execute(BACKFILL_TOTALS)

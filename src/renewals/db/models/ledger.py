@@ -64,6 +64,9 @@ class ReceivableTotal(Base):
     due_date: Mapped[date] = mapped_column(Date, primary_key=True)
     amount_minor: Mapped[int] = mapped_column(BigInteger)
 
+    # SQLite: one B-tree ordered by the key (a client's rows together), none beside it.
+    __table_args__ = {"sqlite_with_rowid": False}
+
 
 class ReceivableSale(Base):
     __tablename__ = "receivable_sales"
@@ -73,3 +76,5 @@ class ReceivableSale(Base):
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     entries: Mapped[int] = mapped_column(BigInteger)
     """How many invoices and credit notes make up the amount."""
+
+    __table_args__ = {"sqlite_with_rowid": False}
