@@ -7,6 +7,7 @@ from renewals.db.models.clients import Client, Contact
 from renewals.db.models.contracts import Contract, ContractLine
 from renewals.db.models.deliveries import Delivery
 from renewals.db.models.jobs import Job, JobChunk
+from renewals.db.models.ledger import ReceivableChange, ReceivableSale, ReceivableTotal
 from renewals.db.models.notices import Notice, NoticeBatch, NoticeDelivery, NoticeLink, NoticeReply
 from renewals.db.models.receivables import (
     Allocation,
@@ -44,6 +45,9 @@ __all__ = [
     "NoticeLink",
     "NoticeReply",
     "Payment",
+    "ReceivableChange",
+    "ReceivableSale",
+    "ReceivableTotal",
     "Renewal",
     "User",
     "WebSession",

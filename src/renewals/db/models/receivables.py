@@ -93,6 +93,7 @@ class Invoice(Timestamped, Base):
         Index("ix_invoices_issue_date", "issue_date"),
         Index("ix_invoices_status_due_date", "status", "due_date"),
         Index("ix_invoices_client_id_currency_due_date", "client_id", "currency", "due_date"),
+        Index("ix_invoices_voided_on", "voided_on"),
     )
 
 
@@ -170,6 +171,7 @@ class Allocation(Base):
     __table_args__ = (
         Index("ix_allocations_payment_id", "payment_id"),
         Index("ix_allocations_invoice_id", "invoice_id"),
+        Index("ix_allocations_reversed_on", "reversed_on"),
     )
 
 

@@ -25,12 +25,23 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import ColumnElement, case, func, literal, or_, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, literal, or_, select, union, union_all
 from sqlalchemy.orm import Session
 
-from renewals.db.models import Allocation, Client, CreditNote, Invoice, Payment, User, WriteOff
+from renewals.db.models import (
+    Allocation,
+    Client,
+    CreditNote,
+    Invoice,
+    Payment,
+    ReceivableChange,
+    ReceivableSale,
+    ReceivableTotal,
+    User,
+    WriteOff,
+)
 from renewals.domain import money
-from renewals.domain.access.rules import scope_clients
+from renewals.domain.access.rules import scope_clients, sees_everything
 from renewals.domain.clients.service import get_visible
 from renewals.domain.receivables.aging import DEFAULT_BOUNDS, bucket_bounds_as_due_dates, bucket_names, dso
 from renewals.errors import ValidationFailed
@@ -183,21 +194,84 @@ def open_invoices(as_of: date, client_id: int | None = None) -> Any:
     return stmt.subquery("open_invoices")
 
 
-def _bucketed(as_of: date, bounds: tuple[int, ...], client_id: int | None) -> Any:
-    """Open invoices as of a date with their aging bucket, from a CASE on the due date."""
+def _from_now(session: Session, as_of: date) -> bool:
+    """Whether to count back from today's totals (True) or forward from the first change.
+
+    Both give the same figures; the cheaper reads fewer changes: those dated after `as_of`
+    (back) or on or before it (forward). Guessed from where `as_of` falls between the first
+    and the last change date (two index look-ups).
+    """
+    first = session.scalar(select(func.min(ReceivableChange.effective_on)))
+    last = session.scalar(select(func.max(ReceivableChange.effective_on)))
+    if first is None or last is None:
+        return True
+    return bool(as_of >= first + (last - first) / 2)
+
+
+def ledger_parts(
+    session: Session, as_of: date, client_id: int | None = None, *, from_now: bool | None = None
+) -> list[Any]:
+    """Subqueries of signed amounts whose sum per (client, currency, due date) is the open balance
+    of those invoices as of a date, exactly as ``open_invoices`` gives it (each invoice's balance,
+    counted only when positive).
+
+    Columns: ``client_id, currency, due_date, amount_minor``. Read from the ledger the triggers
+    keep (``db.models.ledger``): today's totals less the changes dated after `as_of`, or the
+    changes dated on or before it, whichever reads fewer rows. An invoice's balance as of D can
+    only be negative — which the per-invoice figure counts as nothing — when an allocation live
+    on D was reversed later (the services never let today's balance go below zero, and credit
+    notes and write-offs only accumulate), or when the invoice was voided by D: for those few
+    invoices the negative part is added back. `from_now` forces the direction (tests use both).
+    """
+    ch = ReceivableChange
+    parts: list[Any]
+    if _from_now(session, as_of) if from_now is None else from_now:
+        tot = ReceivableTotal
+        parts = [
+            select(tot.client_id, tot.currency, tot.due_date, tot.amount_minor),
+            select(ch.client_id, ch.currency, ch.due_date, -ch.amount_minor).where(ch.effective_on > as_of),
+        ]
+    else:
+        parts = [select(ch.client_id, ch.currency, ch.due_date, ch.amount_minor).where(ch.effective_on <= as_of)]
+    maybe_negative = union(
+        select(Allocation.invoice_id).where(Allocation.applied_on <= as_of, Allocation.reversed_on > as_of),
+        select(Invoice.id).where(Invoice.voided_on <= as_of),
+    ).subquery("maybe_negative")
+    parts.append(
+        select(ch.client_id, ch.currency, ch.due_date, -func.sum(ch.amount_minor))
+        .where(ch.invoice_id.in_(select(maybe_negative.c.invoice_id)), ch.effective_on <= as_of)
+        .group_by(ch.invoice_id, ch.client_id, ch.currency, ch.due_date)
+        .having(func.sum(ch.amount_minor) < 0)
+    )
+    if client_id is not None:
+        parts = [p.where(p.selected_columns[0] == client_id) for p in parts]
+    columns = ("client_id", "currency", "due_date", "amount_minor")
+    return [
+        select(*(c.label(name) for c, name in zip(p.subquery().c, columns, strict=True))).subquery(f"part_{i}")
+        for i, p in enumerate(parts)
+    ]
+
+
+def ledger_balances(
+    session: Session, as_of: date, client_id: int | None = None, *, from_now: bool | None = None
+) -> Any:
+    """The rows of `ledger_parts` in one subquery, with the same columns."""
+    parts = ledger_parts(session, as_of, client_id, from_now=from_now)
+    rows = union_all(*(select(*p.c) for p in parts)).subquery("ledger")
+    return select(*(c.label(c.name) for c in rows.c)).subquery("balances")
+
+
+def _bucketed(session: Session, as_of: date, bounds: tuple[int, ...], client_id: int | None) -> Any:
+    """Open amounts as of a date with their aging bucket, from a CASE on the due date."""
     ranges = bucket_bounds_as_due_dates(as_of, bounds)
-    inv = open_invoices(as_of, client_id)
+    rows = ledger_balances(session, as_of, client_id)
     # Ranges come newest first and are contiguous, so testing `due_date >= earliest` in order
     # and falling through to the oldest bucket places every row exactly once.
     bucket = case(
-        *[(inv.c.due_date >= r.earliest, literal(r.name)) for r in ranges[:-1]],
+        *[(rows.c.due_date >= r.earliest, literal(r.name)) for r in ranges[:-1]],
         else_=literal(ranges[-1].name),
     )
-    return (
-        select(inv.c.client_id, inv.c.currency, inv.c.open_minor, bucket.label("bucket"))
-        .where(inv.c.open_minor > 0)
-        .subquery("bucketed")
-    )
+    return select(rows.c.client_id, rows.c.currency, rows.c.amount_minor, bucket.label("bucket")).subquery("bucketed")
 
 
 def _amount(minor: Any, currency: str) -> Decimal:
@@ -235,66 +309,118 @@ def aging(
     if not 1 <= dso_days <= MAX_DSO_DAYS:
         raise ValidationFailed("dso_days", f"must be between 1 and {MAX_DSO_DAYS}", source="query")
     names = bucket_names(bounds)
-    rows = session.execute(_aging_statement(user, as_of, grouping, bounds)).all()
-
-    by_currency: dict[str, dict[tuple[Any, str], dict[str, int]]] = defaultdict(dict)
+    by_currency: dict[str, dict[Any, tuple[str, list[int]]]] = defaultdict(dict)
+    session.flush()  # as session.execute would; then Core rows, without the ORM's per-row work
+    rows = session.connection().execute(_aging_statement(session, user, as_of, grouping, bounds)).all()
     for currency, key, name, bucket, minor in rows:
-        group = by_currency[currency].setdefault((key, name), dict.fromkeys(names, 0))
-        group[bucket] += int(minor)
+        group = by_currency[currency].get(key)
+        if group is None:
+            group = by_currency[currency][key] = (name, [0] * len(names))
+        group[1][bucket] = minor
     sales = _net_sales(session, user, as_of, dso_days)
 
     currencies: list[AgingCurrency] = []
     for currency in sorted(set(by_currency) | set(sales)):
-        totals = dict.fromkeys(names, 0)
-        groups: list[AgingGroup] = []
-        for (key, name), buckets in by_currency.get(currency, {}).items():
-            for bucket, minor in buckets.items():
-                totals[bucket] += minor
-            groups.append(
-                AgingGroup(
-                    key=key,
-                    name=name,
-                    buckets={b: _amount(m, currency) for b, m in buckets.items()},
-                    total=_amount(sum(buckets.values()), currency),
-                )
-            )
+        # One scale per currency: a few thousand groups × buckets make the conversion matter.
+        digits = money.decimals(currency)
+
+        def amount(minor: int, digits: int = digits) -> Decimal:
+            return Decimal(minor).scaleb(-digits)
+
+        zero = amount(0)
+        found = by_currency.get(currency, {})
+        totals = [sum(column) for column in zip(*(minors for _, minors in found.values()), strict=True)]
+        totals = totals or [0] * len(names)
+        ordered = [(-sum(minors), name, str(key), key, minors) for key, (name, minors) in found.items()]
         # Largest exposure first, then by name: the order a finance clerk reads the report in.
-        groups.sort(key=lambda g: (-g.total, g.name, str(g.key)))
-        total = _amount(sum(totals.values()), currency)
+        ordered.sort(key=lambda r: r[:3])
+        groups = [
+            AgingGroup(
+                key=key,
+                name=name,
+                buckets={b: amount(m) if m else zero for b, m in zip(names, minors, strict=True)},
+                total=amount(-negative),
+            )
+            for negative, name, _, key, minors in ordered
+        ]
+        total = amount(sum(totals))
         currencies.append(
             AgingCurrency(
                 currency=currency,
-                totals={b: _amount(m, currency) for b, m in totals.items()},
+                totals={b: amount(m) for b, m in zip(names, totals, strict=True)},
                 total=total,
-                dso=dso(total, _amount(sales.get(currency, 0), currency), dso_days),
+                dso=dso(total, amount(sales.get(currency, 0)), dso_days),
                 groups=groups,
             )
         )
     return AgingReport(as_of=as_of, buckets=names, currencies=currencies, group_by=grouping, dso_days=dso_days)
 
 
-def _aging_statement(user: User, as_of: date, group_by: GroupBy, bounds: tuple[int, ...]) -> Any:
-    rows = _bucketed(as_of, bounds, None)
-    key: Any
-    name: Any
-    if group_by == "client":
-        key, name = Client.id, Client.name
-    elif group_by == "owner":
-        key, name = User.id, User.name
-    else:
-        key, name = Client.segment, Client.segment
-    stmt: Any = select(rows.c.currency, key, name, rows.c.bucket, func.sum(rows.c.open_minor)).join(
-        Client, Client.id == rows.c.client_id
+def _aging_statement(session: Session, user: User, as_of: date, group_by: GroupBy, bounds: tuple[int, ...]) -> Any:
+    """Rows of (currency, group key, group name, bucket number, open amount in minor units).
+
+    Each part of the ledger is summed per currency, group id and bucket on its own (one
+    aggregate the planner can estimate), the parts' sums are added up, and only the result rows
+    are joined to the names. A bucket adds up positive invoice balances, so zero means empty.
+    """
+    spans = bucket_bounds_as_due_dates(as_of, bounds)
+    sums = []
+    for part in ledger_parts(session, as_of):
+        group: Any = {"client": part.c.client_id, "owner": Client.owner_id, "segment": Client.segment}[group_by]
+        # Spans come newest first and are contiguous: the first whose earliest day the due date
+        # reaches is its bucket, and the oldest takes the rest.
+        bucket = case(
+            *[(part.c.due_date >= span.earliest, i) for i, span in enumerate(spans[:-1])],
+            else_=len(spans) - 1,
+        ).label("bucket")
+        summed: Any = select(part.c.currency, group.label("key"), bucket, func.sum(part.c.amount_minor).label("minor"))
+        if group_by != "client" or not sees_everything(user):
+            # By client for someone who sees every client, the totals' own key is enough.
+            summed = scope_clients(summed.join(Client, Client.id == part.c.client_id), user)
+        sums.append(summed.group_by(part.c.currency, group, bucket))
+    both = union_all(*sums).subquery("sums")
+    minor = func.sum(both.c.minor)
+    summed = (
+        select(both.c.currency, both.c.key, both.c.bucket, cast(minor, BigInteger).label("minor"))
+        .group_by(both.c.currency, both.c.key, both.c.bucket)
+        .having(minor != 0)
+        .subquery("summed")
     )
+    if group_by == "client":
+        name: Any = Client.name
+        stmt = select(summed.c.currency, summed.c.key, name, summed.c.bucket, summed.c.minor)
+        return stmt.join(Client, Client.id == summed.c.key)
     if group_by == "owner":
-        stmt = stmt.join(User, User.id == Client.owner_id)
-    stmt = scope_clients(stmt, user)
-    return stmt.group_by(rows.c.currency, key, name, rows.c.bucket)
+        stmt = select(summed.c.currency, summed.c.key, User.name, summed.c.bucket, summed.c.minor)
+        return stmt.join(User, User.id == summed.c.key)
+    return select(summed.c.currency, summed.c.key, summed.c.key, summed.c.bucket, summed.c.minor)
 
 
 def _net_sales(session: Session, user: User, as_of: date, days: int) -> dict[str, int]:
-    """Invoiced in the window (as_of − days, as_of], net of credit notes issued in it, per currency."""
+    """Invoiced in the window (as_of − days, as_of], net of credit notes issued in it, per currency.
+
+    For someone who sees every client, from the daily sales the triggers keep, less the invoices
+    of the window voided by `as_of`; for an account manager, from their clients' invoices.
+    """
     since = as_of - timedelta(days=days - 1)
+    if sees_everything(user):
+        sale = ReceivableSale
+        sold: Any = select(sale.currency.label("currency"), sale.amount_minor.label("minor"), sale.entries).where(
+            sale.day >= since, sale.day <= as_of
+        )
+        # Few invoices are ever voided: find them by that date. The issue date is wrapped so no
+        # planner walks the window's invoices by it instead (SQLite would).
+        issued = func.coalesce(Invoice.issue_date, Invoice.issue_date)
+        voided: Any = select(Invoice.currency, -Invoice.total_minor, literal(-1)).where(
+            Invoice.voided_on <= as_of, issued >= since, issued <= as_of
+        )
+        both = union_all(sold, voided).subquery("sales")
+        # A currency counts when an invoice or credit note of the window is left, as below.
+        entries = func.sum(both.c.entries)
+        rows = session.execute(
+            select(both.c.currency, func.sum(both.c.minor)).group_by(both.c.currency).having(entries > 0)
+        ).all()
+        return {currency: int(minor or 0) for currency, minor in rows}
     invoiced_rows: Any = (
         select(Invoice.currency.label("currency"), Invoice.total_minor.label("minor"))
         .join(Client, Client.id == Invoice.client_id)
@@ -358,10 +484,11 @@ def client_aging(
     session: Session, client_id: int, as_of: date, bounds: tuple[int, ...] = DEFAULT_BOUNDS
 ) -> dict[str, dict[str, int]]:
     """Return the client's open balances per currency and bucket (minor units) as of a date."""
-    rows = _bucketed(as_of, bounds, client_id)
+    rows = _bucketed(session, as_of, bounds, client_id)
+    amount = func.sum(rows.c.amount_minor)
     out: dict[str, dict[str, int]] = {}
     for currency, bucket, minor in session.execute(
-        select(rows.c.currency, rows.c.bucket, func.sum(rows.c.open_minor)).group_by(rows.c.currency, rows.c.bucket)
+        select(rows.c.currency, rows.c.bucket, amount).group_by(rows.c.currency, rows.c.bucket).having(amount != 0)
     ):
         out.setdefault(currency, dict.fromkeys(bucket_names(bounds), 0))[bucket] = int(minor)
     return out
