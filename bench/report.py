@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 RESULTS = ROOT / "docs" / "benchmarks"
 START, END = "<!-- interpretation -->", "<!-- /interpretation -->"
-ORDER = ("generate", "billing", "scan", "aging", "worklist", "render")
+ORDER = ("generate", "billing", "scan", "aging", "worklist", "api_load", "render")
 
 
 def save(key: str, run: dict[str, Any]) -> Path:

@@ -27,6 +27,25 @@ RESTART_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER = 60.0  # a child up this long is healthy again: its next crash restarts at once
 
 
+def api_command(host: str, port: int, app: str = "renewals.api.app:create_app") -> list[str]:
+    """How the API is served: one uvicorn process building the app from its factory (the
+    benchmarks serve their apps with the same command)."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+
+
 def _die_with_parent() -> None:
     """In the child: ask Linux to send SIGTERM if the supervisor dies, even by SIGKILL."""
     try:
@@ -80,20 +99,7 @@ class Supervisor:
         host, port = self.settings.host, self.settings.port
         self.spawn(
             "api",
-            [
-                py,
-                "-m",
-                "uvicorn",
-                "renewals.api.app:create_app",
-                "--factory",
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+            api_command(host, port),
             wait=lambda: embedded_redis.wait_for_port(port, timeout=30, host=host),
         )
         print(f"  api        http://{host}:{port}/api/v1   (OpenAPI page: http://{host}:{port}/schema)", flush=True)
