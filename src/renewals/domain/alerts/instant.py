@@ -39,6 +39,14 @@ def resolve_for_invoices(session: Session, invoice_ids: Sequence[int], as_of: da
     return resolved
 
 
+def resolve_for_client_invoices(session: Session, client_id: int, invoice_ids: Sequence[int], as_of: date) -> int:
+    """Do what `resolve_for_invoices` does for invoices all of one client (a payment's): the
+    client is known, so it is not looked up."""
+    session.flush()
+    resolved = resolve_invoice_alerts(session, as_of, Invoice.id.in_(sorted(set(invoice_ids))))
+    return resolved + resolve_client_alerts(session, as_of, client_id, client_id)
+
+
 def resolve_for_client(session: Session, client_id: int, as_of: date) -> int:
     """Resolve the client's credit-limit alert if its open balance is within the limit again."""
     session.flush()

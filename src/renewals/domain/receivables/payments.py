@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, exists, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from renewals.db.dialect import insert_one_ignoring_conflicts
 from renewals.db.models import Allocation, Client, Invoice, Payment, User
 from renewals.domain import money
 from renewals.domain.access.rules import WRITE_RECEIVABLES, can_see_client, require_role, scope_clients
-from renewals.domain.alerts.instant import resolve_for_invoices
+from renewals.domain.access.visible import load_visible
+from renewals.domain.alerts.instant import resolve_for_client_invoices
 from renewals.domain.audit import record
-from renewals.domain.clients.service import get_visible
 from renewals.domain.pagination import paginate
 from renewals.domain.receivables.allocation import (
     Allocation as Allocated,
@@ -85,10 +86,10 @@ def _open_items(session: Session, client_id: int, currency: str, *, include_disp
     return list(session.scalars(stmt.order_by(Invoice.due_date, Invoice.issue_date, Invoice.id).with_for_update()))
 
 
-def _decide(session: Session, payment: Payment, data: PaymentIn) -> tuple[Allocated, dict[int, Invoice]]:
-    cur = payment.currency
-    amount = money.from_minor(payment.amount_minor, cur)
-    invoices = _open_items(session, payment.client_id, cur, include_disputed=data.allocations is not None)
+def _decide(
+    session: Session, client_id: int, cur: str, amount: Decimal, data: PaymentIn
+) -> tuple[Allocated, dict[int, Invoice]]:
+    invoices = _open_items(session, client_id, cur, include_disputed=data.allocations is not None)
     by_id = {inv.id: inv for inv in invoices}
     items = [
         OpenItem(inv.id, inv.due_date, inv.issue_date, money.from_minor(inv.balance_minor, cur)) for inv in invoices
@@ -113,6 +114,18 @@ def _check_client_currency(session: Session, client: Client, currency: str) -> N
         )
 
 
+def _client_and_used_key(session: Session, actor: User, client_id: int, key: str | None) -> tuple[Client | None, bool]:
+    """The client (None when there is none) and whether the caller may have used the key already,
+    in one query. With no such client the key is reported as possibly used, to be looked up."""
+    if key is None:
+        return session.get(Client, client_id), False
+    used = exists().where(Payment.created_by == actor.id, Payment.idempotency_key == key)
+    row = session.execute(select(Client, used.label("used")).where(Client.id == client_id)).first()
+    if row is None:
+        return None, True
+    return row[0], bool(row[1])
+
+
 def record_payment(
     session: Session, actor: User, data: PaymentIn, idempotency_key: str | None, today: date
 ) -> tuple[dict[str, Any], bool]:
@@ -124,17 +137,25 @@ def record_payment(
     back and records nothing. Raise Forbidden, NotFound (client), ValidationFailed (amount,
     currency — neither the client's default nor one it was invoiced in —, `received_on` after
     today, allocations, key), Conflict (the key was used with a different body).
+
+    Lean on purpose (it is the API's busiest write): the client and the key's earlier use are
+    read in one query; the payment is inserted with `ON CONFLICT DO NOTHING` on the key, no
+    savepoint (a concurrent request with the same key that committed first makes the insert
+    skip, and its answer is replayed); the allocations go in one statement, and the answer is
+    shaped from what was written, not read back.
     """
     require_role(actor, WRITE_RECEIVABLES, "recording a payment")
     key = idempotency_key.strip() if idempotency_key is not None else None
     if key is not None and not 1 <= len(key) <= MAX_KEY:
         raise ValidationFailed("Idempotency-Key", f"must be 1 to {MAX_KEY} characters", source="header")
     digest = fingerprint(data)
-    if key is not None:
+    client, used = _client_and_used_key(session, actor, data.client_id, key)
+    if used and key is not None:
         replay = _replay(session, actor, key, digest)
         if replay is not None:
             return replay, True
-    client = get_visible(session, actor, data.client_id)
+    if client is None or not can_see_client(actor, client):
+        raise NotFound("client", data.client_id)
     cur = money.check_currency(data.currency)
     amount = money.parse_amount(data.amount, cur, "amount")
     if amount <= 0:
@@ -143,66 +164,65 @@ def record_payment(
     if received_on > today:
         raise ValidationFailed("received_on", f"must not be after today ({today}): money not yet received")
     _check_client_currency(session, client, cur)
-    payment = Payment(
-        client_id=client.id,
-        amount_minor=money.to_minor(amount, cur),
-        currency=cur,
-        received_on=received_on,
-        method=data.method.strip(),
-        reference=(data.reference or "").strip() or None,
-        unapplied_minor=0,
-        reversed=False,
-        idempotency_key=key,
-        request_fingerprint=digest,
-        created_by=actor.id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(payment)
-            session.flush()
-    except IntegrityError:
+    values: dict[str, Any] = {
+        "client_id": client.id,
+        "amount_minor": money.to_minor(amount, cur),
+        "currency": cur,
+        "received_on": received_on,
+        "method": data.method.strip(),
+        "reference": (data.reference or "").strip() or None,
+        "unapplied_minor": 0,
+        "reversed": False,
+        "idempotency_key": key,
+        "request_fingerprint": digest,
+        "created_by": actor.id,
+    }
+    payment_id = insert_one_ignoring_conflicts(session, Payment.__table__, values)
+    if payment_id is None:
         # Another request with the same key committed first: answer as it did (or 409).
-        if key is None:
-            raise
-        replay = _replay(session, actor, key, digest)
+        replay = _replay(session, actor, key, digest) if key is not None else None
         if replay is None:
-            raise
+            raise Conflict(f"Idempotency-Key {key!r} is in use by another request; retry")
         return replay, True
-    decided, invoices = _decide(session, payment, data)
+    decided, invoices = _decide(session, client.id, cur, amount, data)
+    values["unapplied_minor"] = money.to_minor(decided.unapplied, cur)
+    allocations: list[dict[str, Any]] = []
     for alloc in decided.allocations:
         invoice = invoices[alloc.invoice_id]
         minor = money.to_minor(alloc.amount, cur)
-        session.add(
-            Allocation(
-                payment_id=payment.id,
-                invoice_id=invoice.id,
-                amount_minor=minor,
-                applied_on=max(received_on, invoice.issue_date),
-            )
+        allocations.append(
+            {
+                "payment_id": payment_id,
+                "invoice_id": invoice.id,
+                "amount_minor": minor,
+                "applied_on": max(received_on, invoice.issue_date),
+                "reversed_on": None,
+            }
         )
         invoice.paid_minor += minor
         refresh(invoice)
-    payment.unapplied_minor = money.to_minor(decided.unapplied, cur)
-    session.flush()
-    # A settled invoice's reminders and its client's credit warning go at once, not at the next scan.
-    resolve_for_invoices(session, [a.invoice_id for a in decided.allocations], today)
-    session.refresh(payment, ["allocations"])
-    body = _body(payment)
-    payment.first_response = body
-    record(session, actor, "create", "payment", payment.id, None, body)
+    if allocations:
+        session.execute(insert(Allocation), allocations)
+        # A settled invoice's reminders and its client's credit warning go at once, not at the next scan.
+        resolve_for_client_invoices(session, client.id, [a["invoice_id"] for a in allocations], today)
+    # The answer, shaped by `payment_out` from what was just written (nothing read back).
+    recorded = Payment(id=payment_id, **values, allocations=[Allocation(**a) for a in allocations])
+    body = _body(recorded)
+    session.execute(
+        update(Payment)
+        .where(Payment.id == payment_id)
+        .values(unapplied_minor=values["unapplied_minor"], first_response=body, version=Payment.version + 1)
+    )
+    record(session, actor, "create", "payment", payment_id, None, body)
     session.flush()
     return body, False
 
 
 def get_visible_payment(session: Session, user: User, payment_id: int, *, for_update: bool = False) -> Payment:
-    """Load a payment of a client the user may see; anything else is NotFound."""
-    payment = session.get(Payment, payment_id, with_for_update=for_update, options=[selectinload(Payment.allocations)])
-    if payment is None:
-        raise NotFound("payment", payment_id)
-    client = session.get(Client, payment.client_id)
-    if client is None or not can_see_client(user, client):
-        raise NotFound("payment", payment_id)
-    return payment
+    """Load a payment of a client the user may see, with its allocations (one query); anything else is NotFound."""
+    return load_visible(
+        session, user, Payment, payment_id, lines=Payment.allocations, what="payment", for_update=for_update
+    )
 
 
 def reverse_payment(session: Session, actor: User, payment_id: int, data: ReversalIn, today: date) -> Payment:
