@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Engine, event, func, select, update
 
-from renewals.api.callers import Callers
+from renewals import clock
+from renewals.api.callers import Callers, Tokens
 from renewals.db.models import Allocation, Invoice, Payment, User
-from renewals.domain.access.users import UserPatch, update_user
+from renewals.domain.access.users import UserPatch, issue_token, token_claims, update_user
 from renewals.domain.receivables.billing import run_billing
 from renewals.errors import NotAuthenticated
 from tests.factories import make_client, make_contract, make_user
@@ -229,3 +230,22 @@ def test_a_payment_is_written_without_a_savepoint_or_reading_back(api, engine, s
     assert stored.unapplied_minor == 400000 - sum(
         a.amount_minor for a in session.scalars(select(Allocation).where(Allocation.payment_id == stored.id))
     )
+
+
+def test_a_verified_token_is_kept_until_it_expires_and_nothing_else_is_kept(settings, world):
+    tokens = Tokens()
+    secret = settings.secret_key
+    good = issue_token(world["finance"], secret, 1, clock.now())
+    expired = issue_token(world["finance"], secret, 1, clock.now() - timedelta(hours=2))
+    forged = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+
+    assert tokens.subject(good, secret) == (world["finance"].id, 0)
+    assert tokens.subject(good, secret) == (world["finance"].id, 0)
+    for bad in (expired, forged, good + "x"):
+        with pytest.raises(NotAuthenticated):
+            tokens.subject(bad, secret)
+    # A kept token past its expiry is verified again, and refused.
+    user_id, generation, _ = token_claims(good, secret)
+    tokens._tokens[expired] = (user_id, generation, 0)
+    with pytest.raises(NotAuthenticated):
+        tokens.subject(expired, secret)

@@ -12,6 +12,9 @@ what the caller may do — drops that user's copy from every app's cache (an ORM
 code path counts, the API's, the pages', the CLI's or a test's). A copy loaded while such a
 commit happened is not kept. A change committed by another process (a second API process, the
 CLI against the same database) is seen here after at most `TTL` seconds.
+
+`Tokens` keeps what each verified token says until it expires, so a token sent again is not
+verified again; whether its user may still use it is `Callers`' question, asked every time.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from renewals.db.models import User
-from renewals.domain.access.users import token_still_valid, token_user
+from renewals.domain.access.users import token_claims, token_still_valid, token_user
 
 TTL = 5.0  # seconds a user is answered from memory at most
 MAX_USERS = 10_000  # copies kept at most; past that the cache starts afresh
@@ -74,6 +77,26 @@ class Callers:
 
     def __len__(self) -> int:
         return len(self._users)
+
+
+class Tokens:
+    """Bearer tokens already verified, with what they say, until they expire: a token sent again
+    is not verified again (its signature check is the dearest part of reading it). Only a token
+    that verified is kept, under its exact text, so a forged or altered one is never matched."""
+
+    def __init__(self, max_tokens: int = MAX_USERS) -> None:
+        self.max_tokens = max_tokens
+        self._tokens: dict[str, tuple[int, int, int]] = {}
+
+    def subject(self, token: str, secret: str) -> tuple[int, int]:
+        """(user id, token generation); NotAuthenticated when forged, expired or malformed."""
+        kept = self._tokens.get(token)
+        if kept is None or time.time() >= kept[2]:
+            kept = token_claims(token, secret)
+            if len(self._tokens) >= self.max_tokens:
+                self._tokens.clear()
+            self._tokens[token] = kept
+        return kept[0], kept[1]
 
 
 def _detached_copy(user: User) -> User:

@@ -13,11 +13,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from renewals import clock
-from renewals.api.callers import Callers
+from renewals.api.callers import Callers, Tokens
 from renewals.db.models import User
 from renewals.db.uow import unit_of_work
 from renewals.domain.access.throttle import LoginThrottle
-from renewals.domain.access.users import token_subject
 from renewals.domain.daily.guard import check_run_day
 from renewals.errors import NotAuthenticated
 from renewals.settings import Settings
@@ -33,6 +32,7 @@ class AppState:
     read_sessions: sessionmaker[Session] | None = None  # GET and HEAD: readers, never wait on a writer
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     callers: Callers = field(default_factory=Callers)
+    tokens: Tokens = field(default_factory=Tokens)
 
     def sessions_for(self, method: str) -> sessionmaker[Session]:
         if method in {"GET", "HEAD"} and self.read_sessions is not None:
@@ -68,7 +68,8 @@ def token_of(request: Req) -> tuple[int, int]:
     scope = cast(dict[str, Any], request.scope)
     subject: tuple[int, int] | None = scope.get(_SUBJECT)
     if subject is None:
-        subject = scope[_SUBJECT] = token_subject(bearer(request), state_of(request).settings.secret_key)
+        state = state_of(request)
+        subject = scope[_SUBJECT] = state.tokens.subject(bearer(request), state.settings.secret_key)
     return subject
 
 

@@ -98,16 +98,23 @@ def issue_token(user: User, secret: str, ttl_hours: int, issued: datetime) -> st
 def token_subject(token: str, secret: str) -> tuple[int, int]:
     """(user id, token generation) a bearer token was signed for; NotAuthenticated when forged,
     expired or malformed."""
+    user_id, generation, _ = token_claims(token, secret)
+    return user_id, generation
+
+
+def token_claims(token: str, secret: str) -> tuple[int, int, int]:
+    """(user id, token generation, expiry in seconds since the epoch) of a bearer token;
+    NotAuthenticated when forged, expired or malformed."""
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except jwt.PyJWTError:
         raise NotAuthenticated("invalid or expired token") from None
-    subject, generation = claims["sub"], claims.get("gen", 0)
+    subject, generation, expires = claims["sub"], claims.get("gen", 0), claims["exp"]
     if not isinstance(subject, str) or not subject.isdecimal() or len(subject) > 18:
         raise NotAuthenticated("invalid or expired token")
     if not isinstance(generation, int) or isinstance(generation, bool):
         raise NotAuthenticated("invalid or expired token")
-    return int(subject), generation
+    return int(subject), generation, int(expires)
 
 
 def user_from_token(session: Session, token: str, secret: str) -> User:

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from renewals.db.models import Client, Contract, ContractLine, User
@@ -49,22 +49,25 @@ def _shaped(contract: Contract | Row[Any], currency: str, lines: list[tuple[str,
     )
 
 
+# A contract with its client (for the access rule) and its lines, built once.
+_VIEW = (
+    select(
+        *SHOWN_COLUMNS,
+        ContractLine.description.label("line_description"),
+        ContractLine.quantity.label("line_quantity"),
+        ContractLine.monthly_unit_price_minor.label("line_price_minor"),
+    )
+    .join(Client, Client.id == Contract.client_id)
+    .outerjoin(ContractLine, ContractLine.contract_id == Contract.id)
+    .where(Contract.id == bindparam("contract_id"))
+    .order_by(ContractLine.position)
+)
+
+
 def contract_view(session: Session, user: User, contract_id: int) -> ContractOut:
     """The contract as `contract_out` shows it, read in one query with its lines; NotFound unless
     it is under a client the user may see (the rule of `get_visible_contract`)."""
-    stmt = (
-        select(
-            *SHOWN_COLUMNS,
-            ContractLine.description.label("line_description"),
-            ContractLine.quantity.label("line_quantity"),
-            ContractLine.monthly_unit_price_minor.label("line_price_minor"),
-        )
-        .join(Client, Client.id == Contract.client_id)
-        .outerjoin(ContractLine, ContractLine.contract_id == Contract.id)
-        .where(Contract.id == contract_id)
-        .order_by(ContractLine.position)
-    )
-    rows = session.execute(scope_clients(stmt, user)).all()
+    rows = session.execute(scope_clients(_VIEW, user), {"contract_id": contract_id}).all()
     if not rows:
         raise NotFound("contract", contract_id)
     lines = [(r.line_description, r.line_quantity, r.line_price_minor) for r in rows if r.line_description is not None]

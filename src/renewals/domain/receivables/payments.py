@@ -5,19 +5,20 @@ from __future__ import annotations
 import hashlib
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Select, exists, insert, select, update
+from sqlalchemy import Row, Select, Table, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
-from renewals.db.dialect import insert_one_ignoring_conflicts
+from renewals.db.dialect import insert_ignoring_conflicts
 from renewals.db.models import Allocation, Client, Invoice, Payment, User
 from renewals.domain import money
 from renewals.domain.access.rules import WRITE_RECEIVABLES, can_see_client, require_role, scope_clients
 from renewals.domain.access.visible import load_visible
 from renewals.domain.alerts.instant import resolve_for_client_invoices
-from renewals.domain.audit import record
+from renewals.domain.audit import record, record_many
 from renewals.domain.pagination import paginate
 from renewals.domain.receivables.allocation import (
     Allocation as Allocated,
@@ -28,6 +29,7 @@ from renewals.domain.receivables.allocation import (
     validate_allocations,
 )
 from renewals.domain.receivables.invoices import refresh
+from renewals.domain.receivables.ledger import Figures, status_for
 from renewals.domain.receivables.queries import not_disputed, unpaid
 from renewals.domain.receivables.schemas import AllocationOut, PaymentIn, PaymentOut, ReversalIn
 from renewals.errors import Conflict, NotFound, ValidationFailed
@@ -78,17 +80,72 @@ def _replay(session: Session, actor: User, key: str, digest: str) -> dict[str, A
     return existing.first_response or _body(existing)
 
 
-def _open_items(session: Session, client_id: int, currency: str, *, include_disputed: bool) -> list[Invoice]:
+# The payment path's statements, built once (their SQL and cache keys are then computed once).
+_INVOICE = Invoice.__table__.c
+_OPEN_ITEMS = (
+    select(
+        Invoice.id,
+        Invoice.due_date,
+        Invoice.issue_date,
+        Invoice.balance_minor,
+        Invoice.total_minor,
+        Invoice.paid_minor,
+        Invoice.credited_minor,
+        Invoice.written_off_minor,
+        Invoice.voided_on,
+    )
+    .where(Invoice.client_id == bindparam("client_id"), Invoice.currency == bindparam("currency"), unpaid())
+    .order_by(Invoice.due_date, Invoice.issue_date, Invoice.id)
+    .with_for_update()
+)
+_OPEN_UNDISPUTED = _OPEN_ITEMS.where(not_disputed())
+_CLIENT_AND_USED_KEY = select(
+    Client,
+    exists()
+    .where(Payment.created_by == bindparam("actor_id"), Payment.idempotency_key == bindparam("key"))
+    .label("used"),
+).where(Client.id == bindparam("client_id"))
+_ALLOCATE = insert(cast(Table, Allocation.__table__))
+_PAY_INVOICE = (
+    update(cast(Table, Invoice.__table__))
+    .where(_INVOICE.id == bindparam("invoice_id"))
+    .values(
+        paid_minor=bindparam("paid"),
+        balance_minor=bindparam("balance"),
+        status=bindparam("status"),
+        version=_INVOICE.version + 1,
+    )
+)
+_PAYMENT = cast(Table, Payment.__table__)
+_FINISH = (
+    update(_PAYMENT)
+    .where(_PAYMENT.c.id == bindparam("payment_id"))
+    .values(unapplied_minor=bindparam("unapplied"), first_response=bindparam("body"), version=_PAYMENT.c.version + 1)
+)
+_INSERT_BY_DIALECT: dict[str, Any] = {}
+
+
+def _insert_payment(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert the payment; its id, or None when the caller's Idempotency-Key is taken (a
+    concurrent request with the same key committed first)."""
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERT_BY_DIALECT.get(dialect)
+    if stmt is None:
+        table = Payment.__table__
+        stmt = _INSERT_BY_DIALECT[dialect] = insert_ignoring_conflicts(session, table).returning(table.c.id)
+    inserted: int | None = session.execute(stmt, values).scalar_one_or_none()
+    return inserted
+
+
+def _open_items(session: Session, client_id: int, currency: str, *, include_disputed: bool) -> list[Row[Any]]:
     """The client's open invoices in one currency, locked, in the order a payment pays them."""
-    stmt = select(Invoice).where(Invoice.client_id == client_id, Invoice.currency == currency, unpaid())
-    if not include_disputed:
-        stmt = stmt.where(not_disputed())
-    return list(session.scalars(stmt.order_by(Invoice.due_date, Invoice.issue_date, Invoice.id).with_for_update()))
+    stmt = _OPEN_ITEMS if include_disputed else _OPEN_UNDISPUTED
+    return list(session.execute(stmt, {"client_id": client_id, "currency": currency}))
 
 
 def _decide(
     session: Session, client_id: int, cur: str, amount: Decimal, data: PaymentIn
-) -> tuple[Allocated, dict[int, Invoice]]:
+) -> tuple[Allocated, dict[int, Row[Any]]]:
     invoices = _open_items(session, client_id, cur, include_disputed=data.allocations is not None)
     by_id = {inv.id: inv for inv in invoices}
     items = [
@@ -101,6 +158,21 @@ def _decide(
         for i, a in enumerate(data.allocations)
     ]
     return validate_allocations(items, amount, given, cur), by_id
+
+
+def _pay_invoices(session: Session, paid: list[tuple[Row[Any], int]]) -> None:
+    """Add what the payment pays to each locked invoice, with its balance and status (as
+    `invoices.refresh` computes them), in one statement; a copy of one of them this session
+    holds is expired, so it is read again."""
+    rows = []
+    for inv, minor in paid:
+        figures = Figures(inv.total_minor, inv.paid_minor + minor, inv.credited_minor, inv.written_off_minor)
+        status = status_for(figures, voided=inv.voided_on is not None)
+        rows.append({"invoice_id": inv.id, "paid": figures.paid, "balance": figures.balance, "status": status})
+        held = session.identity_map.get(identity_key(Invoice, inv.id))
+        if held is not None:
+            session.expire(held)
+    session.execute(_PAY_INVOICE, rows)
 
 
 def _check_client_currency(session: Session, client: Client, currency: str) -> None:
@@ -119,8 +191,7 @@ def _client_and_used_key(session: Session, actor: User, client_id: int, key: str
     in one query. With no such client the key is reported as possibly used, to be looked up."""
     if key is None:
         return session.get(Client, client_id), False
-    used = exists().where(Payment.created_by == actor.id, Payment.idempotency_key == key)
-    row = session.execute(select(Client, used.label("used")).where(Client.id == client_id)).first()
+    row = session.execute(_CLIENT_AND_USED_KEY, {"actor_id": actor.id, "key": key, "client_id": client_id}).first()
     if row is None:
         return None, True
     return row[0], bool(row[1])
@@ -177,7 +248,7 @@ def record_payment(
         "request_fingerprint": digest,
         "created_by": actor.id,
     }
-    payment_id = insert_one_ignoring_conflicts(session, Payment.__table__, values)
+    payment_id = _insert_payment(session, values)
     if payment_id is None:
         # Another request with the same key committed first: answer as it did (or 409).
         replay = _replay(session, actor, key, digest) if key is not None else None
@@ -187,6 +258,7 @@ def record_payment(
     decided, invoices = _decide(session, client.id, cur, amount, data)
     values["unapplied_minor"] = money.to_minor(decided.unapplied, cur)
     allocations: list[dict[str, Any]] = []
+    paid: list[tuple[Row[Any], int]] = []
     for alloc in decided.allocations:
         invoice = invoices[alloc.invoice_id]
         minor = money.to_minor(alloc.amount, cur)
@@ -199,22 +271,17 @@ def record_payment(
                 "reversed_on": None,
             }
         )
-        invoice.paid_minor += minor
-        refresh(invoice)
+        paid.append((invoice, minor))
     if allocations:
-        session.execute(insert(Allocation), allocations)
+        session.execute(_ALLOCATE, allocations)
+        _pay_invoices(session, paid)
         # A settled invoice's reminders and its client's credit warning go at once, not at the next scan.
         resolve_for_client_invoices(session, client.id, [a["invoice_id"] for a in allocations], today)
     # The answer, shaped by `payment_out` from what was just written (nothing read back).
     recorded = Payment(id=payment_id, **values, allocations=[Allocation(**a) for a in allocations])
     body = _body(recorded)
-    session.execute(
-        update(Payment)
-        .where(Payment.id == payment_id)
-        .values(unapplied_minor=values["unapplied_minor"], first_response=body, version=Payment.version + 1)
-    )
-    record(session, actor, "create", "payment", payment_id, None, body)
-    session.flush()
+    session.execute(_FINISH, {"payment_id": payment_id, "unapplied": values["unapplied_minor"], "body": body})
+    record_many(session, actor, [("create", "payment", payment_id, None, body)])
     return body, False
 
 
