@@ -42,7 +42,7 @@ from bench.generate import generate
 from renewals import clock, embedded_redis
 from renewals.db.models import Client, Contract, ContractLine, User
 from renewals.domain.access.users import issue_token
-from renewals.supervisor import api_command
+from renewals.supervisor import API_APP, api_command
 
 NAME = "api_load"
 TITLE = "API under load against a bare Litestar app"
@@ -252,7 +252,7 @@ def measure(db: Database, scale: int, section: Section, repeat: int, duration: f
         pays = folder / "payments.lua"
         pays.write_text(payment_script(tokens[FINANCE], sample, secrets.token_hex(4)))
         with (
-            served("renewals.api.app:create_app", env, folder / "app.log") as (app_port, app_pid),
+            served(API_APP, env, folder / "app.log") as (app_port, app_pid),
             served("bench.api_load:bare_app", env, folder / "bare.log") as (bare_port, bare_pid),
         ):
             run_wrk("warm-up", bare_port, bare_pid, reads, WARM_UP)

@@ -25,9 +25,10 @@ PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 15.0
 RESTART_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER = 60.0  # a child up this long is healthy again: its next crash restarts at once
+API_APP = "renewals.api.app:served_app"  # the factory uvicorn serves
 
 
-def api_command(host: str, port: int, app: str = "renewals.api.app:create_app") -> list[str]:
+def api_command(host: str, port: int, app: str = API_APP) -> list[str]:
     """How the API is served: one uvicorn process building the app from its factory (the
     benchmarks serve their apps with the same command)."""
     return [
