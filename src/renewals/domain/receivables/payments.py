@@ -140,7 +140,14 @@ def _insert_payment(session: Session, values: dict[str, Any]) -> int | None:
 def _open_items(session: Session, client_id: int, currency: str, *, include_disputed: bool) -> list[Row[Any]]:
     """The client's open invoices in one currency, locked, in the order a payment pays them."""
     stmt = _OPEN_ITEMS if include_disputed else _OPEN_UNDISPUTED
-    return list(session.execute(stmt, {"client_id": client_id, "currency": currency}))
+    rows: list[Row[Any]] = list(session.execute(stmt, {"client_id": client_id, "currency": currency}))
+    held = [row.id for row in rows if session.identity_map.get(identity_key(Invoice, row.id)) is not None]
+    if held:
+        # Copies the caller's session already holds are brought up to date as a load of the
+        # entities would (in the API's fresh sessions there are none).
+        current = select(Invoice).where(Invoice.id.in_(held)).execution_options(populate_existing=True)
+        session.scalars(current).all()
+    return rows
 
 
 def _decide(
@@ -162,17 +169,20 @@ def _decide(
 
 def _pay_invoices(session: Session, paid: list[tuple[Row[Any], int]]) -> None:
     """Add what the payment pays to each locked invoice, with its balance and status (as
-    `invoices.refresh` computes them), in one statement; a copy of one of them this session
-    holds is expired, so it is read again."""
+    `invoices.refresh` computes them), in one statement. An invoice this session already holds
+    is paid through that copy instead, so the copy stays loaded and current (read again, it
+    would open a transaction of its own in the caller's session)."""
     rows = []
     for inv, minor in paid:
         figures = Figures(inv.total_minor, inv.paid_minor + minor, inv.credited_minor, inv.written_off_minor)
         status = status_for(figures, voided=inv.voided_on is not None)
-        rows.append({"invoice_id": inv.id, "paid": figures.paid, "balance": figures.balance, "status": status})
         held = session.identity_map.get(identity_key(Invoice, inv.id))
-        if held is not None:
-            session.expire(held)
-    session.execute(_PAY_INVOICE, rows)
+        if isinstance(held, Invoice):
+            held.paid_minor, held.balance_minor, held.status = figures.paid, figures.balance, status
+        else:
+            rows.append({"invoice_id": inv.id, "paid": figures.paid, "balance": figures.balance, "status": status})
+    if rows:
+        session.execute(_PAY_INVOICE, rows)
 
 
 def _check_client_currency(session: Session, client: Client, currency: str) -> None:
