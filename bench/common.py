@@ -22,6 +22,7 @@ import platform
 import signal
 import sqlite3
 import sys
+import subprocess
 import tempfile
 import threading
 import time
@@ -46,6 +47,17 @@ from renewals.db.uow import unit_of_work
 # The day the generated book is "today": every benchmark replays it, so runs are comparable.
 AS_OF = date(2026, 6, 15)
 T = TypeVar("T")
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float) -> None:
+    """Stop a child process: SIGTERM, then SIGKILL if it is still there after `timeout` seconds."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 @dataclass

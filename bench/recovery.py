@@ -30,7 +30,7 @@ import dramatiq
 import redis
 from sqlalchemy import text
 
-from bench.common import AS_OF, Database
+from bench.common import AS_OF, Database, stop_process
 from bench.generate import generate
 from renewals import embedded_redis
 from renewals.db.models.jobs import Job
@@ -73,13 +73,7 @@ class Workers:
 
     def stop(self) -> None:
         for proc in self.procs:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc, 20)
         self.procs.clear()
 
 

@@ -25,6 +25,26 @@ PR_SET_PDEATHSIG = 1
 STOP_TIMEOUT = 15.0
 RESTART_BACKOFF = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)
 STABLE_AFTER = 60.0  # a child up this long is healthy again: its next crash restarts at once
+API_APP = "renewals.api.app:served_app"  # the factory uvicorn serves
+
+
+def api_command(host: str, port: int, app: str = API_APP) -> list[str]:
+    """How the API is served: one uvicorn process building the app from its factory (the
+    benchmarks serve their apps with the same command)."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--factory",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
 
 
 def _die_with_parent() -> None:
@@ -80,20 +100,7 @@ class Supervisor:
         host, port = self.settings.host, self.settings.port
         self.spawn(
             "api",
-            [
-                py,
-                "-m",
-                "uvicorn",
-                "renewals.api.app:create_app",
-                "--factory",
-                "--host",
-                host,
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                "--no-access-log",
-            ],
+            api_command(host, port),
             wait=lambda: embedded_redis.wait_for_port(port, timeout=30, host=host),
         )
         print(f"  api        http://{host}:{port}/api/v1   (OpenAPI page: http://{host}:{port}/schema)", flush=True)

@@ -7,7 +7,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from renewals import embedded_redis
+from renewals.supervisor import api_command
 from tests.integration.cli_support import SECRET
 from tests.integration.jobs_support import wait_until
 
@@ -52,7 +52,7 @@ def answers(url: str) -> bool:
 
 @pytest.fixture
 def serve(tmp_path: Path) -> Iterator[Callable[[str, str], str]]:
-    """Start the API (`uvicorn renewals.api.app:create_app --factory`, as `renewals run` does) on
+    """Start the API (`supervisor.api_command`: uvicorn and `served_app`, as `renewals run` does) on
     the given database and Redis; return its base URL. Stopped at the end of the test."""
     procs: list[subprocess.Popen[bytes]] = []
 
@@ -66,9 +66,9 @@ def serve(tmp_path: Path) -> Iterator[Callable[[str, str], str]]:
             "RENEWALS_SECRET_KEY": SECRET,
             "RENEWALS_QUEUE_NAMESPACE": f"renewals-test-{uuid.uuid4().hex[:12]}",
         }
-        argv = [sys.executable, "-m", "uvicorn", "renewals.api.app:create_app", "--factory", "--port", str(port)]
         log = (tmp_path / f"api-{len(procs)}.log").open("wb")
-        procs.append(subprocess.Popen([*argv, "--host", "127.0.0.1"], env=env, stdout=log, stderr=subprocess.STDOUT))
+        argv = api_command("127.0.0.1", port)
+        procs.append(subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT))
         log.close()
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: answers(base + "/health") or procs[-1].poll() is not None, 60)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     document_errors(app)
     document_csv(app)
+    return app
+
+
+def served_app() -> Litestar:
+    """The app as `renewals run` serves it (`uvicorn --factory`): `create_app()` from the
+    environment, then everything made so far — modules, the app, its routes and mappers — moved
+    out of the garbage collector's reach (`gc.freeze`). A full collection then no longer walks
+    those ~130,000 long-lived objects (a quarter of a second on a loaded 2-core box) in the
+    middle of a request; the requests' own garbage is collected as before."""
+    app = create_app()
+    gc.collect()
+    gc.freeze()
     return app
 
 

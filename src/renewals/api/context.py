@@ -6,17 +6,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 from litestar import Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from renewals import clock
+from renewals.api.callers import Callers, Tokens
 from renewals.db.models import User
 from renewals.db.uow import unit_of_work
 from renewals.domain.access.throttle import LoginThrottle
-from renewals.domain.access.users import user_from_token
 from renewals.domain.daily.guard import check_run_day
 from renewals.errors import NotAuthenticated
 from renewals.settings import Settings
@@ -31,6 +31,8 @@ class AppState:
     sessions: sessionmaker[Session]
     read_sessions: sessionmaker[Session] | None = None  # GET and HEAD: readers, never wait on a writer
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    callers: Callers = field(default_factory=Callers)
+    tokens: Tokens = field(default_factory=Tokens)
 
     def sessions_for(self, method: str) -> sessionmaker[Session]:
         if method in {"GET", "HEAD"} and self.read_sessions is not None:
@@ -57,9 +59,24 @@ def bearer(request: Req) -> str:
     return token.strip()
 
 
+_SUBJECT = "renewals.token_subject"
+
+
+def token_of(request: Req) -> tuple[int, int]:
+    """(user id, token generation) of the request's bearer token, checked once per request;
+    NotAuthenticated when there is none or it is forged, expired or malformed."""
+    scope = cast(dict[str, Any], request.scope)
+    subject: tuple[int, int] | None = scope.get(_SUBJECT)
+    if subject is None:
+        state = state_of(request)
+        subject = scope[_SUBJECT] = state.tokens.subject(bearer(request), state.settings.secret_key)
+    return subject
+
+
 def caller(request: Req, session: Session) -> User:
-    """The signed-in caller, loaded in the session's transaction."""
-    return user_from_token(session, bearer(request), state_of(request).settings.secret_key)
+    """The signed-in caller, in the session (from the app's short-lived copy when it has one)."""
+    user_id, generation = token_of(request)
+    return state_of(request).callers.user(session, user_id, generation)
 
 
 @contextmanager
@@ -70,7 +87,7 @@ def unit(request: Req, *, snapshot: bool = False) -> Iterator[tuple[Session, Use
     several queries (PostgreSQL's repeatable read; a SQLite reader's deferred transaction on the
     WAL already reads one snapshot, and a GET's unit is such a reader).
     """
-    bearer(request)  # no token, no transaction
+    token_of(request)  # no valid token, no transaction
     state = state_of(request)
     with unit_of_work(state.sessions_for(request.method)) as session:
         if snapshot and state.engine.dialect.name == "postgresql":

@@ -16,8 +16,7 @@ from datetime import date
 
 import msgspec
 
-from renewals.api.context import Req, bearer, state_of
-from renewals.domain.access.users import token_subject
+from renewals.api.context import Req, token_of
 from renewals.errors import BadParameter, NotFound, ValidationFailed
 
 MAX_INT = 2**63 - 1
@@ -32,7 +31,7 @@ async def check_request(request: Req) -> None:
     handler = request.route_handler
     # A handler declaring `security=[]` (sign-in, probes, public links) is open to anyone.
     if handler.security != [] and handler.resolve_security():
-        token_subject(bearer(request), state_of(request).settings.secret_key)
+        token_of(request)
     for name, value in request.path_params.items():
         if (isinstance(value, int) and abs(value) > MAX_INT) or (isinstance(value, str) and "\x00" in value):
             raise NotFound(name.removesuffix("_id") or "resource")

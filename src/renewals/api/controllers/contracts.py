@@ -65,7 +65,7 @@ class ContractController(Controller):
     @get("/{contract_id:int}", sync_to_thread=True)
     def get_contract(self, request: Req, contract_id: FromPath[int]) -> ContractOut:
         with unit(request) as (session, me):
-            return service.contract_out(service.get_visible_contract(session, me, contract_id))
+            return service.contract_view(session, me, contract_id)
 
     @patch("/{contract_id:int}", sync_to_thread=True)
     def update_contract(self, request: Req, contract_id: FromPath[int], data: JSONBody[ContractPatch]) -> ContractOut:

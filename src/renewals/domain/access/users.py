@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 import jwt
 import msgspec
@@ -97,26 +98,44 @@ def issue_token(user: User, secret: str, ttl_hours: int, issued: datetime) -> st
 def token_subject(token: str, secret: str) -> tuple[int, int]:
     """(user id, token generation) a bearer token was signed for; NotAuthenticated when forged,
     expired or malformed."""
+    user_id, generation, _ = token_claims(token, secret)
+    return user_id, generation
+
+
+def token_claims(token: str, secret: str) -> tuple[int, int, int]:
+    """(user id, token generation, expiry in seconds since the epoch) of a bearer token;
+    NotAuthenticated when forged, expired or malformed."""
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
     except jwt.PyJWTError:
         raise NotAuthenticated("invalid or expired token") from None
-    subject, generation = claims["sub"], claims.get("gen", 0)
+    subject, generation, expires = claims["sub"], claims.get("gen", 0), claims["exp"]
     if not isinstance(subject, str) or not subject.isdecimal() or len(subject) > 18:
         raise NotAuthenticated("invalid or expired token")
     if not isinstance(generation, int) or isinstance(generation, bool):
         raise NotAuthenticated("invalid or expired token")
-    return int(subject), generation
+    return int(subject), generation, int(expires)
 
 
 def user_from_token(session: Session, token: str, secret: str) -> User:
     """Resolve a bearer token to its active user, or raise NotAuthenticated (also for a token
     issued before the user was deactivated or changed password)."""
     user_id, generation = token_subject(token, secret)
+    return token_user(session, user_id, generation)
+
+
+def token_user(session: Session, user_id: int, generation: int) -> User:
+    """The active user a token of this generation was issued to, or raise NotAuthenticated."""
     user = session.get(User, user_id)
-    if user is None or not user.active or user.token_generation != generation:
+    if not token_still_valid(user, generation):
         raise NotAuthenticated("invalid or expired token")
     return user
+
+
+def token_still_valid(user: User | None, generation: int) -> TypeGuard[User]:
+    """Whether a token of this generation still signs this user in: the user exists, is active
+    and has not moved its token generation on since."""
+    return user is not None and user.active and user.token_generation == generation
 
 
 class UserPatch(msgspec.Struct, forbid_unknown_fields=True):

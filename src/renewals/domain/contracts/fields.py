@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from sqlalchemy import inspect
+from sqlalchemy import Row, inspect
 
 from renewals.db.models import Contract
 from renewals.domain.contracts.schemas import ContractOut
@@ -46,9 +46,15 @@ def given(data: msgspec.Struct, *, skip: frozenset[str] = frozenset()) -> dict[s
     return out
 
 
-def shown(contract: Contract) -> dict[str, Any]:
-    """The contract's own values for every field of `ContractOut` but its lines."""
-    return {name: getattr(contract, name) for name in ContractOut.__struct_fields__ if name != "lines"}
+# The fields of `ContractOut` that are the contract's own columns (all but its lines).
+SHOWN = tuple(name for name in ContractOut.__struct_fields__ if name != "lines")
+SHOWN_COLUMNS = tuple(Contract.__table__.c[name] for name in SHOWN)
+
+
+def shown(contract: Contract | Row[Any]) -> dict[str, Any]:
+    """The contract's own values for every field of `ContractOut` but its lines, from the model
+    or from a row selecting `SHOWN_COLUMNS`."""
+    return {name: getattr(contract, name) for name in SHOWN}
 
 
 def carried_over(contract: Contract) -> dict[str, Any]:

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import msgspec
-from sqlalchemy import Select, select
+from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from renewals.db.models import Client, Contract, ContractLine, User
 from renewals.domain import money
-from renewals.domain.access.rules import WRITE_CLIENTS, can_see_client, require_role, scope_clients
+from renewals.domain.access.rules import WRITE_CLIENTS, require_role, scope_clients
+from renewals.domain.access.visible import load_visible
 from renewals.domain.audit import record
 from renewals.domain.clients.service import get_visible, refresh_tier_and_status
 from renewals.domain.contracts import rules
-from renewals.domain.contracts.fields import given, shown
+from renewals.domain.contracts.fields import SHOWN_COLUMNS, given, shown
 from renewals.domain.contracts.schemas import ContractIn, ContractOut, ContractPatch, LineOut, TerminationIn
 from renewals.domain.pagination import paginate
 from renewals.domain.renewals.records import open_renewal_for, sync_end_dates
@@ -34,18 +36,42 @@ _CHECKED_ON_EDIT = frozenset({"version", "start_date", "end_date", "tax_rate", "
 
 
 def contract_out(contract: Contract) -> ContractOut:
-    cur = contract.currency
+    lines = [(ln.description, ln.quantity, ln.monthly_unit_price_minor) for ln in contract.lines]
+    return _shaped(contract, contract.currency, lines)
+
+
+def _shaped(contract: Contract | Row[Any], currency: str, lines: list[tuple[str, Decimal, int]]) -> ContractOut:
     return ContractOut(
         **shown(contract),
         lines=[
-            LineOut(
-                description=ln.description,
-                quantity=ln.quantity,
-                monthly_unit_price=money.from_minor(ln.monthly_unit_price_minor, cur),
-            )
-            for ln in contract.lines
+            LineOut(description=d, quantity=q, monthly_unit_price=money.from_minor(p, currency)) for d, q, p in lines
         ],
     )
+
+
+# A contract with its client (for the access rule) and its lines, built once.
+_VIEW = (
+    select(
+        *SHOWN_COLUMNS,
+        ContractLine.description.label("line_description"),
+        ContractLine.quantity.label("line_quantity"),
+        ContractLine.monthly_unit_price_minor.label("line_price_minor"),
+    )
+    .join(Client, Client.id == Contract.client_id)
+    .outerjoin(ContractLine, ContractLine.contract_id == Contract.id)
+    .where(Contract.id == bindparam("contract_id"))
+    .order_by(ContractLine.position)
+)
+
+
+def contract_view(session: Session, user: User, contract_id: int) -> ContractOut:
+    """The contract as `contract_out` shows it, read in one query with its lines; NotFound unless
+    it is under a client the user may see (the rule of `get_visible_contract`)."""
+    rows = session.execute(scope_clients(_VIEW, user), {"contract_id": contract_id}).all()
+    if not rows:
+        raise NotFound("contract", contract_id)
+    lines = [(r.line_description, r.line_quantity, r.line_price_minor) for r in rows if r.line_description is not None]
+    return _shaped(rows[0], rows[0].currency, lines)
 
 
 def snapshot(contract: Contract) -> dict[str, object]:
@@ -55,14 +81,10 @@ def snapshot(contract: Contract) -> dict[str, object]:
 
 
 def get_visible_contract(session: Session, user: User, contract_id: int, *, for_update: bool = False) -> Contract:
-    """Load a contract under a client the user may see; otherwise NotFound."""
-    contract = session.get(Contract, contract_id, with_for_update=for_update, options=[selectinload(Contract.lines)])
-    if contract is None:
-        raise NotFound("contract", contract_id)
-    client = session.get(Client, contract.client_id)
-    if client is None or not can_see_client(user, client):
-        raise NotFound("contract", contract_id)
-    return contract
+    """Load a contract under a client the user may see, with its lines (one query); otherwise NotFound."""
+    return load_visible(
+        session, user, Contract, contract_id, lines=Contract.lines, what="contract", for_update=for_update
+    )
 
 
 def _set_lines(contract: Contract, lines: list[tuple[str, Decimal, Decimal]]) -> None:

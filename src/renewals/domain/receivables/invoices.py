@@ -7,7 +7,7 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import Select, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from renewals.db.models import Allocation, Client, CreditNote, Invoice, User, WriteOff
 from renewals.db.models.receivables import INVOICE_STATUSES
@@ -15,10 +15,10 @@ from renewals.domain import money
 from renewals.domain.access.rules import (
     MANAGERS,
     WRITE_RECEIVABLES,
-    can_see_client,
     require_role,
     scope_clients,
 )
+from renewals.domain.access.visible import load_visible
 from renewals.domain.alerts.instant import resolve_for_invoice
 from renewals.domain.audit import record
 from renewals.domain.pagination import paginate
@@ -37,7 +37,7 @@ from renewals.domain.receivables.schemas import (
     WriteOffIn,
     WriteOffOut,
 )
-from renewals.errors import Conflict, NotFound, ValidationFailed
+from renewals.errors import Conflict, ValidationFailed
 
 # Who may put an invoice on hold: receivables writers, and the account manager who owns the
 # client (disputes and promises usually reach them first).
@@ -158,14 +158,8 @@ def refresh(invoice: Invoice) -> None:
 
 
 def get_visible_invoice(session: Session, user: User, invoice_id: int, *, for_update: bool = False) -> Invoice:
-    """Load an invoice of a client the user may see; anything else is NotFound."""
-    invoice = session.get(Invoice, invoice_id, with_for_update=for_update, options=[selectinload(Invoice.lines)])
-    if invoice is None:
-        raise NotFound("invoice", invoice_id)
-    client = session.get(Client, invoice.client_id)
-    if client is None or not can_see_client(user, client):
-        raise NotFound("invoice", invoice_id)
-    return invoice
+    """Load an invoice of a client the user may see, with its lines (one query); anything else is NotFound."""
+    return load_visible(session, user, Invoice, invoice_id, lines=Invoice.lines, what="invoice", for_update=for_update)
 
 
 def list_invoices(

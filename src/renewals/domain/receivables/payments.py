@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import hashlib
 from datetime import date
-from typing import Any
+from decimal import Decimal
+from typing import Any, cast
 
 import msgspec
-from sqlalchemy import Select, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Row, Select, Table, bindparam, exists, insert, select, update
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.util import identity_key
 
+from renewals.db.dialect import insert_ignoring_conflicts
 from renewals.db.models import Allocation, Client, Invoice, Payment, User
 from renewals.domain import money
 from renewals.domain.access.rules import WRITE_RECEIVABLES, can_see_client, require_role, scope_clients
-from renewals.domain.alerts.instant import resolve_for_invoices
-from renewals.domain.audit import record
-from renewals.domain.clients.service import get_visible
+from renewals.domain.access.visible import load_visible
+from renewals.domain.alerts.instant import resolve_for_client_invoices
+from renewals.domain.audit import record, record_many
 from renewals.domain.pagination import paginate
 from renewals.domain.receivables.allocation import (
     Allocation as Allocated,
@@ -27,6 +29,7 @@ from renewals.domain.receivables.allocation import (
     validate_allocations,
 )
 from renewals.domain.receivables.invoices import refresh
+from renewals.domain.receivables.ledger import Figures, status_for
 from renewals.domain.receivables.queries import not_disputed, unpaid
 from renewals.domain.receivables.schemas import AllocationOut, PaymentIn, PaymentOut, ReversalIn
 from renewals.errors import Conflict, NotFound, ValidationFailed
@@ -77,18 +80,80 @@ def _replay(session: Session, actor: User, key: str, digest: str) -> dict[str, A
     return existing.first_response or _body(existing)
 
 
-def _open_items(session: Session, client_id: int, currency: str, *, include_disputed: bool) -> list[Invoice]:
+# The payment path's statements, built once (their SQL and cache keys are then computed once).
+_INVOICE = Invoice.__table__.c
+_OPEN_ITEMS = (
+    select(
+        Invoice.id,
+        Invoice.due_date,
+        Invoice.issue_date,
+        Invoice.balance_minor,
+        Invoice.total_minor,
+        Invoice.paid_minor,
+        Invoice.credited_minor,
+        Invoice.written_off_minor,
+        Invoice.voided_on,
+    )
+    .where(Invoice.client_id == bindparam("client_id"), Invoice.currency == bindparam("currency"), unpaid())
+    .order_by(Invoice.due_date, Invoice.issue_date, Invoice.id)
+    .with_for_update()
+)
+_OPEN_UNDISPUTED = _OPEN_ITEMS.where(not_disputed())
+_CLIENT_AND_USED_KEY = select(
+    Client,
+    exists()
+    .where(Payment.created_by == bindparam("actor_id"), Payment.idempotency_key == bindparam("key"))
+    .label("used"),
+).where(Client.id == bindparam("client_id"))
+_ALLOCATE = insert(cast(Table, Allocation.__table__))
+_PAY_INVOICE = (
+    update(cast(Table, Invoice.__table__))
+    .where(_INVOICE.id == bindparam("invoice_id"))
+    .values(
+        paid_minor=bindparam("paid"),
+        balance_minor=bindparam("balance"),
+        status=bindparam("status"),
+        version=_INVOICE.version + 1,
+    )
+)
+_PAYMENT = cast(Table, Payment.__table__)
+_FINISH = (
+    update(_PAYMENT)
+    .where(_PAYMENT.c.id == bindparam("payment_id"))
+    .values(unapplied_minor=bindparam("unapplied"), first_response=bindparam("body"), version=_PAYMENT.c.version + 1)
+)
+_INSERT_BY_DIALECT: dict[str, Any] = {}
+
+
+def _insert_payment(session: Session, values: dict[str, Any]) -> int | None:
+    """Insert the payment; its id, or None when the caller's Idempotency-Key is taken (a
+    concurrent request with the same key committed first)."""
+    dialect = session.get_bind().dialect.name
+    stmt = _INSERT_BY_DIALECT.get(dialect)
+    if stmt is None:
+        table = Payment.__table__
+        stmt = _INSERT_BY_DIALECT[dialect] = insert_ignoring_conflicts(session, table).returning(table.c.id)
+    inserted: int | None = session.execute(stmt, values).scalar_one_or_none()
+    return inserted
+
+
+def _open_items(session: Session, client_id: int, currency: str, *, include_disputed: bool) -> list[Row[Any]]:
     """The client's open invoices in one currency, locked, in the order a payment pays them."""
-    stmt = select(Invoice).where(Invoice.client_id == client_id, Invoice.currency == currency, unpaid())
-    if not include_disputed:
-        stmt = stmt.where(not_disputed())
-    return list(session.scalars(stmt.order_by(Invoice.due_date, Invoice.issue_date, Invoice.id).with_for_update()))
+    stmt = _OPEN_ITEMS if include_disputed else _OPEN_UNDISPUTED
+    rows: list[Row[Any]] = list(session.execute(stmt, {"client_id": client_id, "currency": currency}))
+    held = [row.id for row in rows if session.identity_map.get(identity_key(Invoice, row.id)) is not None]
+    if held:
+        # Copies the caller's session already holds are brought up to date as a load of the
+        # entities would (in the API's fresh sessions there are none).
+        current = select(Invoice).where(Invoice.id.in_(held)).execution_options(populate_existing=True)
+        session.scalars(current).all()
+    return rows
 
 
-def _decide(session: Session, payment: Payment, data: PaymentIn) -> tuple[Allocated, dict[int, Invoice]]:
-    cur = payment.currency
-    amount = money.from_minor(payment.amount_minor, cur)
-    invoices = _open_items(session, payment.client_id, cur, include_disputed=data.allocations is not None)
+def _decide(
+    session: Session, client_id: int, cur: str, amount: Decimal, data: PaymentIn
+) -> tuple[Allocated, dict[int, Row[Any]]]:
+    invoices = _open_items(session, client_id, cur, include_disputed=data.allocations is not None)
     by_id = {inv.id: inv for inv in invoices}
     items = [
         OpenItem(inv.id, inv.due_date, inv.issue_date, money.from_minor(inv.balance_minor, cur)) for inv in invoices
@@ -102,6 +167,24 @@ def _decide(session: Session, payment: Payment, data: PaymentIn) -> tuple[Alloca
     return validate_allocations(items, amount, given, cur), by_id
 
 
+def _pay_invoices(session: Session, paid: list[tuple[Row[Any], int]]) -> None:
+    """Add what the payment pays to each locked invoice, with its balance and status (as
+    `invoices.refresh` computes them), in one statement. An invoice this session already holds
+    is paid through that copy instead, so the copy stays loaded and current (read again, it
+    would open a transaction of its own in the caller's session)."""
+    rows = []
+    for inv, minor in paid:
+        figures = Figures(inv.total_minor, inv.paid_minor + minor, inv.credited_minor, inv.written_off_minor)
+        status = status_for(figures, voided=inv.voided_on is not None)
+        held = session.identity_map.get(identity_key(Invoice, inv.id))
+        if isinstance(held, Invoice):
+            held.paid_minor, held.balance_minor, held.status = figures.paid, figures.balance, status
+        else:
+            rows.append({"invoice_id": inv.id, "paid": figures.paid, "balance": figures.balance, "status": status})
+    if rows:
+        session.execute(_PAY_INVOICE, rows)
+
+
 def _check_client_currency(session: Session, client: Client, currency: str) -> None:
     """Raise ValidationFailed naming `currency` unless it is the client's default or one it was invoiced in."""
     if currency == client.currency:
@@ -111,6 +194,17 @@ def _check_client_currency(session: Session, client: Client, currency: str) -> N
         raise ValidationFailed(
             "currency", f"the client is billed in {client.currency} and has no invoice in {currency}"
         )
+
+
+def _client_and_used_key(session: Session, actor: User, client_id: int, key: str | None) -> tuple[Client | None, bool]:
+    """The client (None when there is none) and whether the caller may have used the key already,
+    in one query. With no such client the key is reported as possibly used, to be looked up."""
+    if key is None:
+        return session.get(Client, client_id), False
+    row = session.execute(_CLIENT_AND_USED_KEY, {"actor_id": actor.id, "key": key, "client_id": client_id}).first()
+    if row is None:
+        return None, True
+    return row[0], bool(row[1])
 
 
 def record_payment(
@@ -124,17 +218,25 @@ def record_payment(
     back and records nothing. Raise Forbidden, NotFound (client), ValidationFailed (amount,
     currency — neither the client's default nor one it was invoiced in —, `received_on` after
     today, allocations, key), Conflict (the key was used with a different body).
+
+    Lean on purpose (it is the API's busiest write): the client and the key's earlier use are
+    read in one query; the payment is inserted with `ON CONFLICT DO NOTHING` on the key, no
+    savepoint (a concurrent request with the same key that committed first makes the insert
+    skip, and its answer is replayed); the allocations go in one statement, and the answer is
+    shaped from what was written, not read back.
     """
     require_role(actor, WRITE_RECEIVABLES, "recording a payment")
     key = idempotency_key.strip() if idempotency_key is not None else None
     if key is not None and not 1 <= len(key) <= MAX_KEY:
         raise ValidationFailed("Idempotency-Key", f"must be 1 to {MAX_KEY} characters", source="header")
     digest = fingerprint(data)
-    if key is not None:
+    client, used = _client_and_used_key(session, actor, data.client_id, key)
+    if used and key is not None:
         replay = _replay(session, actor, key, digest)
         if replay is not None:
             return replay, True
-    client = get_visible(session, actor, data.client_id)
+    if client is None or not can_see_client(actor, client):
+        raise NotFound("client", data.client_id)
     cur = money.check_currency(data.currency)
     amount = money.parse_amount(data.amount, cur, "amount")
     if amount <= 0:
@@ -143,66 +245,61 @@ def record_payment(
     if received_on > today:
         raise ValidationFailed("received_on", f"must not be after today ({today}): money not yet received")
     _check_client_currency(session, client, cur)
-    payment = Payment(
-        client_id=client.id,
-        amount_minor=money.to_minor(amount, cur),
-        currency=cur,
-        received_on=received_on,
-        method=data.method.strip(),
-        reference=(data.reference or "").strip() or None,
-        unapplied_minor=0,
-        reversed=False,
-        idempotency_key=key,
-        request_fingerprint=digest,
-        created_by=actor.id,
-    )
-    try:
-        with session.begin_nested():
-            session.add(payment)
-            session.flush()
-    except IntegrityError:
+    values: dict[str, Any] = {
+        "client_id": client.id,
+        "amount_minor": money.to_minor(amount, cur),
+        "currency": cur,
+        "received_on": received_on,
+        "method": data.method.strip(),
+        "reference": (data.reference or "").strip() or None,
+        "unapplied_minor": 0,
+        "reversed": False,
+        "idempotency_key": key,
+        "request_fingerprint": digest,
+        "created_by": actor.id,
+    }
+    payment_id = _insert_payment(session, values)
+    if payment_id is None:
         # Another request with the same key committed first: answer as it did (or 409).
-        if key is None:
-            raise
-        replay = _replay(session, actor, key, digest)
+        replay = _replay(session, actor, key, digest) if key is not None else None
         if replay is None:
-            raise
+            raise Conflict(f"Idempotency-Key {key!r} is in use by another request; retry")
         return replay, True
-    decided, invoices = _decide(session, payment, data)
+    decided, invoices = _decide(session, client.id, cur, amount, data)
+    values["unapplied_minor"] = money.to_minor(decided.unapplied, cur)
+    allocations: list[dict[str, Any]] = []
+    paid: list[tuple[Row[Any], int]] = []
     for alloc in decided.allocations:
         invoice = invoices[alloc.invoice_id]
         minor = money.to_minor(alloc.amount, cur)
-        session.add(
-            Allocation(
-                payment_id=payment.id,
-                invoice_id=invoice.id,
-                amount_minor=minor,
-                applied_on=max(received_on, invoice.issue_date),
-            )
+        allocations.append(
+            {
+                "payment_id": payment_id,
+                "invoice_id": invoice.id,
+                "amount_minor": minor,
+                "applied_on": max(received_on, invoice.issue_date),
+                "reversed_on": None,
+            }
         )
-        invoice.paid_minor += minor
-        refresh(invoice)
-    payment.unapplied_minor = money.to_minor(decided.unapplied, cur)
-    session.flush()
-    # A settled invoice's reminders and its client's credit warning go at once, not at the next scan.
-    resolve_for_invoices(session, [a.invoice_id for a in decided.allocations], today)
-    session.refresh(payment, ["allocations"])
-    body = _body(payment)
-    payment.first_response = body
-    record(session, actor, "create", "payment", payment.id, None, body)
-    session.flush()
+        paid.append((invoice, minor))
+    if allocations:
+        session.execute(_ALLOCATE, allocations)
+        _pay_invoices(session, paid)
+        # A settled invoice's reminders and its client's credit warning go at once, not at the next scan.
+        resolve_for_client_invoices(session, client.id, [a["invoice_id"] for a in allocations], today)
+    # The answer, shaped by `payment_out` from what was just written (nothing read back).
+    recorded = Payment(id=payment_id, **values, allocations=[Allocation(**a) for a in allocations])
+    body = _body(recorded)
+    session.execute(_FINISH, {"payment_id": payment_id, "unapplied": values["unapplied_minor"], "body": body})
+    record_many(session, actor, [("create", "payment", payment_id, None, body)])
     return body, False
 
 
 def get_visible_payment(session: Session, user: User, payment_id: int, *, for_update: bool = False) -> Payment:
-    """Load a payment of a client the user may see; anything else is NotFound."""
-    payment = session.get(Payment, payment_id, with_for_update=for_update, options=[selectinload(Payment.allocations)])
-    if payment is None:
-        raise NotFound("payment", payment_id)
-    client = session.get(Client, payment.client_id)
-    if client is None or not can_see_client(user, client):
-        raise NotFound("payment", payment_id)
-    return payment
+    """Load a payment of a client the user may see, with its allocations (one query); anything else is NotFound."""
+    return load_visible(
+        session, user, Payment, payment_id, lines=Payment.allocations, what="payment", for_update=for_update
+    )
 
 
 def reverse_payment(session: Session, actor: User, payment_id: int, data: ReversalIn, today: date) -> Payment:
