@@ -21,8 +21,8 @@ import os
 import platform
 import signal
 import sqlite3
-import sys
 import subprocess
+import sys
 import tempfile
 import threading
 import time
