@@ -50,8 +50,7 @@ def minor_lines(draw: st.DrawFn) -> list[tuple[int, int]]:
     whole_quantity = st.integers(min_value=1, max_value=50).map(lambda q: q * 10_000)
     fractional = st.integers(min_value=1, max_value=500_000)
     return [
-        (draw(whole_quantity | fractional), draw(st.integers(min_value=0, max_value=100_000_000)))
-        for _ in range(count)
+        (draw(whole_quantity | fractional), draw(st.integers(min_value=0, max_value=100_000_000))) for _ in range(count)
     ]
 
 

@@ -108,8 +108,6 @@ def price(lines: Sequence[tuple[int, int]], step: int, billed_days: int, full_da
     amounts = tuple(round_half_up(q4 * unit * factor, denominator) for q4, unit in lines)
     net = sum(amounts)
     tax = round_half_up(net * tax4, SCALE4 * 100)
-    if billed_days == full_days:
-        months6 = step * _MONTHS_SCALE
-    else:
-        months6 = round_half_even(factor * _MONTHS_SCALE, full_days)
+    whole = billed_days == full_days
+    months6 = step * _MONTHS_SCALE if whole else round_half_even(factor * _MONTHS_SCALE, full_days)
     return MinorPrice(amounts, net, tax, net + tax, months6)
