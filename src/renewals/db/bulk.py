@@ -2,15 +2,17 @@
 
 The ORM and Core inserts process every value of every row in Python (type processors, defaults,
 parameter dictionaries); a billing run writes hundreds of thousands of rows, so it hands plain
-driver values to the driver instead. Values go in as the driver takes them: ints, strings and
-None; dates as ISO strings (`YYYY-MM-DD`), which both databases read into a DATE column, so the
-caller need not know which one it talks to. Columns left out get their Python-side default (e.g.
-`created_at`) evaluated once per call, or the database's own (an id's sequence).
+driver values to the driver instead: ints, strings and None, with dates as ISO strings
+(`YYYY-MM-DD`), which both databases read into a DATE column (SQLite stores that very text), so
+the caller need not know which database it talks to and the driver need not convert a date
+object per row. Columns left out get their Python-side default (e.g. `created_at`) evaluated
+once per call, or the database's own (an id's sequence).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Table, text
@@ -28,9 +30,9 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
         return []
     if session.get_bind().dialect.name == "postgresql":
         drawn = session.execute(
-            text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            text("SELECT array_agg(nextval(pg_get_serial_sequence(:table, 'id'))) FROM generate_series(1, :n)"),
             {"table": table.name, "n": count},
-        ).scalars()
+        ).scalar_one()
         return list(drawn)
     top = session.execute(text(f'SELECT coalesce(max(id), 0) FROM "{table.name}"')).scalar_one()  # noqa: S608
     return list(range(int(top) + 1, int(top) + 1 + count))
@@ -48,7 +50,11 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: It
         default: Any = column.default
         value = default.arg(None) if default.is_callable else default.arg
         processor = column.type.dialect_impl(dialect).bind_processor(dialect)
-        defaults.append((column.name, processor(value) if processor is not None else value))
+        value = processor(value) if processor is not None else value
+        if dialect.name == "postgresql" and value is not None:
+            # As COPY's text, once: cheaper than the driver converting a datetime on every row.
+            value = value.isoformat() if isinstance(value, date) else str(value)
+        defaults.append((column.name, value))
     names = [*columns, *(name for name, _ in defaults)]
     extra = tuple(value for _, value in defaults)
     quoted = ", ".join(f'"{name}"' for name in names)

@@ -98,10 +98,10 @@ _LINE_COLUMNS = (
 )
 # (invoice id, client id, currency, issue date, total minor) of an invoice a run issued.
 Issued = tuple[int, int, str, date, int]
-_Missing = tuple["_Terms", schedule_minor.MinorPeriod, schedule_minor.MinorPrice]
+_Missing = tuple["_Terms", date, date, "_Priced"]  # a contract's period (start, end) and its price
 
 
-@dataclass
+@dataclass(slots=True)
 class _Terms:
     id: int
     client_id: int
@@ -110,7 +110,8 @@ class _Terms:
     step: int
     currency: str
     tax4: int
-    terms_days: int
+    terms: timedelta
+    """payment terms: from issue to due date"""
     stop: date | None
     lines: list[tuple[str, int, int]]
     """(description, quantity × 10^4, monthly unit price in minor units)"""
@@ -143,16 +144,20 @@ def _load_chunk(session: Session, after_id: int, through: date, size: int) -> li
         .limit(size)
         .scalar_subquery()
     )
-    rows: Iterable[Any] = session.execute(  # typed by the unpacking below
-        select(
-            *_STORED_TERMS,
-            ContractLine.description,
-            type_coerce(ContractLine.quantity, BigInteger),
-            ContractLine.monthly_unit_price_minor,
+    rows: Iterable[Any] = (
+        session.connection()
+        .execute(  # Core rows, typed by the unpacking below
+            select(
+                *_STORED_TERMS,
+                ContractLine.description,
+                type_coerce(ContractLine.quantity, BigInteger),
+                ContractLine.monthly_unit_price_minor,
+            )
+            .outerjoin(ContractLine, ContractLine.contract_id == Contract.id)
+            .where(Contract.id.in_(ids))
+            .order_by(Contract.id, ContractLine.position)
         )
-        .outerjoin(ContractLine, ContractLine.contract_id == Contract.id)
-        .where(Contract.id.in_(ids))
-        .order_by(Contract.id, ContractLine.position)
+        .all()
     )
     chunk: dict[int, _Terms] = {}
     for cid, client_id, start, end, cycle, currency, tax4, days, status, terminated_on, desc, q4, unit in rows:
@@ -160,7 +165,8 @@ def _load_chunk(session: Session, after_id: int, through: date, size: int) -> li
         if terms is None:
             stop = terminated_on if status == "terminated" else None
             step = cycle_months(cycle)
-            terms = chunk[cid] = _Terms(cid, client_id, start, end, step, currency, tax4, days, stop, [])
+            due = timedelta(days=days)
+            terms = chunk[cid] = _Terms(cid, client_id, start, end, step, currency, tax4, due, stop, [])
         if desc is not None:
             terms.lines.append((desc, q4, unit))
     return list(chunk.values())
@@ -201,27 +207,45 @@ def _invoiced(session: Session, chunk: Sequence[_Terms]) -> _Invoiced:
     return _Invoiced(counts, exact)
 
 
+class _Priced(NamedTuple):
+    """One period's figures of one contract, and its line rows but for the invoice id."""
+
+    net: int
+    tax: int
+    total: int
+    status: str
+    lines: tuple[tuple[Any, ...], ...]
+
+
+def _price(terms: _Terms, step: int, billed_days: int, full_days: int) -> _Priced:
+    price = schedule_minor.price([(q4, unit) for _, q4, unit in terms.lines], step, billed_days, full_days, terms.tax4)
+    lines = tuple(
+        (position, desc, q4, unit, price.months6, amount)
+        for position, ((desc, q4, unit), amount) in enumerate(zip(terms.lines, price.line_amounts, strict=True))
+    )
+    return _Priced(price.net, price.tax, price.total, status_for(Figures(price.total)), lines)
+
+
 def _missing(chunk: Sequence[_Terms], through: date, invoiced: _Invoiced) -> list[_Missing]:
     """Every period of the chunk's contracts due through ``through`` and not invoiced, priced."""
     counts, exact = invoiced.counts, invoiced.exact
+    periods = schedule_minor.periods
     missing: list[_Missing] = []
     for terms in chunk:
         if not terms.lines:
             continue
         done = counts[terms.id][0] if terms.id in counts else 0
-        amounts = [(q4, unit) for _, q4, unit in terms.lines]
+        step = terms.step
         # Whole periods of one contract cost the same: price each distinct length once.
-        priced: dict[int, schedule_minor.MinorPrice] = {}
-        for period in schedule_minor.periods(terms.start, terms.end, terms.step, terms.stop, through, done):
-            if exact and (terms.id, period.start) in exact:
+        priced: dict[int, _Priced] = {}
+        for start, end, billed, full in periods(terms.start, terms.end, step, terms.stop, through, done):
+            if exact and (terms.id, start) in exact:
                 continue
-            key = period.billed_days * 1000 + period.full_days
+            key = 0 if billed == full else billed * 1000 + full
             price = priced.get(key)
             if price is None:
-                price = priced[key] = schedule_minor.price(
-                    amounts, terms.step, period.billed_days, period.full_days, terms.tax4
-                )
-            missing.append((terms, period, price))
+                price = priced[key] = _price(terms, step, billed, full)
+            missing.append((terms, start, end, price))
     return missing
 
 
@@ -233,12 +257,11 @@ def _issue(session: Session, missing: Sequence[_Missing], run_id: int) -> list[I
     invoices: list[tuple[Any, ...]] = []
     lines: list[tuple[Any, ...]] = []
     issued: list[Issued] = []
-    statuses = {True: status_for(Figures(0)), False: status_for(Figures(1))}
-    for invoice_id, (terms, period, price) in zip(ids, missing, strict=True):
-        start = period.start
-        issue = start.isoformat()
+    add_invoice, add_line, add_issued = invoices.append, lines.append, issued.append
+    for invoice_id, (terms, start, end, price) in zip(ids, missing, strict=True):
         total = price.total
-        invoices.append(
+        issue = start.isoformat()
+        add_invoice(
             (
                 invoice_id,
                 invoice_number("INV", start.year, invoice_id),
@@ -246,40 +269,39 @@ def _issue(session: Session, missing: Sequence[_Missing], run_id: int) -> list[I
                 terms.id,
                 run_id,
                 issue,
-                period.end.isoformat(),
+                end.isoformat(),
                 issue,
-                (start + timedelta(days=terms.terms_days)).isoformat(),
+                (start + terms.terms).isoformat(),
                 terms.currency,
                 price.net,
                 price.tax,
                 total,
                 total,
-                statuses[total <= 0],
+                price.status,
             )
         )
-        months6 = price.months6
-        lines.extend(
-            (invoice_id, position, desc, q4, unit, months6, amount)
-            for position, ((desc, q4, unit), amount) in enumerate(zip(terms.lines, price.line_amounts, strict=True))
-        )
-        issued.append((invoice_id, terms.client_id, terms.currency, start, total))
+        key = (invoice_id,)
+        for line in price.lines:
+            add_line(key + line)
+        add_issued((invoice_id, terms.client_id, terms.currency, start, total))
     insert_rows(session, _table(Invoice), _INVOICE_COLUMNS, invoices)
     insert_rows(session, _table(InvoiceLine), _LINE_COLUMNS, lines)
     return issued
 
 
-def apply_unapplied_credit(session: Session, issued: Sequence[Issued]) -> int:
+def apply_unapplied_credit(session: Session, issued: Sequence[Issued], low: int, high: int) -> int:
     """Pay freshly issued invoices from their clients' unapplied credit, oldest credit first.
 
     ``issued`` holds ``(invoice id, client id, currency, issue date, total minor)`` of invoices no
-    other transaction has touched yet. The payments are locked (PostgreSQL ``FOR UPDATE``; SQLite
-    holds the write lock already), so two runs never spend the same credit twice. Each allocation
-    takes effect on the later of the invoice's issue date and the payment's received date.
-    Return the number of allocations made.
+    other transaction has touched yet, of contracts with ids from ``low`` to ``high``. The
+    payments are locked (PostgreSQL ``FOR UPDATE``; SQLite holds the write lock already), so two
+    runs never spend the same credit twice. Each allocation takes effect on the later of the
+    invoice's issue date and the payment's received date. Return the number of allocations made.
     """
     if not issued:
         return 0
-    clients = sorted({client_id for _, client_id, _, _, _ in issued})
+    # The clients of the contracts billed (a subquery: no list of ids bound).
+    clients = select(Contract.client_id).where(Contract.id.between(low, high))
     credits = session.execute(
         select(Payment.id, Payment.client_id, Payment.currency, Payment.unapplied_minor, Payment.received_on)
         .where(Payment.client_id.in_(clients), Payment.unapplied_minor > 0, Payment.reversed.is_(False))
@@ -385,7 +407,7 @@ def bill_slice(session: Session, run_id: int, through: date, after_id: int, size
     if not chunk:
         return None
     issued = _issue(session, _missing(chunk, through, _invoiced(session, chunk)), run_id)
-    credit = apply_unapplied_credit(session, issued)
+    credit = apply_unapplied_credit(session, issued, chunk[0].id, chunk[-1].id)
     runs = _table(BillingRun)
     session.execute(
         update(runs)
