@@ -33,10 +33,12 @@ def test_rounding_is_half_up_away_from_zero_and_half_even_for_months() -> None:
 def test_a_krw_period_cut_at_half_a_month_rounds_the_half_won_up() -> None:
     # 14 of February's 28 days of 1,957,501 won: 978,750.5 → 978,751; 10 % tax 97,875.1 → 97,875.
     (january, february) = schedule_minor.periods(date(2026, 1, 1), date(2026, 2, 14), 1, None, date(2026, 12, 31))
+    _, _, billed, full = february
 
-    priced = schedule_minor.price([(10_000, 1_957_501)], 1, february.billed_days, february.full_days, 100_000)
+    priced = schedule_minor.price([(10_000, 1_957_501)], 1, billed, full, 100_000)
 
-    assert (january.whole, february.whole) == (True, False)
+    assert january == (date(2026, 1, 1), date(2026, 1, 31), 31, 31)
+    assert (billed, full) == (14, 28)
     assert (priced.net, priced.tax, priced.total, priced.months6) == (978_751, 97_875, 1_076_626, 500_000)
 
 
@@ -110,11 +112,11 @@ def test_the_integer_schedule_gives_the_decimal_schedules_periods_and_figures(
     expected = [p for p in billing_periods(start, end, cycle, stop, first_index=first_index) if p.start <= through]
     got = list(schedule_minor.periods(start, end, step, stop, through, first_index))
 
-    assert [(p.start, p.end) for p in got] == [(p.start, p.end) for p in expected]
-    for fast, oracle in zip(got, expected, strict=True):
-        assert fast.whole == (oracle.ratio == step)
-        assert fast.start == add_months(start, oracle.index * step)
-        priced = schedule_minor.price(lines, step, fast.billed_days, fast.full_days, tax4)
+    assert [(p_start, p_end) for p_start, p_end, _, _ in got] == [(p.start, p.end) for p in expected]
+    for (p_start, _, billed, full), oracle in zip(got, expected, strict=True):
+        assert (billed == full) == (oracle.ratio == step)
+        assert p_start == add_months(start, oracle.index * step)
+        priced = schedule_minor.price(lines, step, billed, full, tax4)
         amounts = period_amounts(decimal_lines, oracle, currency, tax_rate)
         assert priced.line_amounts == tuple(money.to_minor(line.amount, currency) for line in amounts.lines)
         assert (priced.net, priced.tax, priced.total) == (

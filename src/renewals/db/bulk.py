@@ -38,7 +38,7 @@ def reserve_ids(session: Session, table: Table, count: int) -> list[int]:
     return list(range(int(top) + 1, int(top) + 1 + count))
 
 
-def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> None:
     """Insert `rows` (tuples of plain driver values in the order of `columns`) into `table` in the
     session's transaction. Raise what the driver raises (e.g. on a unique key already taken)."""
     bind = session.get_bind()
@@ -61,9 +61,10 @@ def insert_rows(session: Session, table: Table, columns: Sequence[str], rows: It
     raw = session.connection().connection.driver_connection
     if dialect.name == "postgresql":
         with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:  # type: ignore[union-attr]
+            write = copy.write_row
             for row in rows:
-                copy.write_row((*row, *extra))
+                write(row + extra if extra else row)
         return
     marks = ", ".join("?" for _ in names)
     statement = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'  # noqa: S608
-    raw.executemany(statement, [(*row, *extra) for row in rows] if extra else rows)  # type: ignore[union-attr]
+    raw.executemany(statement, (row + extra for row in rows) if extra else rows)  # type: ignore[union-attr]

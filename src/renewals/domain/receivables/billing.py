@@ -231,21 +231,22 @@ def _missing(chunk: Sequence[_Terms], through: date, invoiced: _Invoiced) -> lis
     counts, exact = invoiced.counts, invoiced.exact
     periods = schedule_minor.periods
     missing: list[_Missing] = []
+    add = missing.append
     for terms in chunk:
         if not terms.lines:
             continue
         done = counts[terms.id][0] if terms.id in counts else 0
         step = terms.step
-        # Whole periods of one contract cost the same: price each distinct length once.
-        priced: dict[int, _Priced] = {}
+        whole: _Priced | None = None  # whole periods of one contract cost the same: priced once
         for start, end, billed, full in periods(terms.start, terms.end, step, terms.stop, through, done):
             if exact and (terms.id, start) in exact:
                 continue
-            key = 0 if billed == full else billed * 1000 + full
-            price = priced.get(key)
-            if price is None:
-                price = priced[key] = _price(terms, step, billed, full)
-            missing.append((terms, start, end, price))
+            if billed != full:
+                add((terms, start, end, _price(terms, step, billed, full)))
+            else:
+                if whole is None:
+                    whole = _price(terms, step, 1, 1)
+                add((terms, start, end, whole))
     return missing
 
 

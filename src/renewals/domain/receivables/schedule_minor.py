@@ -18,7 +18,7 @@ close to a tie.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -28,17 +28,8 @@ _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _ONE_DAY = timedelta(days=1)
 
 
-class MinorPeriod(NamedTuple):
-    """One billing period: its dates, and the days billed out of the full period's days."""
-
-    start: date
-    end: date
-    billed_days: int
-    full_days: int
-
-    @property
-    def whole(self) -> bool:
-        return self.billed_days == self.full_days
+# One billing period: (start, end, days billed, days of the full period); whole when the two agree.
+MinorPeriod = tuple[date, date, int, int]
 
 
 class MinorPrice(NamedTuple):
@@ -81,23 +72,25 @@ def add_months(anchor: date, months: int) -> date:
 
 def periods(
     start: date, end: date, step: int, stop: date | None, through: date, first_index: int = 0
-) -> Iterator[MinorPeriod]:
+) -> list[MinorPeriod]:
     """The periods of `schedule.billing_periods(start, end, cycle, stop)` from `first_index` on
     whose start is on or before `through`, with `step` the cycle's months. The term is assumed
-    valid (end on or after start), as stored contracts are."""
+    valid (end on or after start), as stored contracts are. Plain tuples: a run makes millions."""
     last_day = end if stop is None else min(end, stop)
     limit = through if through < last_day else last_day
     k = first_index
     period_start = add_months(start, k * step)
+    found: list[MinorPeriod] = []
     while period_start <= limit:
         k += 1
         next_start = add_months(start, k * step)
         full_days = (next_start - period_start).days
         if next_start <= last_day:  # the period ends before the term does: whole
-            yield MinorPeriod(period_start, next_start - _ONE_DAY, full_days, full_days)
+            found.append((period_start, next_start - _ONE_DAY, full_days, full_days))
         else:
-            yield MinorPeriod(period_start, last_day, (last_day - period_start).days + 1, full_days)
+            found.append((period_start, last_day, (last_day - period_start).days + 1, full_days))
         period_start = next_start
+    return found
 
 
 def price(lines: Sequence[tuple[int, int]], step: int, billed_days: int, full_days: int, tax4: int) -> MinorPrice:
