@@ -132,42 +132,38 @@ def _table(model: type[Any]) -> Table:
 
 
 def _load_chunk(session: Session, after_id: int, through: date, size: int) -> list[_Terms]:
-    """One query: the next ``size`` billable contracts after ``after_id``, with their lines.
+    """Two queries: the next ``size`` billable contracts after ``after_id``, then their lines.
 
     A contract without lines comes back with none (it has nothing to bill) but still moves the
     chunk forward. Quantities and tax rates come as stored (scaled integers), prices in minor units.
     """
-    ids = (
-        select(Contract.id)
+    conn = session.connection()  # Core rows: nothing to track, typed by the unpacking below
+    contracts: Iterable[Any] = conn.execute(
+        select(*_STORED_TERMS)
         .where(Contract.id > after_id, Contract.status.in_(BILLED_STATUSES), Contract.start_date <= through)
         .order_by(Contract.id)
         .limit(size)
-        .scalar_subquery()
-    )
-    rows: Iterable[Any] = (
-        session.connection()
-        .execute(  # Core rows, typed by the unpacking below
-            select(
-                *_STORED_TERMS,
-                ContractLine.description,
-                type_coerce(ContractLine.quantity, BigInteger),
-                ContractLine.monthly_unit_price_minor,
-            )
-            .outerjoin(ContractLine, ContractLine.contract_id == Contract.id)
-            .where(Contract.id.in_(ids))
-            .order_by(Contract.id, ContractLine.position)
-        )
-        .all()
-    )
+    ).all()
     chunk: dict[int, _Terms] = {}
-    for cid, client_id, start, end, cycle, currency, tax4, days, status, terminated_on, desc, q4, unit in rows:
+    for cid, client_id, start, end, cycle, currency, tax4, days, status, terminated_on in contracts:
+        stop = terminated_on if status == "terminated" else None
+        due = timedelta(days=days)
+        chunk[cid] = _Terms(cid, client_id, start, end, cycle_months(cycle), currency, tax4, due, stop, [])
+    if not chunk:
+        return []
+    lines: Iterable[Any] = conn.execute(
+        select(
+            ContractLine.contract_id,
+            ContractLine.description,
+            type_coerce(ContractLine.quantity, BigInteger),
+            ContractLine.monthly_unit_price_minor,
+        )
+        .where(ContractLine.contract_id.between(min(chunk), max(chunk)))
+        .order_by(ContractLine.contract_id, ContractLine.position)
+    ).all()
+    for cid, desc, q4, unit in lines:
         terms = chunk.get(cid)
-        if terms is None:
-            stop = terminated_on if status == "terminated" else None
-            step = cycle_months(cycle)
-            due = timedelta(days=days)
-            terms = chunk[cid] = _Terms(cid, client_id, start, end, step, currency, tax4, due, stop, [])
-        if desc is not None:
+        if terms is not None:  # not a contract in between that is not billed (a draft, say)
             terms.lines.append((desc, q4, unit))
     return list(chunk.values())
 
@@ -207,23 +203,31 @@ def _invoiced(session: Session, chunk: Sequence[_Terms]) -> _Invoiced:
     return _Invoiced(counts, exact)
 
 
-class _Priced(NamedTuple):
-    """One period's figures of one contract, and its line rows but for the invoice id."""
+# A new invoice's status: open when it asks for money, paid when its total is nothing.
+_FRESH_STATUS = {True: status_for(Figures(1)), False: status_for(Figures(0))}
 
-    net: int
-    tax: int
+
+class _Priced(NamedTuple):
+    """One period's figures of one contract: its total, the invoice's columns from `currency`
+    to `status`, and its line rows but for the invoice id."""
+
     total: int
-    status: str
+    figures: tuple[Any, ...]
     lines: tuple[tuple[Any, ...], ...]
 
 
 def _price(terms: _Terms, step: int, billed_days: int, full_days: int) -> _Priced:
     price = schedule_minor.price([(q4, unit) for _, q4, unit in terms.lines], step, billed_days, full_days, terms.tax4)
+    months6 = price.months6
     lines = tuple(
-        (position, desc, q4, unit, price.months6, amount)
-        for position, ((desc, q4, unit), amount) in enumerate(zip(terms.lines, price.line_amounts, strict=True))
+        [
+            (position, desc, q4, unit, months6, amount)
+            for position, ((desc, q4, unit), amount) in enumerate(zip(terms.lines, price.line_amounts, strict=True))
+        ]
     )
-    return _Priced(price.net, price.tax, price.total, status_for(Figures(price.total)), lines)
+    total = price.total
+    status = _FRESH_STATUS[total > 0]
+    return _Priced(total, (terms.currency, price.net, price.tax, total, total, status), lines)
 
 
 def _missing(chunk: Sequence[_Terms], through: date, invoiced: _Invoiced) -> list[_Missing]:
@@ -250,17 +254,15 @@ def _missing(chunk: Sequence[_Terms], through: date, invoiced: _Invoiced) -> lis
     return missing
 
 
-def _issue(session: Session, missing: Sequence[_Missing], run_id: int) -> list[Issued]:
-    """Write the missing invoices, numbered, and their lines; return what was issued."""
-    if not missing:
-        return []
+def _issue(session: Session, missing: Sequence[_Missing], run_id: int, with_credit: set[int]) -> list[Issued]:
+    """Write the missing invoices, numbered, and their lines; return those of the clients in
+    ``with_credit`` (the ones unapplied credit may pay)."""
     ids = reserve_ids(session, _table(Invoice), len(missing))
     invoices: list[tuple[Any, ...]] = []
     lines: list[tuple[Any, ...]] = []
     issued: list[Issued] = []
-    add_invoice, add_line, add_issued = invoices.append, lines.append, issued.append
+    add_invoice, add_line = invoices.append, lines.append
     for invoice_id, (terms, start, end, price) in zip(ids, missing, strict=True):
-        total = price.total
         issue = start.isoformat()
         add_invoice(
             (
@@ -273,21 +275,32 @@ def _issue(session: Session, missing: Sequence[_Missing], run_id: int) -> list[I
                 end.isoformat(),
                 issue,
                 (start + terms.terms).isoformat(),
-                terms.currency,
-                price.net,
-                price.tax,
-                total,
-                total,
-                price.status,
+                *price.figures,
             )
         )
         key = (invoice_id,)
         for line in price.lines:
             add_line(key + line)
-        add_issued((invoice_id, terms.client_id, terms.currency, start, total))
+        if terms.client_id in with_credit:
+            issued.append((invoice_id, terms.client_id, terms.currency, start, price.total))
     insert_rows(session, _table(Invoice), _INVOICE_COLUMNS, invoices)
     insert_rows(session, _table(InvoiceLine), _LINE_COLUMNS, lines)
     return issued
+
+
+def _clients_with_credit(session: Session, low: int, high: int) -> set[int]:
+    """The clients of the contracts from ``low`` to ``high`` that have unapplied credit."""
+    return set(
+        session.execute(
+            select(Payment.client_id)
+            .where(
+                Payment.client_id.in_(select(Contract.client_id).where(Contract.id.between(low, high))),
+                Payment.unapplied_minor > 0,
+                Payment.reversed.is_(False),
+            )
+            .distinct()
+        ).scalars()
+    )
 
 
 def apply_unapplied_credit(session: Session, issued: Sequence[Issued], low: int, high: int) -> int:
@@ -407,19 +420,23 @@ def bill_slice(session: Session, run_id: int, through: date, after_id: int, size
     chunk = _load_chunk(session, after_id, through, size)
     if not chunk:
         return None
-    issued = _issue(session, _missing(chunk, through, _invoiced(session, chunk)), run_id)
-    credit = apply_unapplied_credit(session, issued, chunk[0].id, chunk[-1].id)
+    missing = _missing(chunk, through, _invoiced(session, chunk))
+    low, high = chunk[0].id, chunk[-1].id
+    credit = 0
+    if missing:
+        issued = _issue(session, missing, run_id, _clients_with_credit(session, low, high))
+        credit = apply_unapplied_credit(session, issued, low, high)
     runs = _table(BillingRun)
     session.execute(
         update(runs)
         .where(runs.c.id == run_id)
         .values(
             contracts_scanned=runs.c.contracts_scanned + len(chunk),
-            invoices_issued=runs.c.invoices_issued + len(issued),
+            invoices_issued=runs.c.invoices_issued + len(missing),
             credit_applied=runs.c.credit_applied + credit,
         )
     )
-    return Slice(chunk[0].id, chunk[-1].id, len(chunk), len(issued), credit)
+    return Slice(low, high, len(chunk), len(missing), credit)
 
 
 def finish_run(session: Session, run_id: int, actor: User | None) -> BillingSummary:

@@ -98,7 +98,7 @@ def price(lines: Sequence[tuple[int, int]], step: int, billed_days: int, full_da
     are ``(quantity × 10^4, monthly unit price in minor units)``, `tax4` the tax percentage × 10^4."""
     denominator = SCALE4 * full_days
     factor = step * billed_days
-    amounts = tuple(round_half_up(q4 * unit * factor, denominator) for q4, unit in lines)
+    amounts = tuple([round_half_up(q4 * unit * factor, denominator) for q4, unit in lines])
     net = sum(amounts)
     tax = round_half_up(net * tax4, SCALE4 * 100)
     whole = billed_days == full_days
