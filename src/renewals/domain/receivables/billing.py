@@ -1,7 +1,7 @@
 """The billing run: issue every invoice whose period starts on or before a date, set-based.
 
 A run is cut into slices of contracts in id order (`CHUNK` contracts each). A slice reads its
-contracts with their lines in one query and the periods they already invoiced in one more,
+contracts and their lines in two narrow queries and the periods they already invoiced in one more,
 prices the missing periods in integer minor units (`schedule_minor`, held to the Decimal
 `schedule` by a property test), and bulk-inserts the invoices and their lines (`db.bulk`: COPY
 on PostgreSQL, one executemany on SQLite) with ids reserved up front, so each invoice is numbered
@@ -47,7 +47,7 @@ from renewals.domain.audit import record
 from renewals.domain.receivables import schedule_minor
 from renewals.domain.receivables.allocation import OpenItem, allocate_oldest_first
 from renewals.domain.receivables.ledger import Figures, invoice_number, status_for
-from renewals.domain.receivables.schedule import add_months, cycle_months
+from renewals.domain.receivables.schedule import cycle_months
 from renewals.domain.receivables.schemas import BillingSummary
 
 BILLED_STATUSES = ("active", "terminated", "expired", "renewed")
@@ -188,7 +188,9 @@ def _invoiced(session: Session, chunk: Sequence[_Terms]) -> _Invoiced:
     ).all()
     counts = {contract_id: (n, latest) for contract_id, n, latest in rows}
     irregular = [
-        t.id for t in chunk if t.id in counts and add_months(t.start, (counts[t.id][0] - 1) * t.step) != counts[t.id][1]
+        t.id
+        for t in chunk
+        if t.id in counts and schedule_minor.add_months(t.start, (counts[t.id][0] - 1) * t.step) != counts[t.id][1]
     ]
     exact: set[tuple[int, date]] = set()
     if irregular:
