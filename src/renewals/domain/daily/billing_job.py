@@ -75,7 +75,7 @@ def run(
         run_billing_in_slices(
             sessions, through, requested_by, chunk_size=chunk_size, in_slice=progress, at_end=complete
         )
-    except Exception:
+    except BaseException:  # an error, or the worker's time limit interrupting the run
         with unit_of_work(sessions) as session:
             jobs.release(session, job_id)
         raise
