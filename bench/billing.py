@@ -1,9 +1,10 @@
-"""The billing run (`run_billing`) over a book of contracts with nothing billed yet.
+"""The billing run (`run_billing_in_slices`) over a book of contracts with nothing billed yet.
 
 Book: ``bench.generate`` "billing" — active contracts with one to three lines that started in
 the 150 days before AS_OF, so a run through AS_OF issues about 2.5 invoices a contract.
 
-* first run: issues every invoice (with its lines), one transaction, committed;
+* first run: issues every invoice (with its lines), committed slice by slice as the API and the
+  job run it (`run_billing_in_slices`); the note gives its Python CPU per invoice;
 * second run: the same date again must issue nothing (idempotence) — what the daily run costs
   over a book that is already billed;
 * baseline for the first run: inserting the same invoice and line rows with a plain Core
@@ -14,6 +15,7 @@ the 150 days before AS_OF, so a run through AS_OF issues about 2.5 invoices a co
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import cast
 
@@ -21,7 +23,7 @@ from sqlalchemy import Table, func, select
 
 from bench.common import AS_OF, Database, Row, Section, best_of, timed
 from renewals.db.models import Contract, ContractLine, Invoice, InvoiceLine
-from renewals.domain.receivables.billing import BILLED_STATUSES, run_billing
+from renewals.domain.receivables.billing import BILLED_STATUSES, run_billing_in_slices
 
 NAME = "billing"
 TITLE = "Billing run"
@@ -31,14 +33,14 @@ _CHUNK = 5000  # invoices read back per baseline insert
 
 
 def measure(db: Database, scale: int, section: Section, repeat: int) -> None:
-    with timed() as first_t, db.unit() as session:
-        first = run_billing(session, AS_OF, None)
-    with timed() as second_t, db.unit() as session:
-        second = run_billing(session, AS_OF, None)
+    with timed() as first_t:
+        first = run_billing_in_slices(db.sessions, AS_OF, None)
+    with timed() as second_t:
+        second = run_billing_in_slices(db.sessions, AS_OF, None)
     with db.engine.connect() as conn:
         invoices = int(conn.scalar(select(func.count()).select_from(Invoice)) or 0)
         lines = int(conn.scalar(select(func.count()).select_from(InvoiceLine)) or 0)
-    floor = _insert_floor(db)
+    floor, floor_cpu = _insert_floor(db)
     section.add(
         Row(
             scale,
@@ -69,12 +71,21 @@ def measure(db: Database, scale: int, section: Section, repeat: int) -> None:
         f"{lines:,} invoice lines in the database); second run scanned {second.contracts_scanned:,} "
         f"contracts and issued {second.invoices_issued:,}"
     )
+    per_invoice = first_t.cpu / first.invoices_issued * 1e6 if first.invoices_issued else 0.0
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    floor_per_invoice = floor_cpu / first.invoices_issued * 1e6 if first.invoices_issued else 0.0
+    section.note(
+        f"{scale:,} contracts: {per_invoice:.1f} µs of Python CPU per invoice issued "
+        f"(the plain insert alone: {floor_per_invoice:.1f} µs; on SQLite both include the database "
+        f"engine, which runs in this process); load average (1, 5, 15 min) after the runs: {load}"
+    )
     if second.invoices_issued != 0 or first.invoices_issued != invoices:
         section.note("NOT IDEMPOTENT: the second run issued invoices or the counts disagree")
 
 
-def _insert_floor(db: Database) -> float:
-    """Seconds to insert copies of every issued invoice and its lines with a plain executemany.
+def _insert_floor(db: Database) -> tuple[float, float]:
+    """Seconds (wall, and this process's CPU) to insert copies of every issued invoice and its
+    lines with a plain executemany.
 
     The copies get new ids and period starts a century later (the unique key), no number; only
     the inserts are timed, and the transaction is rolled back.
@@ -83,7 +94,7 @@ def _insert_floor(db: Database) -> float:
     lines = cast(Table, InvoiceLine.__table__)
     inv_cols = [c for c in inv.c if c.name not in ("id", "number")]
     line_cols = [c for c in lines.c if c.name not in ("id", "invoice_id")]
-    spent = 0.0
+    spent = spent_cpu = 0.0
     with db.engine.connect() as conn:
         trans = conn.begin()
         try:
@@ -117,9 +128,10 @@ def _insert_floor(db: Database) -> float:
                     conn.execute(inv.insert(), invoice_rows)
                     conn.execute(lines.insert(), line_rows)
                 spent += t.wall
+                spent_cpu += t.cpu
         finally:
             trans.rollback()
-    return spent
+    return spent, spent_cpu
 
 
 def _later(day: date) -> date:

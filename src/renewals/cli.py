@@ -153,7 +153,7 @@ def cmd_billing_run(args: argparse.Namespace, settings: Settings) -> int:
 
     import msgspec
 
-    from renewals.domain.receivables.billing import run_billing
+    from renewals.domain.receivables.billing import run_billing_in_slices
 
     through = args.through or clock.today(settings.timezone)
     check_run_day(
@@ -166,8 +166,7 @@ def cmd_billing_run(args: argparse.Namespace, settings: Settings) -> int:
     )
     engine = make_engine(settings.database_url)
     try:
-        with unit_of_work(make_sessionmaker(engine)) as session:
-            summary = run_billing(session, through, None)
+        summary = run_billing_in_slices(make_sessionmaker(engine), through, None)
     finally:
         engine.dispose()
     print(json.dumps(msgspec.to_builtins(summary), indent=2))

@@ -56,9 +56,8 @@ def scans_chunk(*, job_id: int, as_of: str, kind: str, lo: int, hi: int) -> None
 
 
 def billing_run(*, job_id: int, through: str) -> None:
-    """Issue the invoices due through a date as one job."""
-    with unit_of_work(runtime.current().sessions) as session:
-        billing_job.run(session, job_id, date.fromisoformat(through), clock.now())
+    """Issue the invoices due through a date as one job, committed slice by slice."""
+    billing_job.run(runtime.current().sessions, job_id, date.fromisoformat(through), clock.now)
 
 
 def jobs_fail(*, job_id: int, error: str) -> None:

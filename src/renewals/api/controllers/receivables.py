@@ -15,7 +15,7 @@ from renewals.api.tabular import CSV_OUT, listing
 from renewals.db.uow import rehearse
 from renewals.domain.pagination import Page
 from renewals.domain.receivables import invoices, payments
-from renewals.domain.receivables.billing import run_billing
+from renewals.domain.receivables.billing import run_billing, run_billing_in_slices
 from renewals.domain.receivables.schemas import (
     BillingRunIn,
     BillingSummary,
@@ -176,4 +176,5 @@ class BillingController(Controller):
             if data.dry_run:
                 summary = rehearse(session, lambda: run_billing(session, data.through, me))
                 return msgspec.structs.replace(summary, dry_run=True)
-            return run_billing(session, data.through, me)
+        # Committed slice by slice, so the run never holds the write lock for long.
+        return run_billing_in_slices(state_of(request).sessions, data.through, me.id)

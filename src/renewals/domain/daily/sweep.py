@@ -6,6 +6,8 @@ scheduler sweeps every few minutes and sends again:
 
 * jobs still `queued` past `LOST_AFTER`;
 * scan jobs `running` with chunks not done and no chunk finished within `LOST_AFTER`;
+* billing jobs `running` with no slice committed within `LOST_AFTER` (their heartbeat): put back
+  in the queue and sent again, to bill what is still missing;
 * notices and batches still `queued` or `rendering` past `LOST_AFTER`.
 
 Every receiver is idempotent (a job starts once, a chunk is claimed once, a notice is claimed by
@@ -43,11 +45,15 @@ def sweep(session: Session, at: datetime, lost_after: timedelta = LOST_AFTER) ->
     recent_progress = exists().where(JobChunk.job_id == Job.id, JobChunk.done_at >= cutoff)
     for job in session.scalars(
         select(Job)
-        .where(Job.status == "running", Job.kind == "scan", Job.started_at < cutoff, ~recent_progress)
+        .where(Job.status == "running", Job.kind.in_(("scan", "billing")), Job.started_at < cutoff, ~recent_progress)
         .order_by(Job.id)
         .limit(PER_SWEEP)
     ):
-        counts["chunks"] += scan_job.resend_unfinished_chunks(session, job)
+        if job.kind == "scan":
+            counts["chunks"] += scan_job.resend_unfinished_chunks(session, job)
+        elif jobs.release(session, job.id):
+            jobs.resend(session, job)
+            counts["jobs"] += 1
     unfinished = ("queued", "rendering")
     for notice_id in session.scalars(
         select(Notice.id)

@@ -101,6 +101,19 @@ def start(session: Session, job_id: int, at: datetime) -> Job | None:
     return job
 
 
+def release(session: Session, job_id: int) -> bool:
+    """Put a running job back in the queue, so that the message sent again for it (a retry, or
+    the sweeper's) starts it anew; False when it was not running. For jobs whose work is
+    idempotent and committed in parts, such as a billing run."""
+    released: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+        update(Job)
+        .where(Job.id == job_id, Job.status == "running")
+        .values(status="queued")
+        .execution_options(synchronize_session=False)
+    )
+    return bool(released.rowcount)
+
+
 def finish(session: Session, job: Job, result: dict[str, Any], at: datetime) -> None:
     """Mark a running job done with its result."""
     job.status = "done"
