@@ -36,6 +36,7 @@ from renewals.domain.notices.schemas import ReplyIn, ReplyOut
 from renewals.domain.notices.sharing import link_for_token
 from renewals.domain.receivables.invoices import snapshot as invoice_snapshot
 from renewals.domain.receivables.ledger import OPEN_STATUSES
+from renewals.domain.renewals import risk
 from renewals.domain.renewals import rules as renewal_rules
 from renewals.domain.renewals.records import open_renewal_for
 from renewals.domain.renewals.records import snapshot as renewal_snapshot
@@ -296,6 +297,7 @@ def _renewal_answer(
         )
     )
     session.flush()
+    risk.refresh_renewal(session, renewal.id, today)
     after = renewal_snapshot(renewal)
     if after != before:
         audit.append(

@@ -29,6 +29,7 @@ from renewals.domain.receivables.allocation import (
 from renewals.domain.receivables.invoices import refresh
 from renewals.domain.receivables.queries import not_disputed, unpaid
 from renewals.domain.receivables.schemas import AllocationOut, PaymentIn, PaymentOut, ReversalIn
+from renewals.domain.renewals import risk
 from renewals.errors import Conflict, NotFound, ValidationFailed
 
 MAX_KEY = 200
@@ -186,6 +187,8 @@ def record_payment(
     session.flush()
     # A settled invoice's reminders and its client's credit warning go at once, not at the next scan.
     resolve_for_invoices(session, [a.invoice_id for a in decided.allocations], today)
+    if decided.allocations:
+        risk.refresh_client(session, payment.client_id, today)
     session.refresh(payment, ["allocations"])
     body = _body(payment)
     payment.first_response = body
@@ -240,6 +243,7 @@ def reverse_payment(session: Session, actor: User, payment_id: int, data: Revers
     payment.reversed, payment.reversed_on, payment.unapplied_minor = True, reversed_on, 0
     payment.reversal_reason = (data.reason or "").strip() or None
     session.flush()
+    risk.refresh_client(session, payment.client_id, today)
     record(
         session, actor, "reverse", "payment", payment.id, before, _body(payment) | {"reason": payment.reversal_reason}
     )
