@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from renewals import clock
 from renewals.db.models import Activity, AuditEntry, Contract
+from renewals.domain.renewals.risk import refresh_all
 from tests.factories import make_client, make_user
 from tests.integration.renewals_arrange import contract_ending, open_invoice
 
@@ -418,6 +419,7 @@ def test_worklist_by_risk_puts_the_client_in_dunning_first(api, book, session):
     _, later = renewal_for(session, book, end=date(2026, 10, 31))
     open_invoice(session, contract=indebted, due=date(2026, 4, 1), balance="3000.00", dunning_level=4)
     open_invoice(session, contract=indebted, due=date(2026, 6, 20), balance="1000.00")  # not yet due
+    refresh_all(session, date(2026, 6, 1))  # the day's scan scores the renewals (the invoices were written directly)
     session.commit()
 
     items = api.get("/api/v1/renewals?as_of=2026-06-01&sort=risk", book["mina"]).json()["items"]
