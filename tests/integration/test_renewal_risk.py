@@ -77,29 +77,23 @@ def check(session, as_of):
 
 @pytest.fixture
 def world(session):
-    mina = make_user(session, role="account_manager", name="Mina")
-    wei = make_user(session, role="account_manager", name="Wei")
-    finance = make_user(session, role="finance")
-    manager = make_user(session, role="manager")
-    acme = make_client(session, owner=mina, name="Acme")
-    other = make_client(session, owner=wei, name="Globex")
+    roles = {"mina": "account_manager", "wei": "account_manager", "finance": "finance", "manager": "manager"}
+    people = {name: make_user(session, role=role, name=name.title()) for name, role in roles.items()}
+    acme = make_client(session, owner=people["mina"], name="Acme")
+    other = make_client(session, owner=people["wei"], name="Globex")
     # The client's overdue balance counts against each of its contracts, in months of that contract.
     soon, soon_renewal = contract_ending(
-        session, client=acme, actor=mina, end=date(2026, 9, 30), as_of=AS_OF, lines=[("Rack", "10", "1000.00")]
+        session, client=acme, actor=people["mina"], end=date(2026, 9, 30), as_of=AS_OF, lines=[("Rack", "10", "1000")]
     )
     later, later_renewal = contract_ending(
-        session, client=acme, actor=mina, end=date(2026, 11, 20), as_of=AS_OF, lines=[("Rack", "1", "1000.00")]
+        session, client=acme, actor=people["mina"], end=date(2026, 11, 20), as_of=AS_OF, lines=[("Rack", "1", "1000")]
     )
-    contract_ending(session, client=other, actor=wei, end=date(2026, 8, 15), as_of=AS_OF)
+    contract_ending(session, client=other, actor=people["wei"], end=date(2026, 8, 15), as_of=AS_OF)
     old = open_invoice(session, contract=soon, due=date(2026, 3, 1), balance="1500.00")
     open_invoice(session, contract=later, due=date(2026, 4, 20), balance="3000.00")
     open_invoice(session, contract=later, due=date(2026, 6, 20), balance="1000.00")  # not yet due
     session.commit()
-    return {
-        "mina": mina,
-        "wei": wei,
-        "finance": finance,
-        "manager": manager,
+    return people | {
         "acme": acme,
         "soon": soon,
         "later": later,
