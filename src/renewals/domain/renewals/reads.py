@@ -25,7 +25,7 @@ from renewals.domain.pagination import check_window
 from renewals.domain.receivables.queries import unpaid
 from renewals.domain.renewals import rules
 from renewals.domain.renewals.records import activity_out
-from renewals.domain.renewals.rules import RenewalStatus
+from renewals.domain.renewals.rules import OPEN_STATUSES, RenewalStatus
 from renewals.domain.renewals.schemas import RenewalOut
 from renewals.errors import NotFound, ValidationFailed
 
@@ -164,6 +164,28 @@ def parse_statuses(values: Iterable[str] | None) -> list[str]:
     return out
 
 
+def _own_clients(user: User, *, open_only: bool) -> list[ColumnElement[bool]]:
+    """The rule of `scope_clients` (the client's owner is the user) on the renewals alone, so that
+    the count and the page's ids need no join.
+
+    An open renewal's owner is its client's owner (`records.open_renewals` and
+    `hand_over_renewals` keep it so), so open renewals are found by the owner's index and each
+    one's client is still checked; a decided renewal keeps the owner who decided it, so any other
+    selection takes the renewals of the user's clients' contracts (a few thousand at any size
+    of the book).
+    """
+    if open_only:
+        client_owned = (
+            select(Contract.id)
+            .join(Client, Client.id == Contract.client_id)
+            .where(Contract.id == Renewal.contract_id, Client.owner_id == user.id)
+            .exists()
+        )
+        return [Renewal.owner_id == user.id, client_owned]
+    owned = select(Contract.id).join(Client, Client.id == Contract.client_id).where(Client.owner_id == user.id)
+    return [Renewal.contract_id.in_(owned)]
+
+
 _ORDERS = {
     "end_date": (Renewal.end_date, Renewal.id),
     "risk": (Renewal.risk_score.desc(), Renewal.end_date, Renewal.id),
@@ -205,10 +227,7 @@ def list_renewals(
     if client_id is not None:
         conditions.append(Renewal.contract_id.in_(select(Contract.id).where(Contract.client_id == client_id)))
     if not sees_everything(user):
-        # The rule of `scope_clients` as a set of contracts, so that the count and the page's ids
-        # read the renewals alone (an account manager's book is a few thousand contracts).
-        owned = select(Contract.id).join(Client, Client.id == Contract.client_id).where(Client.owner_id == user.id)
-        conditions.append(Renewal.contract_id.in_(owned))
+        conditions += _own_clients(user, open_only=bool(statuses) and set(statuses) <= set(OPEN_STATUSES))
 
     def visible(stmt: Select[Any]) -> Select[Any]:
         return stmt.where(*conditions)
