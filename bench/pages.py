@@ -20,6 +20,7 @@ from litestar.testing import TestClient
 
 from bench.common import Database, Row, Section
 from bench.generate import FIRST_ACCOUNT_MANAGER
+from bench.worklist import score_book
 from renewals import clock
 from renewals.api.app import create_app
 from renewals.api.pages.web import SESSION_COOKIE
@@ -46,6 +47,7 @@ def measure(db: Database, scale: int, section: Section, repeat: int) -> None:
     secret = secrets.token_urlsafe(48)  # a throw-away key for this run's sessions and tokens
     settings = replace(load(), database_url=db.url, redis_url=None, demo=False, secret_key=secret)
     app = create_app(settings, db.engine)
+    score_book(db)  # as the day's scan leaves the book
     with db.unit() as session:
         people = {uid: session.get_one(User, uid) for uid in (MANAGER, FIRST_ACCOUNT_MANAGER)}
         cookies = {

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from renewals import clock
 from renewals.db.models import Activity, AuditEntry, Contract
+from renewals.domain.renewals.risk import refresh_all
 from tests.factories import make_client, make_user
 from tests.integration.renewals_arrange import contract_ending, open_invoice
 
@@ -418,6 +419,7 @@ def test_worklist_by_risk_puts_the_client_in_dunning_first(api, book, session):
     _, later = renewal_for(session, book, end=date(2026, 10, 31))
     open_invoice(session, contract=indebted, due=date(2026, 4, 1), balance="3000.00", dunning_level=4)
     open_invoice(session, contract=indebted, due=date(2026, 6, 20), balance="1000.00")  # not yet due
+    refresh_all(session, date(2026, 6, 1))  # the day's scan scores the renewals (the invoices were written directly)
     session.commit()
 
     items = api.get("/api/v1/renewals?as_of=2026-06-01&sort=risk", book["mina"]).json()["items"]
@@ -472,3 +474,23 @@ def test_a_terminated_contract_cannot_be_renewed_but_can_be_marked_lost(api, boo
     assert refused.json()["extra"]["allowed"] == ["lost"]
     assert lost.status_code == 200
     assert api.get(f"/api/v1/contracts/{contract.id}", book["mina"]).json()["status"] == "terminated"
+
+
+def test_a_reassigned_clients_worklist_shows_its_history_to_the_new_owner_only(api, book, session):
+    _, open_one = renewal_for(session, book, end=date(2026, 9, 30))
+    _, decided = renewal_for(session, book, end=date(2026, 8, 31))
+    assert move(api, book["mina"], decided.id, "lost", reason="Went in-house").status_code == 200
+    client = api.get(f"/api/v1/clients/{book['acme'].id}", book["manager"]).json()
+    patch = {"version": client["version"], "owner_id": book["wei"].id}
+    assert api.patch(f"/api/v1/clients/{client['id']}", book["manager"], patch).status_code == 200
+
+    def ids(user, query):
+        page = api.get(f"/api/v1/renewals?as_of=2026-06-01&{query}", user).json()
+        assert page["total"] == len(page["items"])
+        return [i["id"] for i in page["items"]]
+
+    # Open states only (found by the renewal's owner), a decided state, and every state.
+    assert ids(book["wei"], "status=upcoming,contacted&sort=risk") == [open_one.id]
+    assert ids(book["wei"], "status=lost") == [decided.id]
+    assert ids(book["wei"], "sort=end_date") == [decided.id, open_one.id]
+    assert ids(book["mina"], "status=upcoming") == ids(book["mina"], "status=lost") == []

@@ -82,7 +82,6 @@ class RenewalController(Controller):
             ending_within_days=ending_within_days,
             client_id=client_id,
             sort=sort,
-            tz=state.settings.timezone,
         )
 
     @get("/{renewal_id:int}", sync_to_thread=True)
@@ -90,7 +89,7 @@ class RenewalController(Controller):
         """One renewal with its activity log (newest first) and its client's receivables."""
         state = state_of(request)
         with unit(request) as (session, me):
-            return service.renewal_out(session, me, renewal_id, as_of or state.today(), state.settings.timezone)
+            return service.renewal_out(session, me, renewal_id, as_of or state.today())
 
     @patch("/{renewal_id:int}", sync_to_thread=True)
     def update_renewal(self, request: Req, renewal_id: FromPath[int], data: JSONBody[RenewalPatch]) -> RenewalOut:
@@ -99,7 +98,7 @@ class RenewalController(Controller):
         today = state.today()
         with unit(request) as (session, me):
             service.update_renewal(session, me, renewal_id, data, as_of=today)
-            return service.renewal_out(session, me, renewal_id, today, state.settings.timezone)
+            return service.renewal_out(session, me, renewal_id, today)
 
     @post("/{renewal_id:int}/transitions", sync_to_thread=True, status_code=200)
     def transition(self, request: Req, renewal_id: FromPath[int], data: JSONBody[TransitionIn]) -> RenewalOut:
@@ -116,7 +115,7 @@ class RenewalController(Controller):
                 horizon_days=state.settings.renewal_horizon_days,
                 tier_thresholds=state.settings.tier_thresholds,
             )
-            return service.renewal_out(session, me, renewal_id, today, state.settings.timezone)
+            return service.renewal_out(session, me, renewal_id, today)
 
     @post("/{renewal_id:int}/activities", sync_to_thread=True)
     def add_activity(self, request: Req, renewal_id: FromPath[int], data: JSONBody[ActivityIn]) -> ActivityOut:

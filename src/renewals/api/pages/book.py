@@ -75,7 +75,6 @@ class BookPages(Controller):
             "statuses": renewals.parse_statuses(statuses),
             "ending_within_days": window,
             "sort": sort,
-            "tz": state.settings.timezone,
         }
         if format == "csv":
             return csv_download(request, "renewals.csv", RenewalOut, renewals.list_renewals, **filters)
@@ -95,7 +94,7 @@ class BookPages(Controller):
     def renewal(self, request: Req, renewal_id: FromPath[int]) -> Response[Any]:
         state = state_of(request)
         with signed_in(request) as (session, me):
-            out = renewals.renewal_out(session, me, renewal_id, state.today(), state.settings.timezone)
+            out = renewals.renewal_out(session, me, renewal_id, state.today())
             values = {
                 "r": out,
                 "users": names(session),
@@ -271,7 +270,7 @@ class BookPages(Controller):
                 chain.append(earlier)
                 previous = earlier.predecessor_id
             renewal_rows, _ = renewals.list_renewals(
-                session, me, as_of=state.today(), limit=500, client_id=contract.client_id, tz=state.settings.timezone
+                session, me, as_of=state.today(), limit=500, client_id=contract.client_id
             )
             invoice_rows, _ = invoices.list_invoices(session, me, limit=200, offset=0, contract_id=contract_id)
             values = {

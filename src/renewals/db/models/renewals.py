@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from renewals.clock import now
@@ -31,6 +31,9 @@ class Renewal(Timestamped, Base):
     decided_on: Mapped[date | None] = mapped_column(Date)
     override_reason: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # `rules.risk_score` as of the last scan or event that changed an input (`renewals.risk`);
+    # 0 once decided. Stored so that the worklist's risk order is an index scan.
+    risk_score: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
     activities: Mapped[list[Activity]] = relationship(
         back_populates="renewal",
@@ -43,6 +46,12 @@ class Renewal(Timestamped, Base):
         Index("ix_renewals_status_end_date", "status", "end_date"),
         Index("ix_renewals_owner_id_end_date", "owner_id", "end_date"),
     )
+
+
+# The worklist by end date and by risk: every visible renewal (a manager), one owner's (`owner=`).
+Index("ix_renewals_end_date_id", Renewal.end_date, Renewal.id)
+Index("ix_renewals_risk", Renewal.risk_score.desc(), Renewal.end_date, Renewal.id)
+Index("ix_renewals_owner_id_risk", Renewal.owner_id, Renewal.risk_score.desc(), Renewal.end_date, Renewal.id)
 
 
 class Activity(Base):

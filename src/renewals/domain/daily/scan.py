@@ -29,7 +29,7 @@ from renewals.domain.alerts import dunning, raising
 from renewals.domain.alerts.lifecycle import id_ranges
 from renewals.domain.alerts.rules import DEFAULT_THRESHOLDS, Thresholds
 from renewals.domain.notices.service import request_auto_reminders
-from renewals.domain.renewals import records, steps
+from renewals.domain.renewals import records, risk, steps
 from renewals.domain.renewals.rules import DEFAULT_HORIZON_DAYS
 from renewals.settings import Settings
 
@@ -107,6 +107,7 @@ def finish(session: Session, as_of: date, *, auto_reminders: bool = False, actor
     request one payment reminder per client whose invoice_overdue alerts were raised today
     (idempotent per client and day)."""
     counts = {"churned": steps.mark_churned(session, as_of, actor)}
+    counts["risk_scores_changed"] = risk.refresh_all(session, as_of)
     if auto_reminders:
         counts["reminders_requested"] = request_auto_reminders(session, as_of)
     return counts

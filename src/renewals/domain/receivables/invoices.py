@@ -37,6 +37,7 @@ from renewals.domain.receivables.schemas import (
     WriteOffIn,
     WriteOffOut,
 )
+from renewals.domain.renewals import risk
 from renewals.errors import Conflict, ValidationFailed
 
 # Who may put an invoice on hold: receivables writers, and the account manager who owns the
@@ -253,6 +254,7 @@ def issue_credit_note(session: Session, actor: User, invoice_id: int, data: Cred
     after = snapshot(invoice) | {"credit_note": msgspec.structs.asdict(credit_note_out(note))}
     record(session, actor, "credit_note", "invoice", invoice.id, before, after)
     resolve_for_invoice(session, invoice.id, today)
+    risk.refresh_client(session, invoice.client_id, today)
     return note
 
 
@@ -304,6 +306,7 @@ def write_off(session: Session, actor: User, invoice_id: int, data: WriteOffIn, 
         snapshot(invoice) | {"written_off_on": written_off_on, "reason": data.reason.strip()},
     )
     resolve_for_invoice(session, invoice.id, today)
+    risk.refresh_client(session, invoice.client_id, today)
     return invoice
 
 

@@ -32,6 +32,7 @@ from renewals.domain.receivables.invoices import refresh
 from renewals.domain.receivables.ledger import Figures, status_for
 from renewals.domain.receivables.queries import not_disputed, unpaid
 from renewals.domain.receivables.schemas import AllocationOut, PaymentIn, PaymentOut, ReversalIn
+from renewals.domain.renewals import risk
 from renewals.errors import Conflict, NotFound, ValidationFailed
 
 MAX_KEY = 200
@@ -287,6 +288,7 @@ def record_payment(
         _pay_invoices(session, paid)
         # A settled invoice's reminders and its client's credit warning go at once, not at the next scan.
         resolve_for_client_invoices(session, client.id, [a["invoice_id"] for a in allocations], today)
+        risk.refresh_client(session, client.id, today)
     # The answer, shaped by `payment_out` from what was just written (nothing read back).
     recorded = Payment(id=payment_id, **values, allocations=[Allocation(**a) for a in allocations])
     body = _body(recorded)
@@ -337,6 +339,7 @@ def reverse_payment(session: Session, actor: User, payment_id: int, data: Revers
     payment.reversed, payment.reversed_on, payment.unapplied_minor = True, reversed_on, 0
     payment.reversal_reason = (data.reason or "").strip() or None
     session.flush()
+    risk.refresh_client(session, payment.client_id, today)
     record(
         session, actor, "reverse", "payment", payment.id, before, _body(payment) | {"reason": payment.reversal_reason}
     )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from renewals.db.dialect import insert_ignoring_conflicts
 from renewals.db.models import Activity, Client, Contract, Renewal, User
 from renewals.domain.audit import record_many
+from renewals.domain.renewals import risk
 from renewals.domain.renewals.rules import DEFAULT_HORIZON_DAYS, OPEN_STATUSES, RenewalStatus
 from renewals.domain.renewals.schemas import ActivityOut
 
@@ -70,8 +71,11 @@ def open_renewals(
 
 
 def open_renewal_for(session: Session, contract_id: int, as_of: date, horizon_days: int = DEFAULT_HORIZON_DAYS) -> int:
-    """Create the renewal record of one contract at once if it is active and inside the horizon."""
-    return open_renewals(session, as_of, horizon_days, contract_ids=[contract_id])
+    """Create the renewal record of one contract at once if it is active and inside the horizon,
+    and score its risk (a new record, or a contract whose value or end date just changed)."""
+    opened = open_renewals(session, as_of, horizon_days, contract_ids=[contract_id])
+    risk.refresh_contract(session, contract_id, as_of)
+    return opened
 
 
 def sync_end_dates(session: Session, contract_ids: Sequence[int] | None = None) -> int:

@@ -20,7 +20,7 @@ from renewals.domain.audit import record
 from renewals.domain.clients.service import refresh_tier_and_status
 from renewals.domain.contracts.service import snapshot as contract_snapshot
 from renewals.domain.receivables.queries import dunning_level_of
-from renewals.domain.renewals import rules
+from renewals.domain.renewals import risk, rules
 from renewals.domain.renewals.reads import get_visible_renewal
 from renewals.domain.renewals.records import activity_out, new_activity, open_renewals, snapshot
 from renewals.domain.renewals.rules import DEFAULT_HORIZON_DAYS, OPEN_STATUSES, RenewalStatus
@@ -129,6 +129,8 @@ def transition(
     new_activity(session, renewal, actor, "note", text)
     record(session, actor, "transition", "renewal", renewal.id, before, snapshot(renewal) | audit_extra)
     session.flush()
+    # Decided scores 0; a successor's new record is scored with the rest of the client's.
+    risk.refresh_client(session, client.id, as_of)
     if target in rules.CLOSED_STATES:
         # A decided renewal's warnings and follow-ups are moot from this moment.
         resolve_for_contract(session, contract.id, as_of)
@@ -192,6 +194,7 @@ def add_activity(session: Session, actor: User, renewal_id: int, data: ActivityI
     if data.next_follow_up_on is not None:
         renewal.next_action_date = data.next_follow_up_on
     session.flush()
+    risk.refresh_renewal(session, renewal.id, as_of)
     record(
         session,
         actor,

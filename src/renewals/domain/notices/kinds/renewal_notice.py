@@ -41,6 +41,7 @@ from renewals.domain.notices.sample_data import (
     LETTERHEADS,
     d,
 )
+from renewals.domain.renewals import risk
 from renewals.domain.renewals import rules as renewal_rules
 from renewals.domain.renewals.records import open_renewal_for
 from renewals.domain.renewals.records import snapshot as renewal_snapshot
@@ -259,6 +260,7 @@ def answer(
         )
     )
     session.flush()
+    risk.refresh_renewal(session, renewal.id, today)
     after = renewal_snapshot(renewal)
     if after != before:
         audit.append(
