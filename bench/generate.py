@@ -37,9 +37,11 @@ from datetime import UTC, date, datetime
 from queue import Queue
 from typing import Any
 
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Date, DateTime, Engine, text
 
 from bench.common import AS_OF, Database, timed
+from renewals.db.migrate import alembic_config
 from renewals.db.models import Base
 from renewals.db.types import UTCDateTime
 
@@ -668,6 +670,7 @@ def _load_sqlite(engine: Engine, batches: Batches) -> dict[str, int]:
             con.execute(pragma)
         con.execute("BEGIN IMMEDIATE")
         rebuild = _sqlite_deferred(con, BOOK_TABLES)
+        triggers = _sqlite_triggers(con, TRIGGER_TABLES)
         writers = _Writers(1, lambda _i, table, rows: con.executemany(_insert(table), rows))
         try:
             counts = writers.run(batches, lambda _table: 0)
@@ -675,6 +678,10 @@ def _load_sqlite(engine: Engine, batches: Batches) -> dict[str, int]:
             con.execute("ROLLBACK")
             raise
         for statement in rebuild:
+            con.execute(statement)
+        for statement in _ledger_postings():
+            con.execute(statement)
+        for statement in triggers:
             con.execute(statement)
         con.execute("COMMIT")
         return counts
@@ -698,6 +705,8 @@ def _load_postgresql(engine: Engine, batches: Batches) -> dict[str, int]:
     with engine.begin() as conn:
         cur: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         rebuild, constraints = _pg_deferred(cur, BOOK_TABLES)
+        for table in TRIGGER_TABLES:
+            cur.execute(f"ALTER TABLE {table} DISABLE TRIGGER USER")
     loaded = False
     try:
         raws = [engine.raw_connection() for _ in range(2)]
@@ -729,7 +738,42 @@ def _load_postgresql(engine: Engine, batches: Batches) -> dict[str, int]:
         with nullcontext() if loaded else suppress(Exception):
             _pg_run_parallel(engine, rebuild)
             _pg_run_parallel(engine, constraints)
+            with engine.begin() as conn:
+                for statement in _ledger_postings() if loaded else ():
+                    conn.exec_driver_sql(statement)
+                for table in TRIGGER_TABLES:
+                    conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
     return counts
+
+
+# The migration that made the receivables ledger, whose triggers post every invoice, allocation,
+# credit note and write-off as it is written: the load goes without them and the book is posted
+# once afterwards by the migration's own statements (as it posted an existing book).
+LEDGER_REVISION = "0011_receivables_ledger"
+# Tables whose triggers wait for the end of the load: the book's, and the ledger's own (its
+# changes fold into the totals by trigger, which the migration's statements do at once).
+TRIGGER_TABLES = (*BOOK_TABLES, "receivable_changes")
+
+
+def _ledger_postings() -> list[str]:
+    """The statements that post a loaded book to the receivables ledger (changes, totals, sales)."""
+    revision = ScriptDirectory.from_config(alembic_config("sqlite://")).get_revision(LEDGER_REVISION)
+    if revision is None:
+        raise LookupError(f"migration {LEDGER_REVISION} not found")
+    module = revision.module
+    return [module.BACKFILL, module.BACKFILL_TOTALS, module.BACKFILL_SALES]
+
+
+def _sqlite_triggers(con: Any, tables: Sequence[str]) -> list[str]:
+    """Drop the triggers on the tables; return the statements that make them again."""
+    marks = ", ".join("?" for _ in tables)
+    found = con.execute(
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({marks}) ORDER BY name",
+        tuple(tables),
+    ).fetchall()
+    for name, _ in found:
+        con.execute(f'DROP TRIGGER "{name}"')
+    return [sql for _, sql in found]
 
 
 _SQLITE_LOAD = (
@@ -812,14 +856,17 @@ def _pg_datetime(value: datetime) -> str:
 
 
 def schema(engine: Engine) -> list[tuple[str, ...]]:
-    """The schema's indexes and constraints as text, sorted (to compare two databases' schemas)."""
+    """The schema's indexes, constraints and triggers as text, sorted (to compare two databases' schemas)."""
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
             rows = conn.exec_driver_sql(
                 "SELECT 'index', tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
                 "UNION ALL SELECT 'constraint', c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid) "
                 "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
-                "WHERE n.nspname = current_schema()"
+                "WHERE n.nspname = current_schema() "
+                "UNION ALL SELECT 'trigger', t.tgrelid::regclass::text, t.tgname, t.tgenabled::text FROM pg_trigger t "
+                "JOIN pg_class r ON r.oid = t.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace "
+                "WHERE NOT t.tgisinternal AND n.nspname = current_schema()"
             ).all()
         else:
             rows = conn.exec_driver_sql("SELECT type, tbl_name, name, coalesce(sql, '') FROM sqlite_master").all()

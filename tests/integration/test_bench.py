@@ -169,6 +169,36 @@ def test_the_full_book_keeps_the_schema_the_invariants_and_its_shape(engine: Eng
         )
 
 
+def test_the_generated_book_is_posted_to_the_receivables_ledger_as_its_triggers_would(engine: Engine) -> None:
+    """The load goes without the ledger's triggers; the book is posted once afterwards, so the
+    open totals per client, currency and due date are what the invoices and their events say."""
+    generate(engine, CONTRACTS, book="full", seed=1)
+    expected = text(
+        """
+        SELECT i.client_id, i.currency, i.due_date, sum(
+            i.total_minor
+            - CASE WHEN i.voided_on IS NULL THEN 0 ELSE i.total_minor END
+            - coalesce((SELECT sum(a.amount_minor) FROM allocations a
+                        WHERE a.invoice_id = i.id AND a.reversed_on IS NULL), 0)
+            - coalesce((SELECT sum(c.amount_minor) FROM credit_notes c WHERE c.invoice_id = i.id), 0)
+            - coalesce((SELECT sum(w.amount_minor) FROM write_offs w WHERE w.invoice_id = i.id), 0)
+        ) AS open_minor
+        FROM invoices i GROUP BY i.client_id, i.currency, i.due_date
+        """
+    )
+    with engine.connect() as conn:
+        want = {(r[0], r[1], str(r[2])): int(r[3]) for r in conn.execute(expected) if int(r[3]) != 0}
+        got = {
+            (r[0], r[1], str(r[2])): int(r[3])
+            for r in conn.exec_driver_sql("SELECT client_id, currency, due_date, amount_minor FROM receivable_totals")
+        }
+        issued = conn.scalar(text("SELECT count(*) FROM receivable_changes WHERE kind = 'invoice'"))
+        invoices = conn.scalar(text("SELECT count(*) FROM invoices"))
+    assert want, "the book has open invoices"
+    assert got == want
+    assert issued == invoices
+
+
 def test_a_seed_gives_the_same_book_on_either_database(engine: Engine) -> None:
     generate(engine, CONTRACTS, book="full", seed=1)
     first = _digest(engine)
