@@ -10,11 +10,11 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from renewals.db.models import Invoice, Renewal
+from renewals.db.models import Alert, Invoice, Renewal
 from renewals.domain.alerts.resolving import (
     resolve_client_alerts,
     resolve_contract_alerts,
-    resolve_invoice_alerts,
+    resolve_invoice_alerts_where,
     resolve_renewal_alerts,
 )
 
@@ -33,7 +33,7 @@ def resolve_for_invoices(session: Session, invoice_ids: Sequence[int], as_of: da
     session.flush()
     ids = sorted(set(invoice_ids))
     client_ids = sorted(set(session.scalars(select(Invoice.client_id).where(Invoice.id.in_(ids)))))
-    resolved = resolve_invoice_alerts(session, as_of, Invoice.id.in_(ids))
+    resolved = resolve_invoice_alerts_where(session, as_of, Alert.subject_id.in_(ids))
     for client_id in client_ids:
         resolved += resolve_client_alerts(session, as_of, client_id, client_id)
     return resolved
