@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from datetime import time
 
+from renewals.domain.daily.scan import DEFAULT_CHUNK_SIZE
+
 
 def _time(name: str, default: str) -> time:
     raw = os.environ.get(name) or default
@@ -42,7 +44,7 @@ def load() -> JobsConfig:
         scan_at=_time("RENEWALS_SCAN_AT", "06:00"),
         billing_at=_time("RENEWALS_BILLING_AT", "05:00"),
         digest_at=_time("RENEWALS_DIGEST_AT", "07:00"),
-        scan_chunk_size=_int("RENEWALS_SCAN_CHUNK_SIZE", 500),
+        scan_chunk_size=_int("RENEWALS_SCAN_CHUNK_SIZE", DEFAULT_CHUNK_SIZE),
         worker_threads=_int("RENEWALS_WORKER_THREADS", 4),
         webhook_secret=os.environ.get("RENEWALS_WEBHOOK_SECRET") or None,
     )

@@ -33,7 +33,10 @@ from renewals.domain.renewals import records, steps
 from renewals.domain.renewals.rules import DEFAULT_HORIZON_DAYS
 from renewals.settings import Settings
 
-DEFAULT_CHUNK_SIZE = 500
+# Ids per chunk: each chunk is a handful of set-based statements, so a chunk costs about the same
+# whatever its size and a large one amortises it; bounded so that one chunk's transaction holds
+# SQLite's write lock for well under a second at 100,000 contracts (docs/benchmarks.md).
+DEFAULT_CHUNK_SIZE = 20_000
 CHUNK_KINDS: tuple[str, ...] = ("contract", "invoice", "renewal", "client")
 _MODELS: dict[str, Any] = {"contract": Contract, "invoice": Invoice, "renewal": Renewal, "client": Client}
 
