@@ -406,3 +406,67 @@ def outcome(session: Session) -> dict[str, list[tuple[Any, ...]]]:
         "invoices": sorted(tuple(i) for i in invoices),
         "audit": sorted((tuple(a) for a in audit), key=repr),
     }
+
+
+Key = tuple[str, str, int, int | None]
+
+
+def fresh_book_keys(session: Session, as_of: date, t: Thresholds = DEFAULT_THRESHOLDS) -> list[Key]:
+    """The (kind, subject type, subject id, threshold) of every alert a scan of `as_of` must raise
+    on a book that has none yet, once the day's renewal steps are done: a few whole-table SELECTs
+    and the pure rules, nothing of the scan's own SQL. Sorted."""
+    keys: list[Key] = []
+
+    def add(spec: AlertSpec | None) -> None:
+        if spec is not None:
+            keys.append((spec.kind.value, spec.subject_type.value, spec.subject_id, spec.threshold))
+
+    decided = {
+        contract_id
+        for contract_id, status in session.execute(select(Renewal.contract_id, Renewal.status))
+        if status not in OPEN_RENEWAL
+    }
+    for cid, status, end, notice_days, auto in session.execute(
+        select(Contract.id, Contract.status, Contract.end_date, Contract.notice_period_days, Contract.auto_renew)
+    ):
+        if status != "active" or cid in decided:
+            continue
+        add(renewal_due_alert(cid, end, as_of, t.renewal_due))
+        if auto and end >= as_of:
+            add(notice_deadline_alert(cid, end, notice_days, as_of, t.notice_lead_days))
+    for iid, status, balance, due, hold, until, stored in session.execute(
+        select(
+            Invoice.id,
+            Invoice.status,
+            Invoice.balance_minor,
+            Invoice.due_date,
+            Invoice.hold_kind,
+            Invoice.hold_until,
+            Invoice.dunning_level,
+        )
+    ):
+        if status not in UNPAID or balance <= 0:
+            continue
+        if hold == "promise" and until is not None and until < as_of:
+            add(AlertSpec.of(AlertKind.PROMISE_BROKEN, iid, date_threshold(until)))
+            hold = None  # the scan lifts it
+        if hold is None and due < as_of:
+            level = max(dunning_level(due, as_of, t.dunning), stored)
+            add(AlertSpec.of(AlertKind.INVOICE_OVERDUE, iid, level) if level else None)
+    first, last = lapse_window(as_of)
+    catch_up, today = follow_up_window(as_of)
+    latest: dict[int, tuple[int, date | None]] = {}
+    for aid, rid, follow_up in session.execute(
+        select(Activity.id, Activity.renewal_id, Activity.next_follow_up_on).order_by(Activity.id)
+    ):
+        latest[rid] = (aid, follow_up)
+    for rid, status, end in session.execute(select(Renewal.id, Renewal.status, Renewal.end_date)):
+        if status == "lapsed" and first <= end <= last:
+            add(AlertSpec.of(AlertKind.RENEWAL_LAPSED, rid))
+        follow_up = latest.get(rid, (0, None))[1]
+        if status in OPEN_RENEWAL and follow_up is not None and catch_up <= follow_up <= today:
+            add(AlertSpec.of(AlertKind.FOLLOW_UP_DUE, rid, date_threshold(follow_up)))
+    for client in session.scalars(select(Client)):
+        if lifecycle.over_credit_limit(_balance(session, client, as_of), client.credit_limit_minor):
+            add(AlertSpec.of(AlertKind.CREDIT_LIMIT, client.id, client.credit_limit_minor))
+    return sorted(keys, key=repr)

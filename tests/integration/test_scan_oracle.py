@@ -82,11 +82,11 @@ def happen(session: Session, rng: random.Random, day: date, paid_before: list[in
     return settled
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1])
 def test_the_set_based_scan_raises_and_resolves_exactly_what_the_pure_rules_say(
     engine: Engine, session: Session, seed: int
 ) -> None:
-    generate(engine, 150, seed=seed)
+    generate(engine, 200, seed=seed)
     rng = random.Random(seed)  # reproducible events, not security
     compared = 0
     paid: list[int] = []

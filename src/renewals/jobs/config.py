@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 
 from renewals.domain.daily.scan import DEFAULT_CHUNK_SIZE
+from renewals.domain.daily.sweep import LOST_AFTER
 
 
 def _time(name: str, default: str) -> time:
@@ -37,6 +38,8 @@ class JobsConfig:
     worker_threads: int
     webhook_secret: str | None = None
     delivery_timeout_s: float = 10.0
+    # How long work may show no progress before the sweep sends its messages again.
+    sweep_lost_after: timedelta = LOST_AFTER
 
 
 def load() -> JobsConfig:
@@ -47,4 +50,5 @@ def load() -> JobsConfig:
         scan_chunk_size=_int("RENEWALS_SCAN_CHUNK_SIZE", DEFAULT_CHUNK_SIZE),
         worker_threads=_int("RENEWALS_WORKER_THREADS", 4),
         webhook_secret=os.environ.get("RENEWALS_WEBHOOK_SECRET") or None,
+        sweep_lost_after=timedelta(seconds=_int("RENEWALS_SWEEP_LOST_AFTER", int(LOST_AFTER.total_seconds()))),
     )
