@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from renewals.db.dialect import plan_each_statement
 from renewals.db.models import Client, Contract, Invoice, Renewal, User
 from renewals.domain.alerts import dunning, raising
 from renewals.domain.alerts.lifecycle import id_ranges
@@ -93,6 +94,7 @@ def run_chunk(
 
     Raises ValueError for an unknown chunk kind.
     """
+    plan_each_statement(session)
     if chunk.kind == "contract":
         return raising.scan_contracts(session, as_of, chunk.lo, chunk.hi, thresholds)
     if chunk.kind == "invoice":
