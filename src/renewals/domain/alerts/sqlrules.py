@@ -147,8 +147,10 @@ def severity_of(kind: AlertKind, threshold: Sql, thresholds: tuple[int, ...]) ->
 
 
 def dedupe_key_of(kind: AlertKind, subject_id: Sql, threshold: Sql | None) -> Any:
-    """`rules.dedupe_key`, numbered by episode (`episodes.number_episodes`) for the kinds that
-    come back: one more than the episodes of the same subject and threshold that ended."""
+    """`rules.dedupe_key`, numbered by episode (`rules.episode_key`) for the kinds that come back:
+    one more than the episodes of the same kind, subject and threshold that ended (`ended_on`
+    set, by the scan, an event, or after a resolution by hand), so a cause that ends and comes
+    back is warned about again under a new key."""
     subject_type = SUBJECT_OF[kind]
     part: Any = "-" if threshold is None else threshold
     key = text_of(f"{kind.value}:{subject_type.value}:", subject_id, ":", part)

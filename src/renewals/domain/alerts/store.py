@@ -8,7 +8,6 @@ the columns' defaults.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -68,15 +67,6 @@ def expire_all_loaded(session: Session, model: type[Any]) -> None:
     """Forget the cached state of every loaded row of `model` after a set-based UPDATE."""
     for obj in list(session.identity_map.values()):
         if isinstance(obj, model):
-            session.expire(obj)
-
-
-def expire_loaded(session: Session, model: type[Any], ids: Sequence[int]) -> None:
-    """Forget the cached state of rows changed behind the ORM's back (bulk UPDATEs), so that a
-    later change through the same session sees their new version instead of failing as stale."""
-    wanted = set(ids)
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, model) and getattr(obj, "id", None) in wanted:
             session.expire(obj)
 
 

@@ -10,6 +10,11 @@ The jobs layer fans the scan out like this (any number of workers, any number of
 
 `run_day` does all of it in one transaction (tests, `renewals scan --sync`, the demo book).
 
+A chunk is a handful of set-based statements over its id range (per alert rule one INSERT …
+SELECT, UPDATEs for dunning, lifted holds and resolutions; see `alerts/raising.py`,
+`alerts/dunning.py`, `alerts/resolving.py`), so its cost hardly depends on its size and the
+ranges are large. Every run evaluates every subject again: nothing is skipped because the day ran.
+
 Every step is idempotent and safe to run concurrently: alerts are inserted with ON CONFLICT DO
 NOTHING on their unique dedupe key, dunning levels only climb, a lifted hold is lifted under a
 guard that a second run no longer matches, and resolution only touches alerts not resolved yet.
