@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from renewals import clock, logs
 from renewals.db.uow import unit_of_work
-from renewals.domain.daily.sweep import sweep
+from renewals.domain.daily.sweep import LOST_AFTER, sweep
 from renewals.domain.jobrecords import service as jobs
 from renewals.jobs import config as config_mod
 from renewals.jobs import runtime
@@ -94,11 +94,12 @@ def send_due(
     return created_ids
 
 
-def resend_lost_work(sessions: sessionmaker[Session]) -> None:
-    """One sweep: send again the jobs, chunks and notices whose messages look lost."""
+def resend_lost_work(sessions: sessionmaker[Session], lost_after: timedelta = LOST_AFTER) -> None:
+    """One sweep: send again the jobs, chunks and notices whose messages look lost (no progress
+    for `lost_after`, RENEWALS_SWEEP_LOST_AFTER)."""
     try:
         with unit_of_work(sessions) as session:
-            swept = sweep(session, clock.now())
+            swept = sweep(session, clock.now(), lost_after)
     except Exception as exc:
         print(f"renewals scheduler: sweep failed ({type(exc).__name__}: {exc}); retrying later", flush=True)
         return
@@ -133,7 +134,7 @@ def run(tick: float = TICK_SECONDS) -> int:
             print(f"renewals scheduler: could not send ({type(exc).__name__}: {exc}); retrying", flush=True)
         if monotonic_clock.monotonic() >= next_sweep:
             next_sweep = monotonic_clock.monotonic() + SWEEP_EVERY
-            resend_lost_work(rt.sessions)
+            resend_lost_work(rt.sessions, cfg.sweep_lost_after)
         stop.wait(tick)
     runtime.dispose()
     print("renewals scheduler: stopped", flush=True)

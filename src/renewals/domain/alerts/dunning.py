@@ -1,33 +1,45 @@
 """The scan's invoice chunk: broken promises lifted, dunning levels climbed, invoice_overdue and
 promise_broken raised, and the invoice alerts whose cause is gone resolved.
 
-Dunning levels only climb, and a lifted hold is lifted under a guard that a second run no longer
-matches, so the chunk is idempotent and safe to run on two workers at once. Each change writes
-one audit row with no actor (the system).
+Every step is set-based over the chunk's id range: a change is an INSERT … SELECT of its audit
+entries and an UPDATE under the same guard (on PostgreSQL after locking the rows it matches).
+Dunning levels only climb and a lifted hold is lifted under a guard that a second run no longer
+matches (a concurrent scan waits on the row lock, then skips the row), so the chunk is
+idempotent and safe to run on two workers at once. Each change writes one audit row with no
+actor (the system).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, func, insert, null, select, update
 from sqlalchemy.orm import Session
 
-from renewals.db.models import Client, Invoice
-from renewals.domain import money
+from renewals.db.models import AuditEntry, Client, Invoice
+from renewals.db.sqlfunc import days_between, iso_date, yyyymmdd
 from renewals.domain.alerts.resolving import resolve_invoice_alerts
-from renewals.domain.alerts.rules import (
-    DEFAULT_THRESHOLDS,
-    AlertKind,
-    AlertSpec,
-    Thresholds,
-    date_threshold,
-    dunning_level,
+from renewals.domain.alerts.rules import DEFAULT_THRESHOLDS, AlertKind, Thresholds, severity
+from renewals.domain.alerts.sqlrules import (
+    Said,
+    alert_columns,
+    constant,
+    day,
+    dunning_of,
+    json_of,
+    money_text,
+    or_none,
+    severity_of,
+    standing,
+    text_of,
 )
-from renewals.domain.alerts.store import alert_row, expire_loaded, first_active, iso, raise_alerts
-from renewals.domain.audit import record_many
+from renewals.domain.alerts.store import expire_all_loaded, first_active, raise_selected
 from renewals.domain.receivables.queries import broken_promise, overdue, unheld
+
+# Builds an audit entry's `before` or `after` from the invoice's columns before the change.
+Shape = Callable[[Any], ColumnElement[Any]]
 
 
 def scan_invoices(
@@ -37,167 +49,182 @@ def scan_invoices(
     resolve the moot ones; count each."""
     finance_id = first_active(session, "finance")
     in_range = Invoice.id.between(lo, hi)
-    lifted, promise_rows = _lift_broken_promises(session, as_of, in_range, finance_id)
-    climbed, overdue_rows = _climb_dunning(session, as_of, in_range, finance_id, thresholds.dunning)
-    raised = raise_alerts(session, promise_rows + overdue_rows)
-    resolved = resolve_invoice_alerts(session, as_of, in_range)
+    # Raised from the promise as it stands, before the hold (and its date) is lifted.
+    raised = raise_selected(session, _promise_broken(as_of, in_range, finance_id))
+    lifted = _lift_broken_promises(session, as_of, in_range)
+    climbed = _climb_dunning(session, as_of, in_range, thresholds.dunning)
+    raised += raise_selected(session, _invoice_overdue(as_of, in_range, finance_id, thresholds.dunning))
+    resolved = resolve_invoice_alerts(session, as_of, lo, hi)
     return {"raised": raised, "resolved": resolved, "holds_lifted": lifted, "dunning_changed": climbed}
 
 
-def _lift_broken_promises(
-    session: Session, as_of: date, in_range: ColumnElement[bool], finance_id: int | None
-) -> tuple[int, list[dict[str, Any]]]:
-    """Lift every promise-to-pay hold whose date has passed unpaid, and shape its alert."""
-    broken = and_(in_range, broken_promise(as_of))
-    # Lock first: a concurrent scan waits here and then no longer matches the guard.
-    found = session.execute(
+def _finance_alert(
+    kind: AlertKind,
+    as_of: date,
+    finance_id: int | None,
+    said: Said,
+    *,
+    where: tuple[ColumnElement[bool], ...],
+) -> Any:
+    """The new alerts of `kind` on the invoices `where` selects, for finance with the account
+    manager informed."""
+    return (
         select(
-            Invoice.id,
-            Invoice.number,
-            Invoice.client_id,
-            Invoice.hold_until,
-            Invoice.hold_reason,
-            Invoice.held_on,
-            Invoice.currency,
-            Invoice.balance_minor,
-            Client.owner_id,
+            *alert_columns(
+                kind,
+                as_of,
+                said,
+                subject_id=Invoice.id,
+                assignee_id=finance_id,
+                informed_id=Client.owner_id,
+                client_id=Invoice.client_id,
+            )
         )
         .join(Client, Client.id == Invoice.client_id)
-        .where(broken)
+        .where(*where, ~standing(kind, Invoice.id, said.threshold))
         .order_by(Invoice.id)
-        .with_for_update(of=Invoice)
-    ).all()
-    if not found:
-        return 0, []
-    session.execute(
+    )
+
+
+def _promise_broken(as_of: date, in_range: ColumnElement[bool], finance_id: int | None) -> Any:
+    """promise_broken: a promise to pay whose date passed unpaid, keyed by the promised date."""
+    kind = AlertKind.PROMISE_BROKEN
+    promised = iso_date(Invoice.hold_until)
+    balance = money_text(Invoice.balance_minor, Invoice.currency)
+    said = Said(
+        threshold=yyyymmdd(Invoice.hold_until),
+        severity=severity(kind).value,
+        message=text_of(
+            "Invoice ",
+            or_none(Invoice.number),
+            ": the promise to pay by ",
+            promised,
+            " was broken; ",
+            balance,
+            " ",
+            Invoice.currency,
+            " still due, the hold is lifted",
+        ),
+        details=json_of(
+            "invoice_number",
+            Invoice.number,
+            "promised_by",
+            promised,
+            "balance",
+            balance,
+            "currency",
+            Invoice.currency,
+        ),
+    )
+    return _finance_alert(kind, as_of, finance_id, said, where=(in_range, broken_promise(as_of)))
+
+
+def _lift_broken_promises(session: Session, as_of: date, in_range: ColumnElement[bool]) -> int:
+    """Lift every promise-to-pay hold whose date has passed unpaid; count them."""
+    return _update_audited(
+        session,
+        "lift_hold",
+        (in_range, broken_promise(as_of)),
+        {"hold_kind": None, "hold_until": None, "hold_reason": None, "held_on": None},
+        before=lambda c: json_of(
+            "hold",
+            json_of(
+                "kind",
+                constant("promise"),
+                "until",
+                iso_date(c.hold_until),
+                "reason",
+                c.hold_reason,
+                "held_on",
+                iso_date(c.held_on),
+            ),
+        ),
+        after=lambda c: json_of(
+            "hold", null(), "why", text_of("promise to pay by ", iso_date(c.hold_until), " broken")
+        ),
+    )
+
+
+def _climb_dunning(session: Session, as_of: date, in_range: ColumnElement[bool], dunning: tuple[int, ...]) -> int:
+    """Raise the dunning level of unheld overdue invoices to the one their days past due reach;
+    count them. Levels never go down."""
+    reached = dunning_of(Invoice.due_date, as_of, dunning)
+    return _update_audited(
+        session,
+        "dunning",
+        (in_range, overdue(as_of), unheld(), Invoice.dunning_level < reached),
+        {"dunning_level": reached},
+        before=lambda c: json_of("dunning_level", c.dunning_level),
+        after=lambda c: json_of("dunning_level", dunning_of(c.due_date, as_of, dunning)),
+    )
+
+
+def _update_audited(
+    session: Session,
+    action: str,
+    where: tuple[ColumnElement[bool], ...],
+    values: dict[str, Any],
+    *,
+    before: Shape,
+    after: Shape,
+) -> int:
+    """UPDATE the invoices `where` selects (their version climbs) and write one audit entry per
+    changed invoice, `before` and `after` built from its columns before the change; count them."""
+    audit_columns = ["action", "entity_type", "entity_id", "before", "after"]
+    if session.get_bind().dialect.name == "postgresql":
+        # Lock the rows first: a concurrent scan waits here, then no longer matches the guard
+        # (PostgreSQL re-checks it on the row as committed), so each change is audited once.
+        # SQLite has one writer at a time and needs no lock.
+        session.execute(select(func.count()).select_from(select(Invoice.id).where(*where).with_for_update().subquery()))
+    audit = select(constant(action), constant("invoice"), Invoice.id, before(Invoice), after(Invoice)).where(*where)
+    session.execute(insert(AuditEntry).from_select(audit_columns, audit))
+    result = session.execute(
         update(Invoice)
-        .where(Invoice.id.in_([r.id for r in found]), broken)
-        .values(
-            hold_kind=None,
-            hold_until=None,
-            hold_reason=None,
-            held_on=None,
-            version=Invoice.version + 1,
-        )
+        .where(*where)
+        .values({**values, "version": Invoice.version + 1})
         .execution_options(synchronize_session=False)
     )
-    expire_loaded(session, Invoice, [r.id for r in found])
-    record_many(
-        session,
-        None,
-        [
-            (
-                "lift_hold",
-                "invoice",
-                r.id,
-                {
-                    "hold": {
-                        "kind": "promise",
-                        "until": iso(r.hold_until),
-                        "reason": r.hold_reason,
-                        "held_on": iso(r.held_on),
-                    }
-                },
-                {"hold": None, "why": f"promise to pay by {iso(r.hold_until)} broken"},
-            )
-            for r in found
-        ],
-    )
-    rows = []
-    for r in found:
-        if r.hold_until is None:  # the guard selected promises with a date
-            continue
-        spec = AlertSpec.of(AlertKind.PROMISE_BROKEN, r.id, date_threshold(r.hold_until))
-        balance = money.from_minor(r.balance_minor, r.currency)
-        rows.append(
-            alert_row(
-                spec,
-                as_of,
-                assignee_id=finance_id,
-                informed_id=r.owner_id,
-                client_id=r.client_id,
-                message=(
-                    f"Invoice {r.number}: the promise to pay by {r.hold_until.isoformat()} was broken; "
-                    f"{balance} {r.currency} still due, the hold is lifted"
-                ),
-                details={
-                    "invoice_number": r.number,
-                    "promised_by": r.hold_until.isoformat(),
-                    "balance": format(balance, "f"),
-                    "currency": r.currency,
-                },
-            )
-        )
-    return len(found), rows
+    expire_all_loaded(session, Invoice)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _climb_dunning(
-    session: Session, as_of: date, in_range: ColumnElement[bool], finance_id: int | None, dunning: tuple[int, ...]
-) -> tuple[int, list[dict[str, Any]]]:
-    """Raise the dunning level of unheld overdue invoices to the one their days past due reach,
-    and shape the invoice_overdue alert of each one's level. Levels never go down."""
-    candidates = session.execute(
-        select(
-            Invoice.id,
-            Invoice.number,
-            Invoice.client_id,
-            Invoice.due_date,
-            Invoice.dunning_level,
+def _invoice_overdue(
+    as_of: date, in_range: ColumnElement[bool], finance_id: int | None, dunning: tuple[int, ...]
+) -> Any:
+    """invoice_overdue: an unheld overdue invoice at its dunning level (after the climb), keyed
+    by the level and numbered by episode."""
+    kind = AlertKind.INVOICE_OVERDUE
+    level = Invoice.dunning_level
+    days = days_between(day(as_of), Invoice.due_date)
+    balance = money_text(Invoice.balance_minor, Invoice.currency)
+    said = Said(
+        threshold=level,
+        severity=severity_of(kind, level, tuple(range(1, len(dunning) + 1))),
+        message=text_of(
+            "Invoice ",
+            or_none(Invoice.number),
+            " is ",
+            days,
+            " days overdue (",
+            balance,
+            " ",
             Invoice.currency,
-            Invoice.balance_minor,
-            Client.owner_id,
-        )
-        .join(Client, Client.id == Invoice.client_id)
-        .where(in_range, overdue(as_of), unheld())
-        .order_by(Invoice.id)
-        .with_for_update(of=Invoice)
-    ).all()
-    changes: list[tuple[int, int, int]] = []
-    rows: list[dict[str, Any]] = []
-    for inv in candidates:
-        level = max(dunning_level(inv.due_date, as_of, dunning), inv.dunning_level)
-        if level > inv.dunning_level:
-            changes.append((inv.id, inv.dunning_level, level))
-        if level == 0:
-            continue
-        days = (as_of - inv.due_date).days
-        balance = money.from_minor(inv.balance_minor, inv.currency)
-        rows.append(
-            alert_row(
-                AlertSpec.of(AlertKind.INVOICE_OVERDUE, inv.id, level),
-                as_of,
-                assignee_id=finance_id,
-                informed_id=inv.owner_id,
-                client_id=inv.client_id,
-                message=(
-                    f"Invoice {inv.number} is {days} days overdue ({balance} {inv.currency}); dunning level {level}"
-                ),
-                details={
-                    "invoice_number": inv.number,
-                    "due_date": inv.due_date.isoformat(),
-                    "days_overdue": days,
-                    "balance": format(balance, "f"),
-                    "currency": inv.currency,
-                    "dunning_level": level,
-                },
-            )
-        )
-    if changes:
-        for level in sorted({new for _, _, new in changes}):
-            ids = [invoice_id for invoice_id, _, new in changes if new == level]
-            session.execute(
-                update(Invoice)
-                .where(Invoice.id.in_(ids), Invoice.dunning_level < level)
-                .values(dunning_level=level, version=Invoice.version + 1)
-                .execution_options(synchronize_session=False)
-            )
-        expire_loaded(session, Invoice, [invoice_id for invoice_id, _, _ in changes])
-        record_many(
-            session,
-            None,
-            [
-                ("dunning", "invoice", invoice_id, {"dunning_level": old}, {"dunning_level": new})
-                for invoice_id, old, new in changes
-            ],
-        )
-    return len(changes), rows
+            "); dunning level ",
+            level,
+        ),
+        details=json_of(
+            "invoice_number",
+            Invoice.number,
+            "due_date",
+            iso_date(Invoice.due_date),
+            "days_overdue",
+            days,
+            "balance",
+            balance,
+            "currency",
+            Invoice.currency,
+            "dunning_level",
+            level,
+        ),
+    )
+    return _finance_alert(kind, as_of, finance_id, said, where=(in_range, overdue(as_of), unheld(), level > 0))

@@ -15,7 +15,7 @@ from renewals.domain.alerts import lifecycle
 from renewals.domain.alerts.resolving import (
     resolve_client_alerts,
     resolve_contract_alerts,
-    resolve_invoice_alerts,
+    resolve_invoice_alerts_where,
     resolve_renewal_alerts,
 )
 from renewals.domain.alerts.rules import AlertKind, SubjectType
@@ -35,7 +35,7 @@ def resolve_for_invoices(session: Session, invoice_ids: Sequence[int], as_of: da
     session.flush()
     ids = sorted(set(invoice_ids))
     client_ids = sorted(set(session.scalars(select(Invoice.client_id).where(Invoice.id.in_(ids)))))
-    resolved = resolve_invoice_alerts(session, as_of, Invoice.id.in_(ids))
+    resolved = resolve_invoice_alerts_where(session, as_of, Alert.subject_id.in_(ids))
     for client_id in client_ids:
         resolved += resolve_client_alerts(session, as_of, client_id, client_id)
     return resolved
@@ -71,7 +71,7 @@ def resolve_for_client_invoices(session: Session, client_id: int, invoice_ids: S
     ids = sorted(set(invoice_ids))
     if session.execute(_ANY_OPEN, {"invoice_ids": ids, "client_id": client_id}).first() is None:
         return 0
-    resolved = resolve_invoice_alerts(session, as_of, Invoice.id.in_(ids))
+    resolved = resolve_invoice_alerts_where(session, as_of, Alert.subject_id.in_(ids))
     return resolved + resolve_client_alerts(session, as_of, client_id, client_id)
 
 

@@ -1,7 +1,8 @@
 """Pure decisions of the daily scan beyond raising: chunking, whether an alert still stands, calendars.
 
-No session, no clock: the scan selects rows with SQL and asks these functions what they mean on
-`as_of`, so a replayed day decides exactly as it did the first time.
+No session, no clock: a replayed day decides exactly as it did the first time. The set-based
+scan writes the same decisions as SQL conditions (`resolving.py`); these functions are their
+definition, and the oracle test holds the two equal.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""Resolving what the scan raised: each subject's open alerts are checked against the pure rules
-in `lifecycle`, and those whose cause is gone are resolved with `resolution = auto`.
+"""Resolving what the scan raised: each subject's open alerts whose cause is gone are resolved with
+`resolution = auto`, in one UPDATE per subject type.
 
-Each function covers an inclusive id range of subjects (a scan chunk, or a single id for the
-instant resolution in `instant`). Resolution only touches alerts not resolved yet, so running
-it twice or concurrently changes nothing more.
+Whether an alert still stands is the pure rule in `lifecycle` (`contract_alert_stands`,
+`invoice_alert_stands`, `credit_alert_stands`, `follow_up_alert_stands`), written here as a
+correlated condition on the alert's subject, so nothing is read into Python. Each function
+covers a set of subjects (a scan chunk's id range, or the few ids of an event for the instant
+resolution in `instant`). Resolution only touches alerts not resolved yet, so running it twice
+or concurrently changes nothing more.
 """
 
 from __future__ import annotations
@@ -11,85 +14,79 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import BigInteger, ColumnElement, and_, case, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from renewals.db.models import Activity, Alert, Client, Contract, Invoice, Renewal
+from renewals.db.sqlfunc import days_before
 from renewals.domain.alerts import lifecycle
-from renewals.domain.alerts.lifecycle import (
-    contract_alert_stands,
-    credit_alert_stands,
-    follow_up_alert_stands,
-    invoice_alert_stands,
-)
-from renewals.domain.alerts.rules import DEFAULT_THRESHOLDS, AlertKind, SubjectType, Thresholds
-from renewals.domain.alerts.store import resolve_ids
+from renewals.domain.alerts.rules import DEFAULT_THRESHOLDS, AlertKind, SubjectType, Thresholds, notice_window
+from renewals.domain.alerts.sqlrules import day, renewal_band
+from renewals.domain.alerts.store import resolve_where
+from renewals.domain.receivables.ledger import OPEN_STATUSES as UNPAID_INVOICE_STATUSES
 from renewals.domain.receivables.queries import unpaid
+from renewals.domain.renewals.rules import OPEN_STATUSES as OPEN_RENEWAL_STATUSES
+
+
+def _surely(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    """The condition, with NULL (an unknown) read as false."""
+    return func.coalesce(condition, false())
 
 
 def resolve_contract_alerts(
     session: Session, as_of: date, lo: int, hi: int, thresholds: Thresholds = DEFAULT_THRESHOLDS
 ) -> int:
-    """Resolve the renewal_due and notice_deadline alerts of contracts lo..hi that no longer stand."""
-    stmt = (
-        select(
-            Alert.id,
-            Alert.kind,
-            Alert.threshold,
-            Contract.status,
-            Contract.end_date,
-            Contract.auto_renew,
-            Contract.notice_period_days,
-            Renewal.status.label("renewal_status"),
-        )
-        .join(Contract, Contract.id == Alert.subject_id)
-        .outerjoin(Renewal, Renewal.contract_id == Contract.id)
-        .where(
-            Alert.subject_type == SubjectType.CONTRACT,
-            Alert.subject_id.between(lo, hi),
-            Alert.kind.in_(lifecycle.CONTRACT_KINDS),
-            Alert.status != "resolved",
-        )
+    """Resolve the renewal_due and notice_deadline alerts of contracts lo..hi that no longer stand
+    (`lifecycle.contract_alert_stands`)."""
+    first, last = notice_window(as_of, thresholds.notice_lead_days)
+    decided = select(Renewal.id).where(Renewal.contract_id == Contract.id, Renewal.status.not_in(OPEN_RENEWAL_STATUSES))
+    deadline = days_before(Contract.end_date, Contract.notice_period_days)
+    stands = and_(
+        Contract.status == "active",
+        ~decided.exists(),
+        case(
+            (
+                Alert.kind == AlertKind.RENEWAL_DUE.value,
+                Alert.threshold == renewal_band(Contract.end_date, as_of, thresholds.renewal_due),
+            ),
+            (
+                Alert.kind == AlertKind.NOTICE_DEADLINE.value,
+                and_(Contract.auto_renew.is_(True), deadline.between(day(first), day(last))),
+            ),
+            else_=true(),
+        ),
     )
-    gone = [
-        a.id
-        for a in session.execute(stmt)
-        if not contract_alert_stands(
-            a.kind,
-            a.threshold,
-            contract_status=a.status,
-            renewal_status=a.renewal_status,
-            end_date=a.end_date,
-            auto_renew=a.auto_renew,
-            notice_period_days=a.notice_period_days,
-            as_of=as_of,
-            thresholds=thresholds,
-        )
-    ]
-    return resolve_ids(session, gone, as_of)
+    gone = and_(
+        Alert.subject_type == SubjectType.CONTRACT.value,
+        Alert.subject_id.between(lo, hi),
+        Alert.kind.in_(lifecycle.CONTRACT_KINDS),
+        Alert.status != "resolved",
+        select(Contract.id).where(Contract.id == Alert.subject_id, ~_surely(stands)).exists(),
+    )
+    return resolve_where(session, gone, as_of, end_resolved=False)
 
 
-def resolve_invoice_alerts(session: Session, as_of: date, in_range: ColumnElement[bool]) -> int:
-    """Resolve the invoice_overdue and promise_broken alerts of the invoices `in_range` selects
-    that no longer stand (settled, or superseded by a higher dunning level)."""
-    stmt = (
-        select(Alert.id, Alert.kind, Alert.threshold, Invoice.status, Invoice.balance_minor, Invoice.dunning_level)
-        .join(Invoice, Invoice.id == Alert.subject_id)
-        .where(
-            Alert.subject_type == SubjectType.INVOICE,
-            in_range,
-            Alert.kind.in_(lifecycle.INVOICE_KINDS),
-            Alert.ended_on.is_(None),  # also those resolved by hand: their episode ends here
-        )
+def resolve_invoice_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
+    """Resolve the invoice_overdue and promise_broken alerts of invoices lo..hi that no longer
+    stand (settled, or superseded by a higher dunning level; `lifecycle.invoice_alert_stands`)."""
+    return resolve_invoice_alerts_where(session, as_of, Alert.subject_id.between(lo, hi))
+
+
+def resolve_invoice_alerts_where(session: Session, as_of: date, subjects: ColumnElement[bool]) -> int:
+    """`resolve_invoice_alerts` for the invoices `subjects` (a condition on `Alert.subject_id`) selects."""
+    stands = and_(
+        Invoice.status.in_(UNPAID_INVOICE_STATUSES),
+        Invoice.balance_minor > 0,
+        or_(Alert.kind != AlertKind.INVOICE_OVERDUE.value, Alert.threshold == Invoice.dunning_level),
     )
-    gone = [
-        a.id
-        for a in session.execute(stmt)
-        if not invoice_alert_stands(
-            a.kind, a.threshold, status=a.status, balance_minor=a.balance_minor, dunning_level=a.dunning_level
-        )
-    ]
-    return resolve_ids(session, gone, as_of)
+    gone = and_(
+        Alert.subject_type == SubjectType.INVOICE.value,
+        subjects,
+        Alert.kind.in_(lifecycle.INVOICE_KINDS),
+        Alert.ended_on.is_(None),  # also those resolved by hand: their episode ends here
+        select(Invoice.id).where(Invoice.id == Alert.subject_id, ~_surely(stands)).exists(),
+    )
+    return resolve_where(session, gone, as_of, end_resolved=True)
 
 
 def latest_activity(lo: int, hi: int) -> Any:
@@ -103,29 +100,19 @@ def latest_activity(lo: int, hi: int) -> Any:
 
 
 def resolve_renewal_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
-    """Resolve the follow_up_due alerts of renewals lo..hi that were closed or followed up."""
-    latest = latest_activity(lo, hi)
-    stmt = (
-        select(Alert.id, Alert.details, Renewal.status, latest.c.latest_id)
-        .join(Renewal, Renewal.id == Alert.subject_id)
-        .outerjoin(latest, latest.c.renewal_id == Renewal.id)
-        .where(
-            Alert.subject_type == SubjectType.RENEWAL,
-            Alert.subject_id.between(lo, hi),
-            Alert.kind == AlertKind.FOLLOW_UP_DUE,
-            Alert.status != "resolved",
-        )
+    """Resolve the follow_up_due alerts of renewals lo..hi that were closed or followed up
+    (`lifecycle.follow_up_alert_stands`)."""
+    source = cast(Alert.details["activity_id"].as_string(), BigInteger)
+    latest = select(func.max(Activity.id)).where(Activity.renewal_id == Renewal.id).scalar_subquery()
+    stands = and_(Renewal.status.in_(OPEN_RENEWAL_STATUSES), source.is_not(None), source == latest)
+    gone = and_(
+        Alert.subject_type == SubjectType.RENEWAL.value,
+        Alert.subject_id.between(lo, hi),
+        Alert.kind == AlertKind.FOLLOW_UP_DUE.value,
+        Alert.status != "resolved",
+        select(Renewal.id).where(Renewal.id == Alert.subject_id, ~_surely(stands)).exists(),
     )
-    gone = [
-        a.id
-        for a in session.execute(stmt)
-        if not follow_up_alert_stands(
-            renewal_status=a.status,
-            latest_activity_id=a.latest_id,
-            source_activity_id=(a.details or {}).get("activity_id"),
-        )
-    ]
-    return resolve_ids(session, gone, as_of)
+    return resolve_where(session, gone, as_of, end_resolved=False)
 
 
 def open_balances(as_of: date, lo: int, hi: int) -> Any:
@@ -141,29 +128,29 @@ def open_balances(as_of: date, lo: int, hi: int) -> Any:
 
 
 def resolve_client_alerts(session: Session, as_of: date, lo: int, hi: int) -> int:
-    """Resolve the credit_limit alerts of clients lo..hi whose balance is within the limit again."""
-    balances = open_balances(as_of, lo, hi)
-    stmt = (
-        select(
-            Alert.id,
-            Alert.threshold,
-            Client.credit_limit_minor,
-            func.coalesce(balances.c.open_minor, 0).label("open_minor"),
-        )
-        .join(Client, Client.id == Alert.subject_id)
-        .outerjoin(balances, balances.c.client_id == Client.id)
+    """Resolve the credit_limit alerts of clients lo..hi whose balance is within the limit again
+    (`lifecycle.credit_alert_stands`)."""
+    balance = func.coalesce(
+        select(func.sum(Invoice.balance_minor))
         .where(
-            Alert.subject_type == SubjectType.CLIENT,
-            Alert.subject_id.between(lo, hi),
-            Alert.kind == AlertKind.CREDIT_LIMIT,
-            Alert.ended_on.is_(None),  # also those resolved by hand: their episode ends here
+            Invoice.client_id == Client.id,
+            Invoice.currency == Client.currency,
+            unpaid(),
+            Invoice.issue_date <= as_of,
         )
+        .scalar_subquery(),
+        0,
     )
-    gone = [
-        a.id
-        for a in session.execute(stmt)
-        if not credit_alert_stands(
-            a.threshold, open_balance_minor=int(a.open_minor), credit_limit_minor=a.credit_limit_minor
-        )
-    ]
-    return resolve_ids(session, gone, as_of)
+    stands = and_(
+        Alert.threshold == Client.credit_limit_minor,
+        Client.credit_limit_minor > 0,
+        balance > Client.credit_limit_minor,
+    )
+    gone = and_(
+        Alert.subject_type == SubjectType.CLIENT.value,
+        Alert.subject_id.between(lo, hi),
+        Alert.kind == AlertKind.CREDIT_LIMIT.value,
+        Alert.ended_on.is_(None),  # also those resolved by hand: their episode ends here
+        select(Client.id).where(Client.id == Alert.subject_id, ~_surely(stands)).exists(),
+    )
+    return resolve_where(session, gone, as_of, end_resolved=True)

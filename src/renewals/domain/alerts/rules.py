@@ -65,6 +65,12 @@ RENEWAL_DUE_THRESHOLDS: tuple[int, ...] = (90, 60, 30, 7)
 NOTICE_LEAD_DAYS = 14
 DUNNING_THRESHOLDS: tuple[int, ...] = (1, 15, 30, 60)
 MAX_DUNNING_LEVEL = len(DUNNING_THRESHOLDS)
+# A lapse is announced if the scan sees it within this many days of the end date (a scan that
+# was down for a while still tells), but a book loaded with old lapses is not flooded.
+LAPSE_ANNOUNCE_DAYS = 30
+# A follow-up date the scan missed (it was down) is still raised for this many days after it,
+# unless someone has logged a newer activity on the renewal meanwhile.
+FOLLOW_UP_CATCH_UP_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,3 +279,47 @@ def invoice_overdue_alert(
     """Return the invoice_overdue alert for the invoice's dunning level on `as_of`, if overdue."""
     level = dunning_level(due_date, as_of, thresholds)
     return None if level == 0 else AlertSpec.of(AlertKind.INVOICE_OVERDUE, invoice_id, level)
+
+
+# --------------------------------------------------------------------------------------------
+# The rules as data: what the set-based scan's SQL compares with (`alerts/conditions.py`)
+# --------------------------------------------------------------------------------------------
+
+
+def renewal_due_bands(as_of: date, thresholds: Iterable[int] = RENEWAL_DUE_THRESHOLDS) -> list[tuple[date, int]]:
+    """`renewal_due_threshold` as cut-offs on the end date, nearest first: a contract ending on
+    or after `as_of` is in the band of the first (last_end_date, threshold) whose date it does
+    not pass. Raises ValueError like `renewal_due_threshold`."""
+    bands = _ascending(thresholds, minimum=0, what="renewal_due")
+    return [(as_of + timedelta(days=threshold), threshold) for threshold in bands]
+
+
+def dunning_cutoffs(as_of: date, thresholds: Iterable[int] = DUNNING_THRESHOLDS) -> list[tuple[date, int]]:
+    """`dunning_level` as cut-offs on the due date, highest level first: an invoice is at the
+    level of the first (latest_due_date, level) whose date its due date is on or before.
+    Raises ValueError like `dunning_level`."""
+    steps = _ascending(thresholds, minimum=1, what="dunning")
+    return [(as_of - timedelta(days=step), level) for level, step in reversed(list(enumerate(steps, start=1)))]
+
+
+def notice_window(as_of: date, lead_days: int = NOTICE_LEAD_DAYS) -> tuple[date, date]:
+    """The opt-out deadlines `notice_deadline_due` warns about on `as_of`, inclusive."""
+    if lead_days < 0:
+        raise ValueError(f"lead days must not be negative: {lead_days}")
+    return as_of, as_of + timedelta(days=lead_days)
+
+
+def lapse_window(as_of: date) -> tuple[date, date]:
+    """The end dates of lapsed renewals the scan announces on `as_of`, inclusive."""
+    return as_of - timedelta(days=LAPSE_ANNOUNCE_DAYS), as_of
+
+
+def follow_up_window(as_of: date) -> tuple[date, date]:
+    """The follow-up dates the scan raises on `as_of` (today and the catch-up days), inclusive."""
+    return as_of - timedelta(days=FOLLOW_UP_CATCH_UP_DAYS), as_of
+
+
+def severities(kind: str, thresholds: Iterable[int]) -> dict[int, Severity]:
+    """`severity` of a graded kind for each of its possible thresholds (renewal_due days or
+    dunning levels), for a CASE in SQL."""
+    return {threshold: severity(kind, threshold) for threshold in thresholds}

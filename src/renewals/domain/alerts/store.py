@@ -1,5 +1,5 @@
-"""How the daily scan writes alerts: portable date arithmetic, insert-or-skip by dedupe key, the
-row shape, and resolution by id. Shared by raising, dunning and resolving; nothing here decides.
+"""How the daily scan writes alerts: insert-or-skip by dedupe key from a SELECT, and resolution by
+a condition. Shared by raising, dunning and resolving; nothing here decides.
 
 Every newly raised alert asks for the background job `alerts.deliver` with `alert_id=<id>` (sent
 after commit; see renewals.db.uow.request_job). Bookkeeping stamps (created_at, updated_at) are
@@ -8,118 +8,65 @@ the columns' defaults.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, func, select, update
-from sqlalchemy.ext.compiler import compiles
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
 from renewals.db.dialect import insert_ignoring_conflicts
 from renewals.db.models import Alert, User
 from renewals.db.uow import request_job
-from renewals.domain.alerts.episodes import end_episodes, number_episodes
-from renewals.domain.alerts.rules import AlertSpec
+from renewals.domain.alerts.sqlrules import ALERT_COLUMNS
 
 DELIVER_ACTOR = "alerts.deliver"
 
 
-class days_before(FunctionElement[date]):
-    """`day − n days` for a date column and an integer column, on PostgreSQL and SQLite."""
+def raise_selected(session: Session, rows: Select[Any]) -> int:
+    """Insert the alerts `rows` selects (its columns in `sqlrules.ALERT_COLUMNS` order), skipping
+    any whose dedupe key exists, and ask for the delivery of each new one after commit; count them.
 
-    type = Date()
-    inherit_cache = True
-
-
-@compiles(days_before)
-def _days_before_default(element: days_before, compiler: SQLCompiler, **kw: Any) -> str:
-    day, days = list(element.clauses)
-    return f"({compiler.process(day, **kw)} - {compiler.process(days, **kw)})"
-
-
-@compiles(days_before, "sqlite")
-def _days_before_sqlite(element: days_before, compiler: SQLCompiler, **kw: Any) -> str:
-    day, days = list(element.clauses)
-    return f"date({compiler.process(day, **kw)}, printf('%d days', -({compiler.process(days, **kw)})))"
-
-
-def insert_new(session: Session, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert alert rows, skipping any whose dedupe key exists; return the ids actually inserted."""
-    if not rows:
-        return []
-    # One lock order for every writer, so two concurrent scans never deadlock on the unique index.
-    rows = sorted(rows, key=lambda row: str(row["dedupe_key"]))
-    stmt = insert_ignoring_conflicts(session, Alert.__table__, ["dedupe_key"])
-    # Rows as parameters (executemany, batched by SQLAlchemy's insertmanyvalues with RETURNING),
-    # not `.values(rows)`: a multi-row VALUES clause is compiled afresh for every call, which cost
-    # about three quarters of a daily scan's CPU (docs/benchmarks.md).
-    return sorted(session.scalars(stmt.returning(Alert.id), rows))
-
-
-def raise_alerts(session: Session, rows: list[dict[str, Any]]) -> int:
-    """Insert the alerts that are new and ask for their delivery after commit; count them.
-
-    Rows of a kind that comes back in episodes get the key of their subject's current episode."""
-    number_episodes(session, rows)
-    new_ids = insert_new(session, rows)
+    One INSERT … SELECT … ON CONFLICT DO NOTHING: the candidates never leave the database. The
+    SELECT already leaves out the alerts that stand (`sqlrules.standing`); the unique key is the
+    guard against a concurrent scan. Rows are inserted in the SELECT's order (by subject), one lock
+    order for every writer, so two concurrent scans never deadlock on the unique index.
+    """
+    stmt = insert_ignoring_conflicts(session, Alert.__table__, ["dedupe_key"]).from_select(list(ALERT_COLUMNS), rows)
+    new_ids = sorted(session.scalars(stmt.returning(Alert.id)))
     for alert_id in new_ids:
         request_job(session, DELIVER_ACTOR, alert_id=alert_id)
     return len(new_ids)
 
 
-def alert_row(
-    spec: AlertSpec,
-    as_of: date,
-    *,
-    assignee_id: int | None,
-    informed_id: int | None,
-    client_id: int | None,
-    message: str,
-    details: dict[str, Any],
-) -> dict[str, Any]:
-    """The row of a new open alert raised on `as_of`, for `raise_alerts`."""
-    return {
-        "kind": spec.kind.value,
-        "subject_type": spec.subject_type.value,
-        "subject_id": spec.subject_id,
-        "threshold": spec.threshold,
-        "severity": spec.severity.value,
-        "assignee_id": assignee_id,
-        "informed_id": informed_id,
-        "client_id": client_id,
-        "status": "open",
-        "raised_on": as_of,
-        "dedupe_key": spec.dedupe_key,
-        "message": message,
-        "details": details,
-    }
+def resolve_where(session: Session, gone: ColumnElement[bool], as_of: date, *, end_resolved: bool) -> int:
+    """Resolve on `as_of` (`resolution = auto`) the alerts `gone` selects and end their episodes
+    (`ended_on`); count those whose status changed.
 
-
-def resolve_ids(session: Session, ids: Sequence[int], as_of: date) -> int:
-    """Mark the alerts resolved on `as_of` (their episodes ended) unless they already are; count
-    those changed."""
-    if not ids:
-        return 0
-    end_episodes(session, ids, as_of)
-    result = session.execute(
+    With `end_resolved`, an alert a person already resolved by hand has its episode ended too
+    (resolving by hand says "dealt with", not "the cause is gone"), so the same cause coming back
+    is a new episode.
+    """
+    resolved = session.execute(
         update(Alert)
-        .where(Alert.id.in_(sorted(ids)), Alert.status != "resolved")
-        .values(status="resolved", resolved_on=as_of, resolution="auto")
+        .where(gone, Alert.status != "resolved")
+        .values(status="resolved", resolved_on=as_of, resolution="auto", ended_on=func.coalesce(Alert.ended_on, as_of))
         .execution_options(synchronize_session=False)
     )
-    expire_loaded(session, Alert, ids)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if end_resolved:
+        session.execute(
+            update(Alert)
+            .where(gone, Alert.ended_on.is_(None))
+            .values(ended_on=as_of)
+            .execution_options(synchronize_session=False)
+        )
+    expire_all_loaded(session, Alert)
+    return int(resolved.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def expire_loaded(session: Session, model: type[Any], ids: Sequence[int]) -> None:
-    """Forget the cached state of rows changed behind the ORM's back (bulk UPDATEs), so that a
-    later change through the same session sees their new version instead of failing as stale."""
-    wanted = set(ids)
+def expire_all_loaded(session: Session, model: type[Any]) -> None:
+    """Forget the cached state of every loaded row of `model` after a set-based UPDATE."""
     for obj in list(session.identity_map.values()):
-        if isinstance(obj, model) and getattr(obj, "id", None) in wanted:
+        if isinstance(obj, model):
             session.expire(obj)
 
 

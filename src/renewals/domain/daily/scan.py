@@ -10,6 +10,11 @@ The jobs layer fans the scan out like this (any number of workers, any number of
 
 `run_day` does all of it in one transaction (tests, `renewals scan --sync`, the demo book).
 
+A chunk is a handful of set-based statements over its id range (per alert rule one INSERT …
+SELECT, UPDATEs for dunning, lifted holds and resolutions; see `alerts/raising.py`,
+`alerts/dunning.py`, `alerts/resolving.py`), so its cost hardly depends on its size and the
+ranges are large. Every run evaluates every subject again: nothing is skipped because the day ran.
+
 Every step is idempotent and safe to run concurrently: alerts are inserted with ON CONFLICT DO
 NOTHING on their unique dedupe key, dunning levels only climb, a lifted hold is lifted under a
 guard that a second run no longer matches, and resolution only touches alerts not resolved yet.
@@ -24,6 +29,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from renewals.db.dialect import plan_each_statement
 from renewals.db.models import Client, Contract, Invoice, Renewal, User
 from renewals.domain.alerts import dunning, raising
 from renewals.domain.alerts.lifecycle import id_ranges
@@ -33,7 +39,10 @@ from renewals.domain.renewals import records, risk, steps
 from renewals.domain.renewals.rules import DEFAULT_HORIZON_DAYS
 from renewals.settings import Settings
 
-DEFAULT_CHUNK_SIZE = 500
+# Ids per chunk: each chunk is a handful of set-based statements, so a chunk costs about the same
+# whatever its size and a large one amortises it; bounded so that one chunk's transaction holds
+# SQLite's write lock for well under a second at 100,000 contracts (docs/benchmarks.md).
+DEFAULT_CHUNK_SIZE = 20_000
 CHUNK_KINDS: tuple[str, ...] = ("contract", "invoice", "renewal", "client")
 _MODELS: dict[str, Any] = {"contract": Contract, "invoice": Invoice, "renewal": Renewal, "client": Client}
 
@@ -90,6 +99,7 @@ def run_chunk(
 
     Raises ValueError for an unknown chunk kind.
     """
+    plan_each_statement(session)
     if chunk.kind == "contract":
         return raising.scan_contracts(session, as_of, chunk.lo, chunk.hi, thresholds)
     if chunk.kind == "invoice":
