@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import calendar
 import random
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -663,11 +664,18 @@ def _load_sqlite(engine: Engine, batches: Batches) -> dict[str, int]:
     SQLite works, so the rows of the next batch are made meanwhile); the indexes that
     `CREATE INDEX` made (those whose `sql` is in `sqlite_master`) are dropped first and made
     again from that same text before the commit."""
+    engine.dispose()  # idle pooled connections keep a WAL database from leaving WAL mode
     raw = engine.raw_connection()
     con: Any = raw.driver_connection
     try:
         for pragma in _SQLITE_LOAD:
-            con.execute(pragma)
+            try:
+                con.execute(pragma)
+            except sqlite3.OperationalError:
+                # Another connection (a caller's open session) has the file open in WAL mode,
+                # where the journal cannot change: load in WAL, slower but the same book.
+                if "journal_mode" not in pragma:
+                    raise
         con.execute("BEGIN IMMEDIATE")
         rebuild = _sqlite_deferred(con, BOOK_TABLES)
         triggers = _sqlite_triggers(con, TRIGGER_TABLES)
