@@ -13,10 +13,13 @@ from renewals.api.context import Req, state_of
 from renewals.api.pages.web import Form, back, check_csrf, csv_download, done, refused, render, signed_in, text
 from renewals.domain.alerts import service as alerts
 from renewals.domain.alerts.schemas import AlertOut
-from renewals.domain.pagination import MAX_LIMIT
 from renewals.errors import NotFound, RenewalsError
 
 PAGE = 50
+
+
+# Rows per list on Today: the API's default page of /api/v1/today.
+TODAY_ROWS = 100
 
 
 class DeskPages(Controller):
@@ -26,8 +29,10 @@ class DeskPages(Controller):
     def today(self, request: Req) -> Response[Any]:
         day = state_of(request).today()
         with signed_in(request) as (session, me):
-            out = alerts.today(session, me, day, limit=MAX_LIMIT)
-            values = {"day": out, "arrears": out.overdue_clients.items, "cap": MAX_LIMIT}
+            # A morning's list, as the API's default page: the oldest arrears and the soonest
+            # renewals first; the counts say how many more the Receivables and Renewals pages hold.
+            out = alerts.today(session, me, day, limit=TODAY_ROWS)
+            values = {"day": out, "arrears": out.overdue_clients.items, "cap": TODAY_ROWS}
             return render(request, "today.html", me, values)
 
     @get("/alerts", sync_to_thread=True)
